@@ -1,0 +1,149 @@
+# Tongxin: plain GNU make, pkg-config, one build directory.
+#
+#   make            build everything into build/
+#   make check      install missing Debian packages, build, run every test
+#   make asan       the same tests with ASan + UBSan
+#   make demo       the end-to-end demo (see README.md)
+#   make bench      benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+MANDIR   = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+B       ?= build
+CC      ?= cc
+OPT     ?= -O2
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Werror
+SAN     ?=
+CFLAGS  ?=
+CFLAGS  += -std=gnu11 $(OPT) -g $(WARN) $(SAN) -fPIC -D_GNU_SOURCE \
+           -Icommon -Iproducers/lib -Icollector
+LDFLAGS += $(SAN)
+
+# msgpack-c >= 6 calls itself msgpack-c; Debian 12 ships 4.0 as msgpack.
+MSGPACK_PC := $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
+PCS      = libzmq $(MSGPACK_PC) libpq jansson inih libmicrohttpd libsystemd
+PC_CFLAGS := $(shell pkg-config --cflags $(PCS) 2>/dev/null)
+PC_LIBS   := $(shell pkg-config --libs $(PCS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+CFLAGS  += $(PC_CFLAGS)
+LIBS     = $(PC_LIBS) -lpthread -lm
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS  += -DTONGXIN_VERSION='"$(VERSION)"'
+
+COMMON_SRC    := $(wildcard common/*.c)
+PRODLIB_SRC   := $(wildcard producers/lib/*.c)
+COLLECTOR_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+ADMIN_SRC     := $(wildcard admin/*.c)
+SCHEMA_SQL    := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+UNIT_SRC      := $(wildcard tests/unit/test_*.c)
+SHIM_SRC      := $(wildcard tests/shim/*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+COMMON_OBJ    := $(call obj,$(COMMON_SRC))
+PRODLIB_OBJ   := $(call obj,$(PRODLIB_SRC))
+COLLECTOR_OBJ := $(call obj,$(COLLECTOR_SRC))
+ADMIN_OBJ     := $(call obj,$(ADMIN_SRC)) $(B)/gen/migrations.o
+UNIT_BIN      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+SHIM_SO       := $(patsubst tests/shim/%.c,$(B)/tests/%.so,$(SHIM_SRC))
+
+PROGS := $(B)/tongxin-admin
+ifneq ($(wildcard collector/main.c),)
+PROGS += $(B)/tongxin-collectord
+endif
+ifneq ($(wildcard producers/tongxin-send.c),)
+PROGS += $(B)/tongxin-send
+endif
+ifneq ($(PRODLIB_SRC),)
+PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
+endif
+
+.PHONY: all check asan test deps demo demo-stop bench install clean fuzz
+all: $(PROGS) $(UNIT_BIN) $(SHIM_SO)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libtxcommon.a: $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/libtongxin.a: $(PRODLIB_OBJ) $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/libtongxin.so: $(PRODLIB_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-soname,libtongxin.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Migrations are compiled into tongxin-admin, so the binary knows exactly
+# which schema versions it understands.
+$(B)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 $(WARN) -o $@ $<
+
+$(B)/gen/migrations.c: $(SCHEMA_SQL) $(B)/tools/embed
+	@mkdir -p $(dir $@)
+	$(B)/tools/embed $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(CFLAGS) -Iadmin -c $< -o $@
+
+$(B)/tongxin-admin: $(ADMIN_OBJ) $(B)/libtxcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tongxin-collectord: $(B)/collector/main.o $(COLLECTOR_OBJ) $(B)/libtxcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tongxin-send: $(B)/producers/tongxin-send.o $(B)/libtongxin.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(COLLECTOR_OBJ) $(PRODLIB_OBJ) $(B)/libtxcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
+
+$(B)/tests/%.so: tests/shim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $< -ldl
+
+deps:
+	@scripts/install-deps
+
+# The test runner: prove over tests/*.t (shell, TAP) and the unit binaries;
+# tests/run starts a private PostgreSQL and stops it afterwards.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) tests/run
+
+asan: deps
+	@$(MAKE) --no-print-directory B=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	@B=build-asan ASAN_OPTIONS=detect_leaks=1 tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/demo start
+
+demo-stop:
+	@B=$(B) scripts/demo stop
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(B)/tongxin-admin $(DESTDIR)$(BINDIR)/
+	for f in tongxin-send; do [ ! -f $(B)/$$f ] || install -m 0755 $(B)/$$f $(DESTDIR)$(BINDIR)/; done
+	for m in docs/man/*.1; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,20 @@
+/*  admin.h: the commands of tongxin-admin.
+ *
+ *  Each command returns the process exit code: 0 success, 1 failure (one
+ *  line on stderr says what), 2 usage error.
+ */
+#ifndef TX_ADMIN_H
+#define TX_ADMIN_H
+
+#include "db.h"
+
+//  Apply pending migrations (check_only: report, exit 1 if any pending).
+int adm_migrate (PGconn *db, bool check_only);
+
+//  The applied schema version (0 on an empty database); 0 or -1.
+int adm_schema_version (PGconn *db, int *version);
+
+//  The newest schema version this binary knows.
+int tx_migrations_count_latest (void);
+
+#endif

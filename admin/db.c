@@ -1,0 +1,114 @@
+/*  db.c: libpq helpers for tongxin-admin.  */
+#include "db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+adm_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("tongxin-admin: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+}
+
+const char *
+adm_first_line (const char *msg, char *buf, size_t len)
+{
+    if (!msg)
+        msg = "";
+    if (strncmp (msg, "ERROR:  ", 8) == 0)
+        msg += 8;
+    size_t n = strcspn (msg, "\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy (buf, msg, n);
+    buf [n] = 0;
+    return buf;
+}
+
+PGconn *
+adm_connect (const char *conninfo)
+{
+    if (!conninfo)
+        conninfo = getenv ("TONGXIN_DB");
+    if (!conninfo)
+        conninfo = "";
+    PGconn *db = PQconnectdb (conninfo);
+    if (!db) {
+        adm_error ("cannot connect to the database: out of memory");
+        return NULL;
+    }
+    if (PQstatus (db) != CONNECTION_OK) {
+        char line [512];
+        adm_error ("cannot connect to the database: %s",
+                   adm_first_line (PQerrorMessage (db), line, sizeof line));
+        PQfinish (db);
+        return NULL;
+    }
+    PGresult *r = PQexec (db, "SET client_min_messages = warning");
+    PQclear (r);
+    return db;
+}
+
+static void
+s_copy (char *dst, size_t len, const char *src)
+{
+    snprintf (dst, len, "%s", src ? src : "");
+}
+
+PGresult *
+adm_try (PGconn *db, const char *sql, int nparams, const char *const *params,
+         adm_err_t *err)
+{
+    PGresult *r = PQexecParams (db, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus (r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    s_copy (err->state, sizeof err->state, PQresultErrorField (r, PG_DIAG_SQLSTATE));
+    s_copy (err->constraint, sizeof err->constraint,
+            PQresultErrorField (r, PG_DIAG_CONSTRAINT_NAME));
+    const char *msg = PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY);
+    if (msg)
+        s_copy (err->msg, sizeof err->msg, msg);
+    else
+        adm_first_line (PQerrorMessage (db), err->msg, sizeof err->msg);
+    PQclear (r);
+    return NULL;
+}
+
+bool
+adm_no_schema (const adm_err_t *err)
+{
+    //  undefined_table, invalid_schema_name
+    return strcmp (err->state, "42P01") == 0 || strcmp (err->state, "3F000") == 0;
+}
+
+PGresult *
+adm_exec (PGconn *db, const char *what, const char *sql, int nparams,
+          const char *const *params)
+{
+    adm_err_t err;
+    PGresult *r = adm_try (db, sql, nparams, params, &err);
+    if (!r && adm_no_schema (&err))
+        adm_error ("%s: the database has no Tongxin schema: run 'tongxin-admin migrate' first", what);
+    else
+    if (!r)
+        adm_error ("%s: %s", what, err.msg);
+    return r;
+}
+
+int
+adm_run (PGconn *db, const char *what, const char *sql)
+{
+    PGresult *r = adm_exec (db, what, sql, 0, NULL);
+    if (!r)
+        return -1;
+    PQclear (r);
+    return 0;
+}
