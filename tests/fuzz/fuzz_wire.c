@@ -1,0 +1,161 @@
+/*  fuzz_wire: libFuzzer harness for the wire decoder (common/prescan.c,
+    common/wire.c).
+
+    Build and run (from the top of the tree):
+      clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
+          tests/fuzz/fuzz_wire.c common/prescan.c common/utf8.c common/uuid.c \
+          common/wire.c -lmsgpackc -o build/fuzz_wire
+      build/fuzz_wire -malloc_limit_mb=512 -max_len=65536 tests/fuzz/corpus
+    Replay the corpus only:  build/fuzz_wire -runs=0 tests/fuzz/corpus
+
+    Properties checked (abort on violation):
+      - whatever tx_prescan accepts, msgpack_unpack_next decodes completely;
+      - a decoded batch has 1..1000 events, each either accepted or with a
+        known reject code and an ASCII message, its raw bytes inside the
+        input;
+      - every accepted event passes tx_wire_event_check, and the accepted
+        events packed again decode to the same values;
+      - a decoded reply is internally consistent.
+*/
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <msgpack.h>
+
+#include "prescan.h"
+#include "wire.h"
+
+static tx_wire_decoder_t *s_dec;
+static tx_wire_decoder_t *s_dec2;
+
+#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+
+static void
+s_check_prescan (const uint8_t *data, size_t size)
+{
+    if (tx_prescan (data, size, NULL, NULL) != 0)
+        return;
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    int r = msgpack_unpack_next (&up, (const char *) data, size, &off);
+    CHECK (r == MSGPACK_UNPACK_SUCCESS && off == size);
+    msgpack_unpacked_destroy (&up);
+}
+
+static bool
+s_same_event (const tx_event_t *a, const tx_event_t *b)
+{
+    if (memcmp (a->id, b->id, 16) || a->unit_len != b->unit_len
+    ||  memcmp (a->unit, b->unit, a->unit_len) || a->type_len != b->type_len
+    ||  memcmp (a->type, b->type, a->type_len) || a->at_sec != b->at_sec
+    ||  a->at_nsec != b->at_nsec || (a->partner == NULL) != (b->partner == NULL)
+    ||  a->attr_count != b->attr_count)
+        return false;
+    if (a->partner && (a->partner_len != b->partner_len
+    ||  memcmp (a->partner, b->partner, a->partner_len)))
+        return false;
+    for (size_t i = 0; i < a->attr_count; i++) {
+        const tx_attr_t *x = &a->attrs [i], *y = &b->attrs [i];
+        if (x->name_len != y->name_len || memcmp (x->name, y->name, x->name_len)
+        ||  x->value.type != y->value.type)
+            return false;
+        switch (x->value.type) {
+            case TX_VAL_INT:   if (x->value.u.i != y->value.u.i) return false; break;
+            case TX_VAL_FLOAT: if (x->value.u.f != y->value.u.f) return false; break;
+            case TX_VAL_BOOL:  if (x->value.u.b != y->value.u.b) return false; break;
+            case TX_VAL_STR:
+                if (x->value.u.s.len != y->value.u.s.len
+                ||  memcmp (x->value.u.s.ptr, y->value.u.s.ptr, x->value.u.s.len))
+                    return false;
+                break;
+        }
+    }
+    return true;
+}
+
+static void
+s_check_batch (const uint8_t *data, size_t size)
+{
+    tx_batch_t b;
+    char err [256];
+    int rc = tx_wire_decode_batch (data, size, &b, s_dec, err, sizeof err);
+    CHECK (rc == TX_WIRE_OK || rc == TX_WIRE_MALFORMED || rc == TX_WIRE_UNSUPPORTED
+        || rc == TX_WIRE_TOO_LARGE);
+    if (rc != TX_WIRE_OK) {
+        CHECK (b.events == NULL && b.count == 0 && err [0]);
+        return;
+    }
+    CHECK (b.batch_id > 0 && b.count >= 1 && b.count <= TX_WIRE_MAX_EVENTS);
+    tx_event_t *ok = calloc (b.count, sizeof (tx_event_t));
+    CHECK (ok);
+    size_t n_ok = 0;
+    for (size_t i = 0; i < b.count; i++) {
+        const tx_event_t *e = &b.events [i];
+        CHECK (e->raw && e->raw >= data && e->raw + e->raw_len <= data + size);
+        if (e->reject) {
+            CHECK (tx_reject_code_str (e->reject) != NULL);
+            CHECK (e->reject_msg != NULL);
+            for (const char *p = e->reject_msg; *p; p++)
+                CHECK ((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
+            continue;
+        }
+        CHECK (e->reject_msg == NULL);
+        CHECK (tx_wire_event_check (e, NULL, 0) == TX_REJECT_NONE);
+        ok [n_ok++] = *e;
+    }
+    if (n_ok > 0) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        CHECK (tx_wire_pack_batch (&sb, b.batch_id, ok, n_ok, err, sizeof err) == 0);
+        tx_batch_t b2;
+        CHECK (tx_wire_decode_batch ((const uint8_t *) sb.data, sb.size, &b2, s_dec2,
+                                     err, sizeof err) == TX_WIRE_OK);
+        CHECK (b2.batch_id == b.batch_id && b2.count == n_ok);
+        for (size_t i = 0; i < n_ok; i++) {
+            CHECK (b2.events [i].reject == 0);
+            CHECK (s_same_event (&ok [i], &b2.events [i]));
+        }
+        msgpack_sbuffer_destroy (&sb);
+    }
+    free (ok);
+}
+
+static void
+s_check_reply (const uint8_t *data, size_t size)
+{
+    tx_reply_t r;
+    int rc = tx_wire_decode_reply (data, size, &r, s_dec, NULL, 0);
+    if (rc != TX_WIRE_OK)
+        return;
+    if (r.type == TX_REPLY_ACK) {
+        size_t twos = 0;
+        CHECK (r.batch_id > 0 && r.n_results >= 1 && r.n_results <= TX_WIRE_MAX_EVENTS);
+        for (size_t i = 0; i < r.n_results; i++) {
+            CHECK (r.results [i] <= TX_RESULT_REJECTED);
+            twos += r.results [i] == TX_RESULT_REJECTED;
+        }
+        CHECK (twos == r.n_rejected);
+        for (size_t i = 0; i < r.n_rejected; i++)
+            CHECK (r.results [r.rejected [i].index] == TX_RESULT_REJECTED);
+    }
+    else {
+        CHECK (r.type == TX_REPLY_ERROR && r.code_len > 0);
+        CHECK ((r.error == TX_ERROR_UNSUPPORTED_VERSION) == (r.n_versions > 0));
+    }
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    if (!s_dec) {
+        s_dec = tx_wire_decoder_new ();
+        s_dec2 = tx_wire_decoder_new ();
+        CHECK (s_dec && s_dec2);
+    }
+    s_check_prescan (data, size);
+    s_check_batch (data, size);
+    s_check_reply (data, size);
+    return 0;
+}
