@@ -46,6 +46,7 @@ ADMIN_SRC     := $(wildcard admin/*.c)
 SCHEMA_SQL    := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
 SHIM_SRC      := $(wildcard tests/shim/*.c)
+TOOL_SRC      := $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 COMMON_OBJ    := $(call obj,$(COMMON_SRC))
@@ -54,6 +55,7 @@ COLLECTOR_OBJ := $(call obj,$(COLLECTOR_SRC))
 ADMIN_OBJ     := $(call obj,$(ADMIN_SRC)) $(B)/gen/migrations.o
 UNIT_BIN      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 SHIM_SO       := $(patsubst tests/shim/%.c,$(B)/tests/%.so,$(SHIM_SRC))
+TOOL_BIN      := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
 
 PROGS := $(B)/tongxin-admin
 ifneq ($(wildcard collector/main.c),)
@@ -67,7 +69,7 @@ PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
 
 .PHONY: all check asan test deps demo demo-stop bench install clean fuzz
-all: $(PROGS) $(UNIT_BIN) $(SHIM_SO)
+all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -107,6 +109,11 @@ $(B)/tongxin-send: $(B)/producers/tongxin-send.o $(B)/libtongxin.a
 $(B)/tests/%: tests/unit/%.c $(COLLECTOR_OBJ) $(PRODLIB_OBJ) $(B)/libtxcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
+
+# Test programs (drivers, helpers) are not tests themselves.
+$(B)/tests/tools/%: tests/tools/%.c $(B)/libtongxin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(B)/tests/%.so: tests/shim/%.c
 	@mkdir -p $(dir $@)

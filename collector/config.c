@@ -1,0 +1,289 @@
+/*  config.c: the settings table, INI files (libinih) and flags.  */
+#include "config.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_STR, T_BOOL, T_INT, T_LIST } type_t;
+
+typedef struct {
+    const char *name;               //  key and flag name
+    type_t type;
+    size_t offset;                  //  into tx_config_t
+    const char *def;                //  default, as text
+    long min, max;                  //  T_INT bounds
+    const char *help;               //  one line
+} option_t;
+
+#define OFF(f) offsetof (tx_config_t, f)
+static const option_t s_options [] = {
+    { "db", T_STR, OFF (db), NULL, 0, 0,
+      "libpq connection string; default $TONGXIN_DB, then libpq's defaults" },
+    { "bind", T_LIST, OFF (binds), "tcp://*:7450", 0, 0,
+      "ZeroMQ endpoint to listen on (tcp:// or ipc://); repeat for several" },
+    { "insecure", T_BOOL, OFF (insecure), "false", 0, 0,
+      "plain transport without authentication (tests only)" },
+    { "key", T_STR, OFF (key), NULL, 0, 0,
+      "the collector's CURVE secret key file (tongxin-admin key server)" },
+    { "metrics", T_STR, OFF (metrics), "", 0, 0,
+      "serve /metrics and /healthz on [ADDR:]PORT (ADDR defaults to 127.0.0.1; empty = off)" },
+    { "group-events", T_INT, OFF (group_events), "5000", 1, 100000,
+      "most events written in one transaction" },
+    { "group-ms", T_INT, OFF (group_ms), "10", 0, 10000,
+      "longest wait (ms) for more batches before a transaction is written" },
+    { "queue-mb", T_INT, OFF (queue_mb), "16", 1, 4096,
+      "memory (MiB) of received batches waiting for the writer; past it, reading stops" },
+    { "peer-hwm", T_INT, OFF (peer_hwm), "32", 1, 100000,
+      "messages queued per producer connection before ZeroMQ stops reading it" },
+    { "registry-refresh", T_INT, OFF (registry_refresh), "30", 1, 86400,
+      "seconds between reloads of units, types and keys (also on SIGHUP)" },
+    { "max-skew", T_INT, OFF (max_skew), "300", 0, 86400 * 365,
+      "seconds an event's time may be ahead of the collector's clock" },
+    { "drain-timeout", T_INT, OFF (drain_timeout), "10", 0, 3600,
+      "seconds to commit and acknowledge what is held on SIGTERM" },
+    { "log-level", T_STR, OFF (log_level), "info", 0, 0,
+      "debug, info, warn or error" },
+    { "zap-domain", T_STR, OFF (zap_domain), "tongxin", 0, 0,
+      "ZAP domain of the CURVE handshake" },
+};
+#define NOPTIONS (int) (sizeof s_options / sizeof s_options [0])
+
+static const option_t *
+s_find (const char *name)
+{
+    for (int i = 0; i < NOPTIONS; i++)
+        if (strcmp (s_options [i].name, name) == 0)
+            return &s_options [i];
+    return NULL;
+}
+
+//  Sets one option from text; returns 0 or -1 with a reason in err.
+static int
+s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t errlen)
+{
+    char *base = (char *) cfg + o->offset;
+    switch (o->type) {
+        case T_STR: {
+            char **p = (char **) base;
+            free (*p);
+            *p = strdup (value);
+            return 0;
+        }
+        case T_BOOL:
+            if (strcmp (value, "true") == 0 || strcmp (value, "yes") == 0 || strcmp (value, "1") == 0)
+                *(bool *) base = true;
+            else
+            if (strcmp (value, "false") == 0 || strcmp (value, "no") == 0 || strcmp (value, "0") == 0)
+                *(bool *) base = false;
+            else {
+                snprintf (err, errlen, "%s: '%s' is not a boolean (true or false)", o->name, value);
+                return -1;
+            }
+            return 0;
+        case T_INT: {
+            char *end;
+            errno = 0;
+            long v = strtol (value, &end, 10);
+            if (errno || end == value || *end || v < o->min || v > o->max) {
+                snprintf (err, errlen, "%s: '%s' is not an integer from %ld to %ld",
+                          o->name, value, o->min, o->max);
+                return -1;
+            }
+            *(int *) base = (int) v;
+            return 0;
+        }
+        case T_LIST:
+            if (cfg->n_binds >= TX_CONFIG_MAX_BINDS) {
+                snprintf (err, errlen, "%s: at most %d", o->name, TX_CONFIG_MAX_BINDS);
+                return -1;
+            }
+            cfg->binds [cfg->n_binds++] = strdup (value);
+            return 0;
+    }
+    return -1;
+}
+
+typedef struct {
+    tx_config_t *cfg;
+    char err [256];
+    bool binds_from_file;
+} ini_ctx_t;
+
+static int
+s_ini_handler (void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx_t *ctx = user;
+    if (*section && strcmp (section, "collector") != 0) {
+        snprintf (ctx->err, sizeof ctx->err, "unknown section [%s]", section);
+        return 0;
+    }
+    const option_t *o = s_find (name);
+    if (!o || strcmp (name, "config") == 0) {
+        snprintf (ctx->err, sizeof ctx->err, "unknown key '%s'", name);
+        return 0;
+    }
+    if (o->type == T_LIST && !ctx->binds_from_file) {
+        //  The file's binds replace the default.
+        for (int i = 0; i < ctx->cfg->n_binds; i++)
+            free (ctx->cfg->binds [i]);
+        ctx->cfg->n_binds = 0;
+        ctx->binds_from_file = true;
+    }
+    return s_set (ctx->cfg, o, value, ctx->err, sizeof ctx->err) == 0;
+}
+
+static void
+s_help (void)
+{
+    printf ("usage: tongxin-collectord [--config FILE] [--KEY VALUE ...]\n\n"
+            "Receive event batches from Tongxin producers over ZeroMQ, validate them\n"
+            "against the registry in PostgreSQL, store them, acknowledge after commit.\n\n"
+            "  --config FILE            read settings from an INI file (flags override it)\n");
+    for (int i = 0; i < NOPTIONS; i++) {
+        const option_t *o = &s_options [i];
+        char flag [64];
+        snprintf (flag, sizeof flag, "--%s%s", o->name,
+                  o->type == T_BOOL ? "" : o->type == T_INT ? " N" : " VALUE");
+        printf ("  %-24s %s", flag, o->help);
+        if (o->def && *o->def && o->type != T_BOOL)
+            printf (" (default %s)", o->def);
+        printf ("\n");
+    }
+    printf ("  --print-config-example   print a commented config file with every key\n"
+            "  --help, --version\n\n"
+            "CURVE is the default: the collector refuses to start without --key or\n"
+            "--insecure.  Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads the\n"
+            "registry and keys.  See tongxin-collectord(8).\n");
+}
+
+void
+tx_config_print_example (void)
+{
+    printf ("# tongxin-collectord configuration (INI).  Every key is also a flag:\n"
+            "# key = value here is --key value on the command line, which wins.\n"
+            "# Unknown keys are errors.  Booleans: true/false.\n"
+            "[collector]\n");
+    for (int i = 0; i < NOPTIONS; i++) {
+        const option_t *o = &s_options [i];
+        printf ("\n# %s", o->help);
+        if (o->type == T_INT)
+            printf (" (%ld..%ld)", o->min, o->max);
+        printf ("\n# %s = %s\n", o->name, o->def ? o->def : "");
+    }
+}
+
+int
+tx_config_load (tx_config_t *cfg, int argc, char **argv)
+{
+    memset (cfg, 0, sizeof *cfg);
+    char err [256];
+    for (int i = 0; i < NOPTIONS; i++)
+        if (s_options [i].def && s_set (cfg, &s_options [i], s_options [i].def, err, sizeof err) != 0)
+            return -1;
+    if (!cfg->db) {
+        const char *env = getenv ("TONGXIN_DB");
+        cfg->db = strdup (env ? env : "");
+    }
+    //  Flags: every option, plus config/help/version.
+    struct option longopts [NOPTIONS + 5];
+    for (int i = 0; i < NOPTIONS; i++)
+        longopts [i] = (struct option) { s_options [i].name,
+            s_options [i].type == T_BOOL ? optional_argument : required_argument, NULL, 1000 + i };
+    longopts [NOPTIONS] = (struct option) { "config", required_argument, NULL, 'c' };
+    longopts [NOPTIONS + 1] = (struct option) { "help", no_argument, NULL, 'h' };
+    longopts [NOPTIONS + 2] = (struct option) { "version", no_argument, NULL, 'V' };
+    longopts [NOPTIONS + 3] = (struct option) { "print-config-example", no_argument, NULL, 'E' };
+    longopts [NOPTIONS + 4] = (struct option) { 0 };
+
+    //  First pass: --config, --help, --version.
+    const char *file = NULL;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long (argc, argv, "hc:", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            s_help ();
+            return 1;
+        }
+        if (c == 'V') {
+            printf ("tongxin-collectord %s (protocol %d)\n", TONGXIN_VERSION, TX_WIRE_VERSION);
+            return 1;
+        }
+        if (c == 'E') {
+            tx_config_print_example ();
+            return 1;
+        }
+        if (c == 'c')
+            file = optarg;
+        if (c == '?') {
+            fprintf (stderr, "tongxin-collectord: unknown option or missing value: %s\n"
+                     "try tongxin-collectord --help\n", argv [optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tongxin-collectord: unexpected argument '%s'\n", argv [optind]);
+        return -1;
+    }
+    if (file) {
+        ini_ctx_t ctx = { cfg, "", false };
+        int line = ini_parse (file, s_ini_handler, &ctx);
+        if (line < 0) {
+            fprintf (stderr, "tongxin-collectord: %s: cannot read: %s\n", file,
+                     line == -1 ? strerror (errno) : "out of memory");
+            return -1;
+        }
+        if (line > 0) {
+            fprintf (stderr, "tongxin-collectord: %s:%d: %s\n", file, line,
+                     *ctx.err ? ctx.err : "syntax error");
+            return -1;
+        }
+    }
+    //  Second pass: the flags override the file.
+    bool binds_from_flags = false;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "hc:", longopts, NULL)) != -1) {
+        if (c < 1000)
+            continue;
+        const option_t *o = &s_options [c - 1000];
+        if (o->type == T_LIST && !binds_from_flags) {
+            for (int i = 0; i < cfg->n_binds; i++)
+                free (cfg->binds [i]);
+            cfg->n_binds = 0;
+            binds_from_flags = true;
+        }
+        if (s_set (cfg, o, optarg ? optarg : "true", err, sizeof err) != 0) {
+            fprintf (stderr, "tongxin-collectord: --%s\n", err);
+            return -1;
+        }
+    }
+    if (!cfg->insecure && (!cfg->key || !*cfg->key)) {
+        fprintf (stderr, "tongxin-collectord: CURVE is the default and needs --key FILE "
+                 "(tongxin-admin key server); use --insecure only for tests\n");
+        return -1;
+    }
+    if (cfg->n_binds == 0) {
+        fprintf (stderr, "tongxin-collectord: no --bind endpoint\n");
+        return -1;
+    }
+    return 0;
+}
+
+void
+tx_config_free (tx_config_t *cfg)
+{
+    free (cfg->db);
+    for (int i = 0; i < cfg->n_binds; i++)
+        free (cfg->binds [i]);
+    free (cfg->key);
+    free (cfg->metrics);
+    free (cfg->log_level);
+    free (cfg->zap_domain);
+    memset (cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,50 @@
+/*  metrics: the collector's counters, and an HTTP server (libmicrohttpd)
+ *  for /metrics (Prometheus text format) and /healthz.
+ *
+ *  Counters are atomics updated by any thread; the HTTP server runs in
+ *  libmicrohttpd's own thread and only reads them.
+ */
+#ifndef TX_METRICS_H_INCLUDED
+#define TX_METRICS_H_INCLUDED
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define TX_METRICS_BUCKETS 12
+
+typedef struct {
+    atomic_ullong batches;                      //  batch messages received
+    atomic_ullong events_received;              //  events in them
+    atomic_ullong events_stored;
+    atomic_ullong events_duplicate;
+    atomic_ullong events_rejected [TX_REJECT_COUNT_];   //  by reject code
+    atomic_ullong messages_refused [TX_ERROR_COUNT_];   //  whole messages, by error code
+    atomic_ullong messages_dropped_no_user;     //  CURVE message without User-Id
+    atomic_ullong messages_dropped_bad_frames;  //  not exactly [routing id][payload]
+    atomic_ullong acks_sent;
+    atomic_ullong acks_dropped;                 //  producer gone or its queue full
+    atomic_ullong transactions;
+    atomic_ullong db_errors;
+    atomic_ullong commit_buckets [TX_METRICS_BUCKETS];  //  commit latency histogram
+    atomic_ullong commit_count;
+    atomic_ullong commit_sum_us;
+    atomic_ullong handshakes_failed;
+    atomic_llong connected;                     //  producer connections
+    atomic_llong queue_jobs;                    //  batches waiting for / in the writer
+    atomic_llong queue_bytes;
+    atomic_int db_up;                           //  1 while the database answers
+    atomic_int schema_ok;                       //  1 if the schema version is the expected one
+} tx_metrics_t;
+
+//  Records one commit's latency.
+void tx_metrics_commit (tx_metrics_t *m, int64_t us);
+
+//  Starts the HTTP server on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1).
+//  Returns an opaque handle, or NULL with a reason in err.
+void *tx_metrics_start (tx_metrics_t *m, const char *addr, char *err, size_t errlen);
+void tx_metrics_stop (void **handle_p);
+
+#endif

@@ -1,0 +1,587 @@
+/*  server.c: the receive loop, the ZAP handler, signals and systemd.  */
+#include "server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "job.h"
+#include "keyfile.h"
+#include "log.h"
+#include "metrics.h"
+#include "utf8.h"
+#include "uuid.h"
+#include "validate.h"
+#include "writer.h"
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93   //  stable in libzmq 4.3, its macro is DRAFT-only
+#endif
+
+#define ACK_ENDPOINT "inproc://tongxin-acks"
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define MON_ENDPOINT "inproc://tongxin-monitor"
+#define MAX_PER_LOOP 64             //  messages read per loop before looking at acks
+
+static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_hup;
+
+static void s_on_stop (int sig) { (void) sig; s_stop = 1; }
+static void s_on_hup (int sig) { (void) sig; s_hup = 1; }
+
+typedef struct {
+    const tx_config_t *cfg;
+    void *ctx;
+    tx_writer_t *writer;
+    tx_metrics_t *m;
+    atomic_int stop;
+    pthread_t thread;
+    int64_t last_log_ms;            //  rate limit for refusals
+    long suppressed;                //  refusals not logged since
+} zap_t;
+
+//  ----------------------------------------------------------------- ZAP
+
+static void
+s_zap_reply (void *sock, zmq_msg_t *req_id, const char *status, const char *text,
+             const char *user, const char *key)
+{
+    zmq_send (sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_msg_send (req_id, sock, ZMQ_SNDMORE);
+    zmq_send (sock, status, strlen (status), ZMQ_SNDMORE);
+    zmq_send (sock, text, strlen (text), ZMQ_SNDMORE);
+    zmq_send (sock, user, strlen (user), ZMQ_SNDMORE);
+    //  Metadata: the key, so every batch can be checked against revocation.
+    uint8_t meta [64];
+    size_t n = 0;
+    if (key) {
+        const char *name = "X-Key";
+        meta [n++] = (uint8_t) strlen (name);
+        memcpy (meta + n, name, strlen (name));
+        n += strlen (name);
+        uint32_t vlen = (uint32_t) strlen (key);
+        meta [n++] = (uint8_t) (vlen >> 24);
+        meta [n++] = (uint8_t) (vlen >> 16);
+        meta [n++] = (uint8_t) (vlen >> 8);
+        meta [n++] = (uint8_t) vlen;
+        memcpy (meta + n, key, vlen);
+        n += vlen;
+    }
+    zmq_send (sock, meta, n, 0);
+}
+
+static void *
+s_zap_thread (void *arg)
+{
+    zap_t *z = arg;
+    void *sock = zmq_socket (z->ctx, ZMQ_REP);
+    int linger = 0, timeout = 200;
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (zmq_bind (sock, ZAP_ENDPOINT) != 0) {
+        tx_log (TX_LOG_ERROR, "cannot bind the ZAP handler", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        zmq_close (sock);
+        return NULL;
+    }
+    while (!atomic_load (&z->stop)) {
+        zmq_msg_t part [7];
+        int n = 0, more = 1;
+        bool ok = true;
+        while (more) {
+            zmq_msg_t msg;
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, sock, 0) < 0) {
+                zmq_msg_close (&msg);
+                ok = false;
+                break;
+            }
+            more = zmq_msg_more (&msg);
+            if (n < 7)
+                part [n++] = msg;
+            else
+                zmq_msg_close (&msg);
+        }
+        if (!ok) {
+            for (int i = 0; i < n; i++)
+                zmq_msg_close (&part [i]);
+            if (n == 0)
+                continue;       //  timeout: look at the stop flag
+            continue;
+        }
+        //  version, request id, domain, address, identity, mechanism, credentials
+        const char *status = "400", *text = "unknown key";
+        char user [65] = "", z85 [TX_Z85_KEY_LEN + 1] = "";
+        if (n == 7 && zmq_msg_size (&part [5]) == 5 && memcmp (zmq_msg_data (&part [5]), "CURVE", 5) == 0
+        &&  zmq_msg_size (&part [6]) == 32) {
+            zmq_z85_encode (z85, zmq_msg_data (&part [6]), 32);
+            tx_registry_t *reg = tx_writer_registry (z->writer);
+            const char *unit = reg ? tx_registry_key_unit (reg, z85) : NULL;
+            if (unit && tx_registry_unit (reg, unit, strlen (unit)) >= 0) {
+                snprintf (user, sizeof user, "%s", unit);
+                status = "200";
+                text = "OK";
+            }
+            tx_registry_unref (&reg);
+        }
+        else
+            text = "only CURVE is accepted";
+        if (*status != '2') {
+            atomic_fetch_add (&z->m->handshakes_failed, 1);
+            int64_t now = tx_clock_ms ();
+            if (now - z->last_log_ms >= 10000) {
+                char addr [64] = "";
+                if (n >= 4)
+                    snprintf (addr, sizeof addr, "%.*s", (int) zmq_msg_size (&part [3]),
+                              (const char *) zmq_msg_data (&part [3]));
+                tx_log (TX_LOG_WARN, "handshake refused", "reason=\"%s\" key=%s peer=%s suppressed=%ld",
+                        text, *z85 ? z85 : "-", *addr ? addr : "-", z->suppressed);
+                z->last_log_ms = now;
+                z->suppressed = 0;
+            }
+            else
+                z->suppressed++;
+        }
+        if (n >= 2)
+            s_zap_reply (sock, &part [1], status, text, user, *status == '2' ? z85 : NULL);
+        else {
+            //  Malformed request: REP still owes an answer.
+            zmq_msg_t empty;
+            zmq_msg_init (&empty);
+            s_zap_reply (sock, &empty, "500", "malformed ZAP request", "", NULL);
+            zmq_msg_close (&empty);
+        }
+        for (int i = 0; i < n; i++)
+            zmq_msg_close (&part [i]);
+    }
+    zmq_close (sock);
+    return NULL;
+}
+
+//  ----------------------------------------------------------------- receive
+
+typedef struct {
+    const tx_config_t *cfg;
+    void *router;
+    tx_queue_t *queue;
+    tx_writer_t *writer;
+    tx_metrics_t *m;
+    tx_wire_decoder_t *dec;
+    tx_buf_t json;                  //  scratch for attribute JSON
+} recv_t;
+
+static int64_t
+s_wall_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+//  Appends one binary COPY row of tx_stage for an accepted event.
+static int
+s_copy_row (recv_t *r, tx_job_t *job, const tx_event_t *ev, const tx_registry_t *reg)
+{
+    tx_buf_t *b = &job->rows;
+    int64_t pg_us = (ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000;
+    r->json.len = 0;
+    if (tx_buf_putc (&r->json, 1) != 0 || tx_validate_attrs_json (reg, ev, &r->json) != 0)
+        return -1;
+    size_t sender_len = strlen (job->sender);
+    int rc = tx_buf_be16 (b, 8)
+          || tx_buf_be32 (b, 16) || tx_buf_append (b, ev->id, 16)
+          || tx_buf_be32 (b, (uint32_t) ev->unit_len) || tx_buf_append (b, ev->unit, ev->unit_len)
+          || tx_buf_be32 (b, (uint32_t) ev->type_len) || tx_buf_append (b, ev->type, ev->type_len)
+          || tx_buf_be32 (b, 8) || tx_buf_be64 (b, (uint64_t) pg_us)
+          || (ev->partner ? tx_buf_be32 (b, (uint32_t) ev->partner_len)
+                            || tx_buf_append (b, ev->partner, ev->partner_len)
+                          : tx_buf_be32 (b, 0xffffffffu))
+          || tx_buf_be32 (b, (uint32_t) r->json.len) || tx_buf_append (b, r->json.data, r->json.len)
+          || tx_buf_be32 (b, (uint32_t) sender_len) || tx_buf_append (b, job->sender, sender_len)
+          || tx_buf_be32 (b, 0xffffffffu);
+    return rc ? -1 : 0;
+}
+
+//  A whole message refused: record its bytes and answer an error.
+static tx_job_t *
+s_refuse (tx_job_t *job, int error, uint64_t batch_id, const char *why, const void *data, size_t size)
+{
+    if (!job)
+        return NULL;
+    job->error = error;
+    job->batch_id = batch_id;
+    if (tx_job_reject (job, -1, NULL, error, NULL, 0, why, data, size) != 0)
+        tx_job_destroy (&job);
+    return job;
+}
+
+//  Builds the job for one batch frame.  NULL: nothing to answer (dropped).
+static tx_job_t *
+s_process (recv_t *r, const uint8_t *rid, size_t rid_len, zmq_msg_t *payload, const char *sender,
+           const char *auth_unit, tx_registry_t *reg)
+{
+    const uint8_t *data = zmq_msg_data (payload);
+    size_t size = zmq_msg_size (payload);
+    tx_batch_t batch;
+    char err [160];
+    int rc = tx_wire_decode_batch (data, size, &batch, r->dec, err, sizeof err);
+    tx_job_t *job = tx_job_new (rc == TX_WIRE_OK ? batch.count : 0);
+    if (!job)
+        return NULL;
+    memcpy (job->rid, rid, rid_len);
+    job->rid_len = rid_len;
+    snprintf (job->sender, sizeof job->sender, "%s", sender);
+    job->received_us = tx_clock_us ();
+    atomic_fetch_add (&r->m->batches, 1);
+    if (rc == TX_WIRE_NOMEM) {
+        tx_log (TX_LOG_ERROR, "out of memory decoding a batch; dropped unanswered", NULL);
+        tx_job_destroy (&job);
+        return NULL;
+    }
+    if (rc != TX_WIRE_OK)
+        return s_refuse (job, tx_wire_rc_error (rc), batch.batch_id, err, data, size);
+    job->batch_id = batch.batch_id;
+    atomic_fetch_add (&r->m->events_received, batch.count);
+
+    tx_validate_ctx_t vctx = { auth_unit, s_wall_ms (), (int64_t) r->cfg->max_skew * 1000 };
+    for (size_t i = 0; i < batch.count; i++) {
+        const tx_event_t *ev = &batch.events [i];
+        int code = ev->reject;
+        char msg [TX_REJECT_MSG_MAX + 160];
+        snprintf (msg, sizeof msg, "%s", ev->reject_msg ? ev->reject_msg : "");
+        if (code == TX_REJECT_NONE)
+            code = tx_validate_event (reg, ev, &vctx, msg, sizeof msg);
+        if (code != TX_REJECT_NONE) {
+            static const uint8_t zero [16];
+            bool has_id = memcmp (ev->id, zero, 16) != 0;
+            //  The claimed unit goes into a text column: only if it is clean.
+            bool unit_ok = ev->unit && ev->unit_len <= TX_WIRE_MAX_CODE && tx_utf8_valid (ev->unit, ev->unit_len);
+            if (tx_job_reject (job, (int32_t) i, has_id ? ev->id : NULL, code,
+                               unit_ok ? ev->unit : NULL, unit_ok ? ev->unit_len : 0, msg,
+                               ev->raw, ev->raw_len) != 0)
+                goto nomem;
+            continue;
+        }
+        tx_accepted_t *a = &job->accepted [job->n_accepted];
+        a->index = (uint32_t) i;
+        memcpy (a->id, ev->id, 16);
+        a->unit = tx_job_keep (job, ev->unit, ev->unit_len);
+        if (!a->unit.len || s_copy_row (r, job, ev, reg) != 0)
+            goto nomem;
+        job->n_accepted++;
+    }
+    return job;
+nomem:
+    tx_log (TX_LOG_ERROR, "out of memory building a batch; dropped unanswered", NULL);
+    tx_job_destroy (&job);
+    return NULL;
+}
+
+//  Reads one message from the ROUTER and hands it on.  0, or -1 if none.
+static int
+s_receive (recv_t *r)
+{
+    zmq_msg_t rid, payload;
+    zmq_msg_init (&rid);
+    if (zmq_msg_recv (&rid, r->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&rid);
+        return -1;
+    }
+    zmq_msg_init (&payload);
+    bool bad = !zmq_msg_more (&rid) || zmq_msg_recv (&payload, r->router, 0) < 0;
+    if (!bad && zmq_msg_more (&payload)) {
+        //  Exactly one payload frame: drain and drop the rest.
+        bad = true;
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        while (zmq_msg_recv (&extra, r->router, 0) >= 0 && zmq_msg_more (&extra))
+            ;
+        zmq_msg_close (&extra);
+    }
+    if (bad) {
+        atomic_fetch_add (&r->m->messages_dropped_bad_frames, 1);
+        zmq_msg_close (&rid);
+        zmq_msg_close (&payload);
+        return 0;
+    }
+    char sender [160];
+    const char *auth_unit = NULL;
+    tx_registry_t *reg = tx_writer_registry (r->writer);
+    tx_job_t *job = NULL;
+    if (!r->cfg->insecure) {
+        const char *user = zmq_msg_gets (&payload, "User-Id");
+        const char *key = zmq_msg_gets (&payload, "X-Key");
+        if (!user || !*user || !key) {
+            atomic_fetch_add (&r->m->messages_dropped_no_user, 1);
+            goto done;
+        }
+        snprintf (sender, sizeof sender, "%s", user);
+        auth_unit = user;
+        //  Revocation: the key must still be registered for this unit now.
+        const char *unit = reg ? tx_registry_key_unit (reg, key) : NULL;
+        if (!unit || strcmp (unit, user) != 0) {
+            job = tx_job_new (0);
+            if (job) {
+                memcpy (job->rid, zmq_msg_data (&rid), zmq_msg_size (&rid));
+                job->rid_len = zmq_msg_size (&rid);
+                snprintf (job->sender, sizeof job->sender, "%s", sender);
+                job = s_refuse (job, TX_ERROR_UNAUTHORIZED, 0, "the unit's key has been revoked",
+                                zmq_msg_data (&payload), zmq_msg_size (&payload));
+            }
+            goto push;
+        }
+    }
+    else {
+        const char *peer = zmq_msg_gets (&payload, "Peer-Address");
+        snprintf (sender, sizeof sender, "insecure:%s", peer ? peer : "unknown");
+    }
+    if (!reg)
+        goto done;
+    job = s_process (r, zmq_msg_data (&rid), zmq_msg_size (&rid), &payload, sender, auth_unit, reg);
+push:
+    if (job) {
+        tx_queue_push (r->queue, job);
+        size_t qj, qb;
+        tx_queue_stats (r->queue, &qj, &qb);
+        atomic_store (&r->m->queue_jobs, (long long) qj);
+        atomic_store (&r->m->queue_bytes, (long long) qb);
+    }
+done:
+    tx_registry_unref (&reg);
+    zmq_msg_close (&rid);
+    zmq_msg_close (&payload);
+    return 0;
+}
+
+//  Forwards one reply from the writer to its producer.  0, or -1 if none.
+static int
+s_forward_ack (recv_t *r, void *acks)
+{
+    zmq_msg_t rid, body;
+    zmq_msg_init (&rid);
+    if (zmq_msg_recv (&rid, acks, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&rid);
+        return -1;
+    }
+    zmq_msg_init (&body);
+    zmq_msg_recv (&body, acks, 0);
+    //  ROUTER_MANDATORY: a gone or full peer is EHOSTUNREACH / EAGAIN.  The
+    //  ack is dropped; the producer resends and gets "duplicate".
+    if (zmq_msg_send (&rid, r->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_msg_send (&body, r->router, ZMQ_DONTWAIT) < 0)
+        atomic_fetch_add (&r->m->acks_dropped, 1);
+    else
+        atomic_fetch_add (&r->m->acks_sent, 1);
+    zmq_msg_close (&rid);
+    zmq_msg_close (&body);
+    return 0;
+}
+
+static void
+s_monitor_event (recv_t *r, void *mon)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init (&ev);
+    zmq_msg_init (&addr);
+    if (zmq_msg_recv (&ev, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0
+    &&  zmq_msg_size (&ev) >= 6) {
+        uint16_t e;
+        memcpy (&e, zmq_msg_data (&ev), 2);
+        if (e == ZMQ_EVENT_ACCEPTED)
+            atomic_fetch_add (&r->m->connected, 1);
+        else
+        if (e == ZMQ_EVENT_DISCONNECTED)
+            atomic_fetch_sub (&r->m->connected, 1);
+    }
+    zmq_msg_close (&ev);
+    zmq_msg_close (&addr);
+}
+
+static int
+s_setup_router (const tx_config_t *cfg, void *router, const tx_keyfile_t *key)
+{
+    int one = 1, zero = 0;
+    int64_t maxmsg = TX_WIRE_MAX_FRAME + 64;     //  + CURVE's 33 bytes and slack
+    int hwm = cfg->peer_hwm, sndhwm = 1000;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    if (zmq_setsockopt (router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)
+    ||  zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)
+    ||  zmq_setsockopt (router, ZMQ_RCVHWM, &hwm, sizeof hwm)
+    ||  zmq_setsockopt (router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm)
+    ||  zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof zero)
+    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl)
+    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout)
+    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl))
+        return -1;
+    if (cfg->insecure)
+        return 0;
+    return zmq_setsockopt (router, ZMQ_CURVE_SERVER, &one, sizeof one)
+        || zmq_setsockopt (router, ZMQ_CURVE_SECRETKEY, key->secret_key, TX_Z85_KEY_LEN)
+        || zmq_setsockopt (router, ZMQ_ZAP_DOMAIN, cfg->zap_domain, strlen (cfg->zap_domain))
+        || zmq_setsockopt (router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) ? -1 : 0;
+}
+
+int
+tx_server_run (const tx_config_t *cfg)
+{
+    int level = tx_log_level_parse (cfg->log_level);
+    if (level < 0) {
+        fprintf (stderr, "tongxin-collectord: --log-level: '%s' is not debug, info, warn or error\n",
+                 cfg->log_level);
+        return 2;
+    }
+    tx_log_set_level (level);
+    tx_keyfile_t key = { 0 };
+    char err [256];
+    if (!cfg->insecure && tx_keyfile_read (cfg->key, true, &key, err, sizeof err) != 0) {
+        tx_log (TX_LOG_ERROR, "cannot read the server key", "err=\"%s\"", err);
+        return 1;
+    }
+    struct sigaction sa = { .sa_handler = s_on_stop };
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    sa.sa_handler = s_on_hup;
+    sigaction (SIGHUP, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    static tx_metrics_t metrics;
+    tx_queue_t queue;
+    tx_queue_init (&queue);
+    void *ctx = zmq_ctx_new ();
+    void *acks = zmq_socket (ctx, ZMQ_PAIR);
+    int rcvhwm = 0;
+    zmq_setsockopt (acks, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    zmq_bind (acks, ACK_ENDPOINT);
+    tx_writer_t *writer = tx_writer_new (cfg, &queue, ctx, ACK_ENDPOINT, &metrics);
+    void *http = NULL;
+    void *router = NULL, *mon = NULL;
+    zap_t zap = { .cfg = cfg, .ctx = ctx, .writer = writer, .m = &metrics };
+    bool zap_started = false;
+    int rc = 1;
+
+    if (cfg->metrics && *cfg->metrics) {
+        http = tx_metrics_start (&metrics, cfg->metrics, err, sizeof err);
+        if (!http) {
+            tx_log (TX_LOG_ERROR, "cannot start the metrics server", "err=\"%s\"", err);
+            goto out;
+        }
+    }
+    //  The database first: without the registry nothing can be validated.
+    if (tx_writer_start (writer, &s_stop) != 0)
+        goto out;
+    //  The ZAP handler must be bound before the ROUTER binds, or CURVE would
+    //  accept any client key.
+    if (!cfg->insecure) {
+        if (pthread_create (&zap.thread, NULL, s_zap_thread, &zap) != 0)
+            goto out;
+        zap_started = true;
+        //  Wait until the handler is there (it binds at once).
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep (&ts, NULL);
+    }
+    router = zmq_socket (ctx, ZMQ_ROUTER);
+    if (s_setup_router (cfg, router, &key) != 0) {
+        tx_log (TX_LOG_ERROR, "cannot set socket options", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        goto out;
+    }
+    zmq_socket_monitor (router, MON_ENDPOINT, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+    mon = zmq_socket (ctx, ZMQ_PAIR);
+    zmq_connect (mon, MON_ENDPOINT);
+    for (int i = 0; i < cfg->n_binds; i++) {
+        if (zmq_bind (router, cfg->binds [i]) != 0) {
+            tx_log (TX_LOG_ERROR, "cannot bind", "endpoint=%s err=\"%s\"", cfg->binds [i],
+                    zmq_strerror (zmq_errno ()));
+            goto out;
+        }
+        tx_log (TX_LOG_INFO, "listening", "endpoint=%s security=%s", cfg->binds [i],
+                cfg->insecure ? "none" : "curve");
+    }
+    if (cfg->insecure)
+        tx_log (TX_LOG_WARN, "INSECURE: no encryption, no authentication; any active unit is accepted", NULL);
+    sd_notify (0, "READY=1\nSTATUS=collecting");
+    uint64_t watchdog_us = 0;
+    bool watchdog = sd_watchdog_enabled (0, &watchdog_us) > 0;
+
+    recv_t r = { cfg, router, &queue, writer, &metrics, tx_wire_decoder_new (), { 0 } };
+    size_t queue_max = (size_t) cfg->queue_mb * 1024 * 1024;
+    int64_t next_warn = tx_clock_ms () + 60000, next_dog = 0;
+    while (!s_stop) {
+        size_t qj, qb;
+        tx_queue_stats (&queue, &qj, &qb);
+        //  Back-pressure: read only while the writer's queue has room.
+        bool room = qb < queue_max;
+        zmq_pollitem_t items [] = {
+            { acks, 0, ZMQ_POLLIN, 0 },
+            { mon, 0, ZMQ_POLLIN, 0 },
+            { router, 0, room ? ZMQ_POLLIN : 0, 0 },
+        };
+        if (zmq_poll (items, 3, room ? 100 : 10) < 0 && zmq_errno () != EINTR)
+            break;
+        while (s_forward_ack (&r, acks) == 0)
+            ;
+        if (items [1].revents & ZMQ_POLLIN)
+            s_monitor_event (&r, mon);
+        if (room && (items [2].revents & ZMQ_POLLIN))
+            for (int i = 0; i < MAX_PER_LOOP && s_receive (&r) == 0; i++)
+                ;
+        int64_t now = tx_clock_ms ();
+        if (s_hup) {
+            s_hup = 0;
+            tx_log (TX_LOG_INFO, "SIGHUP: reloading the registry and keys", NULL);
+            tx_writer_reload (writer);
+        }
+        if (cfg->insecure && now >= next_warn) {
+            tx_log (TX_LOG_WARN, "INSECURE: running without authentication", NULL);
+            next_warn = now + 60000;
+        }
+        if (watchdog && now >= next_dog && atomic_load (&metrics.db_up)) {
+            sd_notify (0, "WATCHDOG=1");
+            next_dog = now + (int64_t) (watchdog_us / 2000);
+        }
+    }
+    //  Drain: stop reading, let the writer commit what it holds, forward acks.
+    sd_notify (0, "STOPPING=1");
+    tx_log (TX_LOG_INFO, "stopping: committing and acknowledging what is held", NULL);
+    int64_t deadline = tx_clock_ms () + (int64_t) cfg->drain_timeout * 1000;
+    tx_writer_stop (writer, deadline);
+    for (;;) {
+        size_t qj, qb;
+        tx_queue_stats (&queue, &qj, &qb);
+        while (s_forward_ack (&r, acks) == 0)
+            ;
+        if (qj == 0 || tx_clock_ms () > deadline + 1000)
+            break;
+        zmq_pollitem_t item = { acks, 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 50);
+    }
+    tx_writer_destroy (&writer);
+    while (s_forward_ack (&r, acks) == 0)
+        ;
+    tx_wire_decoder_destroy (&r.dec);
+    tx_buf_reset (&r.json);
+    rc = 0;
+    tx_log (TX_LOG_INFO, "stopped", NULL);
+out:
+    if (zap_started) {
+        atomic_store (&zap.stop, 1);
+        pthread_join (zap.thread, NULL);
+    }
+    tx_writer_destroy (&writer);
+    if (mon)
+        zmq_close (mon);
+    if (router) {
+        zmq_socket_monitor (router, NULL, 0);
+        zmq_close (router);
+    }
+    zmq_close (acks);
+    zmq_ctx_term (ctx);
+    tx_queue_fini (&queue);
+    tx_metrics_stop (&http);
+    return rc;
+}

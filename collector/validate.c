@@ -1,0 +1,327 @@
+/*  validate.c: registry checks and attribute JSON.  */
+#include "validate.h"
+#include "uuid.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_AT_SEC 946684800    //  2000-01-01T00:00:00Z
+
+//  FMT is always a literal at the call sites with exactly one "%.*s", which
+//  takes NAME cut to 64 bytes.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static int
+s_fail (int code, char *msg, size_t msglen, const char *fmt, const char *name, size_t len)
+{
+    if (msg && msglen) {
+        //  Names are valid UTF-8 (the decoder checked); cut them short.
+        int n = len > 64 ? 64 : (int) len;
+        snprintf (msg, msglen, fmt, n, name ? name : "");
+    }
+    return code;
+}
+#pragma GCC diagnostic pop
+
+bool
+tx_validate_json_number (const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    size_t i = 0;
+    if (s [i] == '-')
+        i++;
+    if (i >= len)
+        return false;
+    if (s [i] == '0')
+        i++;
+    else
+    if (s [i] >= '1' && s [i] <= '9')
+        while (i < len && isdigit ((unsigned char) s [i]))
+            i++;
+    else
+        return false;
+    if (i < len && s [i] == '.') {
+        i++;
+        size_t start = i;
+        while (i < len && isdigit ((unsigned char) s [i]))
+            i++;
+        if (i == start)
+            return false;
+    }
+    if (i < len && (s [i] == 'e' || s [i] == 'E')) {
+        i++;
+        if (i < len && (s [i] == '+' || s [i] == '-'))
+            i++;
+        size_t start = i;
+        while (i < len && isdigit ((unsigned char) s [i]))
+            i++;
+        if (i == start)
+            return false;
+    }
+    return i == len;
+}
+
+bool
+tx_validate_date (const char *s, size_t len)
+{
+    if (len != 10 || s [4] != '-' || s [7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit ((unsigned char) s [i]))
+            return false;
+    int y = atoi (s), m = atoi (s + 5), d = atoi (s + 8);
+    static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (y < 1 || m < 1 || m > 12 || d < 1)
+        return false;
+    int max = days [m - 1];
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        max = 29;
+    return d <= max;
+}
+
+static const tx_attr_def_t *
+s_attr_def (const tx_type_def_t *type, const char *name, size_t len)
+{
+    for (size_t i = 0; i < type->n_attrs; i++)
+        if (type->attrs [i].name_len == len && memcmp (type->attrs [i].name, name, len) == 0)
+            return &type->attrs [i];
+    return NULL;
+}
+
+static int
+s_check_range (const tx_attr_def_t *def, double v, const tx_attr_t *a, char *msg, size_t msglen)
+{
+    if (def->has_min && (def->min_exclusive ? !(v > def->min) : !(v >= def->min)))
+        return s_fail (TX_REJECT_OUT_OF_RANGE, msg, msglen,
+                       def->min_exclusive ? "attribute %.*s must be greater than its minimum"
+                                          : "attribute %.*s is below its minimum", a->name, a->name_len);
+    if (def->has_max && !(v <= def->max))
+        return s_fail (TX_REJECT_OUT_OF_RANGE, msg, msglen, "attribute %.*s is above its maximum",
+                       a->name, a->name_len);
+    return TX_REJECT_NONE;
+}
+
+static int
+s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t msglen)
+{
+    const tx_value_t *v = &a->value;
+    switch (def->kind) {
+        case TX_KIND_INT:
+            if (v->type != TX_VAL_INT)
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be an integer", a->name, a->name_len);
+            return s_check_range (def, (double) v->u.i, a, msg, msglen);
+        case TX_KIND_NUMERIC: {
+            double d;
+            if (v->type == TX_VAL_INT)
+                d = (double) v->u.i;
+            else
+            if (v->type == TX_VAL_FLOAT)
+                d = v->u.f;
+            else
+            if (v->type == TX_VAL_STR) {
+                if (!tx_validate_json_number (v->u.s.ptr, v->u.s.len))
+                    return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                                   "attribute %.*s is not a decimal number", a->name, a->name_len);
+                char tmp [72];
+                memcpy (tmp, v->u.s.ptr, v->u.s.len);
+                tmp [v->u.s.len] = 0;
+                errno = 0;
+                d = strtod (tmp, NULL);
+                if (errno == ERANGE || !isfinite (d))
+                    return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                                   "attribute %.*s is out of the representable range", a->name, a->name_len);
+            }
+            else
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be a number or a decimal string", a->name, a->name_len);
+            if (!isfinite (d))
+                return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                               "attribute %.*s is not finite", a->name, a->name_len);
+            return s_check_range (def, d, a, msg, msglen);
+        }
+        case TX_KIND_TEXT: {
+            if (v->type != TX_VAL_STR)
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be a string", a->name, a->name_len);
+            size_t max = def->max_len > 0 ? (size_t) def->max_len : TX_WIRE_MAX_STR;
+            if (v->u.s.len > max)
+                return s_fail (TX_REJECT_TOO_LONG, msg, msglen,
+                               "attribute %.*s is longer than allowed", a->name, a->name_len);
+            return TX_REJECT_NONE;
+        }
+        case TX_KIND_BOOL:
+            if (v->type != TX_VAL_BOOL)
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be true or false", a->name, a->name_len);
+            return TX_REJECT_NONE;
+        case TX_KIND_DATE:
+            if (v->type != TX_VAL_STR)
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be a date string", a->name, a->name_len);
+            if (!tx_validate_date (v->u.s.ptr, v->u.s.len))
+                return s_fail (TX_REJECT_BAD_DATE, msg, msglen,
+                               "attribute %.*s is not a valid YYYY-MM-DD date", a->name, a->name_len);
+            return TX_REJECT_NONE;
+        case TX_KIND_ENUM:
+            if (v->type != TX_VAL_STR)
+                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                               "attribute %.*s must be a string", a->name, a->name_len);
+            for (size_t i = 0; i < def->n_enum; i++)
+                if (strlen (def->enum_values [i]) == v->u.s.len
+                &&  memcmp (def->enum_values [i], v->u.s.ptr, v->u.s.len) == 0)
+                    return TX_REJECT_NONE;
+            return s_fail (TX_REJECT_BAD_ENUM, msg, msglen,
+                           "attribute %.*s is not one of the allowed values", a->name, a->name_len);
+    }
+    return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen, "attribute %.*s has an unknown kind",
+                   a->name, a->name_len);
+}
+
+int
+tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
+                   const tx_validate_ctx_t *ctx, char *msg, size_t msglen)
+{
+    if (ctx->auth_unit
+    && (strlen (ctx->auth_unit) != ev->unit_len || memcmp (ctx->auth_unit, ev->unit, ev->unit_len) != 0))
+        return s_fail (TX_REJECT_UNIT_MISMATCH, msg, msglen,
+                       "unit %.*s is not the authenticated sender's unit", ev->unit, ev->unit_len);
+    int unit = tx_registry_unit (reg, ev->unit, ev->unit_len);
+    if (unit < 0)
+        return s_fail (TX_REJECT_UNKNOWN_UNIT, msg, msglen, "unknown unit %.*s", ev->unit, ev->unit_len);
+    if (unit == 0)
+        return s_fail (TX_REJECT_UNIT_INACTIVE, msg, msglen, "unit %.*s is disabled", ev->unit, ev->unit_len);
+    const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
+    if (!type)
+        return s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
+
+    int64_t at_ms = ev->at_sec * 1000 + ev->at_nsec / 1000000;
+    if (ev->at_sec < MIN_AT_SEC)
+        return s_fail (TX_REJECT_BAD_TIME, msg, msglen, "occurred_at is before 2000-01-01%.*s", "", 0);
+    if (ev->at_sec > INT64_MAX / 1000 - 1 || at_ms > ctx->now_ms + ctx->max_skew_ms)
+        return s_fail (TX_REJECT_BAD_TIME, msg, msglen,
+                       "occurred_at is ahead of the collector's clock by more than the allowed skew%.*s", "", 0);
+    int64_t id_ms = (int64_t) tx_uuid_v7_ms (ev->id), lo, hi;
+    tx_registry_id_window (reg, &lo, &hi);
+    if (id_ms > ctx->now_ms + ctx->max_skew_ms)
+        return s_fail (TX_REJECT_BAD_ID_TIME, msg, msglen,
+                       "the id's timestamp is ahead of the collector's clock%.*s", "", 0);
+    if (id_ms < lo || id_ms >= hi)
+        return s_fail (TX_REJECT_BAD_ID_TIME, msg, msglen,
+                       "the id's timestamp is outside the stored months%.*s", "", 0);
+
+    if (!ev->partner) {
+        if (type->partner_required)
+            return s_fail (TX_REJECT_MISSING_PARTNER, msg, msglen,
+                           "event type %.*s needs a partner region", ev->type, ev->type_len);
+    }
+    else
+    if (!tx_registry_region (reg, ev->partner, ev->partner_len))
+        return s_fail (TX_REJECT_UNKNOWN_PARTNER, msg, msglen, "unknown partner region %.*s",
+                       ev->partner, ev->partner_len);
+
+    size_t required = 0;
+    for (size_t i = 0; i < ev->attr_count; i++) {
+        const tx_attr_t *a = &ev->attrs [i];
+        const tx_attr_def_t *def = s_attr_def (type, a->name, a->name_len);
+        if (!def)
+            return s_fail (TX_REJECT_UNKNOWN_ATTR, msg, msglen, "unknown attribute %.*s",
+                           a->name, a->name_len);
+        int rc = s_check_attr (def, a, msg, msglen);
+        if (rc != TX_REJECT_NONE)
+            return rc;
+        if (def->required)
+            required++;
+    }
+    if (required < type->n_required)
+        for (size_t k = 0; k < type->n_attrs; k++) {
+            const tx_attr_def_t *def = &type->attrs [k];
+            bool found = false;
+            for (size_t i = 0; def->required && i < ev->attr_count && !found; i++)
+                found = ev->attrs [i].name_len == def->name_len
+                     && memcmp (ev->attrs [i].name, def->name, def->name_len) == 0;
+            if (def->required && !found)
+                return s_fail (TX_REJECT_MISSING_ATTR, msg, msglen, "missing required attribute %.*s",
+                               def->name, def->name_len);
+        }
+    return TX_REJECT_NONE;
+}
+
+static int
+s_json_string (tx_buf_t *out, const char *s, size_t len)
+{
+    if (tx_buf_reserve (out, len + 2) != 0 || tx_buf_putc (out, '"') != 0)
+        return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s [i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (tx_buf_append (out, s + run, i - run) != 0)
+            return -1;
+        char esc [8];
+        int n = c == '"' ? snprintf (esc, sizeof esc, "\\\"")
+              : c == '\\' ? snprintf (esc, sizeof esc, "\\\\")
+              : c == '\n' ? snprintf (esc, sizeof esc, "\\n")
+              : c == '\t' ? snprintf (esc, sizeof esc, "\\t")
+              : c == '\r' ? snprintf (esc, sizeof esc, "\\r")
+              : snprintf (esc, sizeof esc, "\\u%04x", c);
+        if (tx_buf_append (out, esc, (size_t) n) != 0)
+            return -1;
+        run = i + 1;
+    }
+    if (tx_buf_append (out, s + run, len - run) != 0)
+        return -1;
+    return tx_buf_putc (out, '"');
+}
+
+int
+tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t *out)
+{
+    (void) reg;
+    if (tx_buf_putc (out, '{') != 0)
+        return -1;
+    for (size_t i = 0; i < ev->attr_count; i++) {
+        const tx_attr_t *a = &ev->attrs [i];
+        if ((i && tx_buf_putc (out, ',') != 0)
+        ||  s_json_string (out, a->name, a->name_len) != 0
+        ||  tx_buf_putc (out, ':') != 0)
+            return -1;
+        char num [40];
+        int n;
+        const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
+        const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
+        switch (a->value.type) {
+            case TX_VAL_INT:
+                n = snprintf (num, sizeof num, "%lld", (long long) a->value.u.i);
+                if (tx_buf_append (out, num, (size_t) n) != 0)
+                    return -1;
+                break;
+            case TX_VAL_FLOAT:
+                n = snprintf (num, sizeof num, "%.17g", a->value.u.f);
+                if (tx_buf_append (out, num, (size_t) n) != 0)
+                    return -1;
+                break;
+            case TX_VAL_BOOL:
+                if (tx_buf_append (out, a->value.u.b ? "true" : "false", a->value.u.b ? 4 : 5) != 0)
+                    return -1;
+                break;
+            case TX_VAL_STR:
+                //  A numeric given as a decimal string is stored as a number.
+                if (def && def->kind == TX_KIND_NUMERIC) {
+                    if (tx_buf_append (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
+                        return -1;
+                }
+                else
+                if (s_json_string (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
+                    return -1;
+                break;
+        }
+    }
+    return tx_buf_putc (out, '}');
+}

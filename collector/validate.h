@@ -1,0 +1,43 @@
+/*  validate: the collector's registry checks of one decoded event, and the
+ *  JSON text of its attributes for the jsonb column.
+ *
+ *  The wire decoder has already checked everything that needs no registry
+ *  (msgpack types, UTF-8, lengths, UUIDv7 form); this module checks the
+ *  rest, in this order, and returns the first failure's code:
+ *    unit_mismatch (CURVE: the event's unit is not the sender's unit),
+ *    unknown_unit, unit_inactive, unknown_type,
+ *    bad_time (before 2000-01-01 or more than max_skew ahead of now),
+ *    bad_id_time (id time outside the partitions, or ahead of now + skew),
+ *    missing_partner, unknown_partner,
+ *    per attribute in the order sent: unknown_attr, bad_attr_type,
+ *      bad_number, out_of_range, too_long, bad_enum, bad_date,
+ *    missing_attr.
+ */
+#ifndef TX_VALIDATE_H_INCLUDED
+#define TX_VALIDATE_H_INCLUDED
+
+#include "buf.h"
+#include "registry.h"
+#include "wire.h"
+
+typedef struct {
+    const char *auth_unit;      //  the authenticated unit, or NULL (insecure mode)
+    int64_t now_ms;             //  the collector's clock, unix ms
+    int64_t max_skew_ms;        //  how far ahead of now times may be
+} tx_validate_ctx_t;
+
+//  Returns TX_REJECT_NONE or a tx_reject_t, with a short reason in msg.
+int tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
+                       const tx_validate_ctx_t *ctx, char *msg, size_t msglen);
+
+//  Appends the attributes of a valid event as a JSON object to out.
+//  0, or -1 if out of memory.
+int tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t *out);
+
+//  True if s[0..len) is a JSON number (RFC 8259) of at most 64 bytes.
+bool tx_validate_json_number (const char *s, size_t len);
+
+//  True if s[0..len) is a valid calendar date YYYY-MM-DD (years 0001-9999).
+bool tx_validate_date (const char *s, size_t len);
+
+#endif

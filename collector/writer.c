@@ -1,0 +1,711 @@
+/*  writer.c: group commit into PostgreSQL.  */
+#include "writer.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "log.h"
+
+#define SCHEMA_VERSION_MIN 3    //  the schema this collector needs
+
+typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
+
+struct tx_writer_t {
+    const tx_config_t *cfg;
+    tx_queue_t *queue;
+    tx_metrics_t *m;
+    void *zmq_ctx;
+    char ack_endpoint [64];
+    void *acks;                 //  PAIR, connected to the receiver; writer thread only
+    PGconn *db;                 //  NULL while disconnected
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t reg_lock;   //  guards registry
+    tx_registry_t *registry;    //  current snapshot
+    atomic_int reload;          //  reload requested
+    atomic_int stopping;        //  drain and stop
+    atomic_llong deadline_ms;   //  give up on the database after this (when stopping)
+    int64_t next_refresh_ms;    //  next periodic reload
+    int64_t next_partitions_ms; //  next ensure_partitions call
+    char dberr [256];           //  last database error, for logs
+    char dbstate [6];           //  its SQLSTATE
+    tx_buf_t copy;              //  scratch for one COPY stream
+    msgpack_sbuffer ack;        //  scratch for one ack
+};
+
+int64_t
+tx_clock_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+tx_clock_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+tx_writer_t *
+tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+               const char *ack_endpoint, tx_metrics_t *metrics)
+{
+    tx_writer_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->queue = queue;
+    self->zmq_ctx = zmq_ctx;
+    self->m = metrics;
+    snprintf (self->ack_endpoint, sizeof self->ack_endpoint, "%s", ack_endpoint);
+    pthread_mutex_init (&self->reg_lock, NULL);
+    msgpack_sbuffer_init (&self->ack);
+    return self;
+}
+
+void
+tx_writer_reload (tx_writer_t *self)
+{
+    atomic_store (&self->reload, 1);
+}
+
+tx_registry_t *
+tx_writer_registry (tx_writer_t *self)
+{
+    pthread_mutex_lock (&self->reg_lock);
+    tx_registry_t *r = tx_registry_ref (self->registry);
+    pthread_mutex_unlock (&self->reg_lock);
+    return r;
+}
+
+//  ----------------------------------------------------------------- database
+
+static void
+s_note_error (tx_writer_t *self, PGresult *r)
+{
+    const char *msg = r ? PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = r ? PQresultErrorField (r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf (self->dberr, sizeof self->dberr, "%s", msg ? msg : PQerrorMessage (self->db));
+    self->dberr [strcspn (self->dberr, "\n")] = 0;
+    snprintf (self->dbstate, sizeof self->dbstate, "%s", state ? state : "");
+}
+
+//  Is the failure of the last command the connection's (retry) or the data's?
+static wrc_t
+s_classify (tx_writer_t *self)
+{
+    if (PQstatus (self->db) != CONNECTION_OK)
+        return WR_RETRY;
+    const char *s = self->dbstate;
+    //  Classes 08 (connection), 40 (serialization, deadlock), 53 (resources),
+    //  57 (operator intervention: shutdown), 58 (system), XX (internal).
+    if (!*s || !strncmp (s, "08", 2) || !strncmp (s, "40", 2) || !strncmp (s, "53", 2)
+    ||  !strncmp (s, "57", 2) || !strncmp (s, "58", 2) || !strncmp (s, "XX", 2))
+        return WR_RETRY;
+    //  Missing privileges or objects: retrying will not help, but neither is
+    //  it the data's fault; keep retrying (and logging) so nothing is lost.
+    if (!strncmp (s, "42", 2) || !strncmp (s, "3F", 2) || !strncmp (s, "28", 2))
+        return WR_RETRY;
+    return WR_FAIL;
+}
+
+static int
+s_exec (tx_writer_t *self, const char *sql)
+{
+    PGresult *r = PQexec (self->db, sql);
+    ExecStatusType st = PQresultStatus (r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        return -1;
+    }
+    PQclear (r);
+    return 0;
+}
+
+static void
+s_set_registry (tx_writer_t *self, tx_registry_t *reg)
+{
+    pthread_mutex_lock (&self->reg_lock);
+    tx_registry_t *old = self->registry;
+    self->registry = reg;
+    pthread_mutex_unlock (&self->reg_lock);
+    tx_registry_unref (&old);
+}
+
+static int
+s_load_registry (tx_writer_t *self)
+{
+    char err [256];
+    tx_registry_t *reg = tx_registry_load (self->db, err, sizeof err);
+    if (!reg) {
+        tx_log (TX_LOG_WARN, "registry load failed", "err=\"%s\"", err);
+        return -1;
+    }
+    tx_log (TX_LOG_INFO, "registry loaded", "units=%zu types=%zu keys=%zu",
+            tx_registry_units (reg), tx_registry_types (reg), tx_registry_keys (reg));
+    s_set_registry (self, reg);
+    self->next_refresh_ms = tx_clock_ms () + (int64_t) self->cfg->registry_refresh * 1000;
+    return 0;
+}
+
+static void
+s_disconnect (tx_writer_t *self)
+{
+    if (self->db) {
+        PQfinish (self->db);
+        self->db = NULL;
+    }
+    atomic_store (&self->m->db_up, 0);
+}
+
+//  Connects and prepares the session.  0 or -1 (logged).
+static int
+s_connect (tx_writer_t *self)
+{
+    s_disconnect (self);
+    //  Keepalives so a dead server is noticed; an application name for pg_stat_activity.
+    const char *keys [] = { "dbname", "application_name", "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "connect_timeout", NULL };
+    const char *vals [] = { self->cfg->db, "tongxin-collectord", "10", "5", "3", "10", NULL };
+    self->db = PQconnectdbParams (keys, vals, 1);
+    if (!self->db || PQstatus (self->db) != CONNECTION_OK) {
+        snprintf (self->dberr, sizeof self->dberr, "%s", self->db ? PQerrorMessage (self->db) : "out of memory");
+        self->dberr [strcspn (self->dberr, "\n")] = 0;
+        s_disconnect (self);
+        return -1;
+    }
+    PGresult *r;
+    if (s_exec (self, "SET synchronous_commit = on") != 0
+    ||  s_exec (self, "SET client_min_messages = warning") != 0
+    ||  s_exec (self, "CREATE TEMP TABLE tx_stage (event_id uuid, unit_code text, type text,"
+                      " occurred_at timestamptz, partner_region text, attrs jsonb, sender text,"
+                      " supersedes uuid) ON COMMIT DELETE ROWS") != 0)
+        goto fail;
+    r = PQprepare (self->db, "tx_insert",
+        "INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region,"
+        " attrs, sender, supersedes)"
+        " SELECT event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes"
+        "   FROM tx_stage ORDER BY event_id"
+        " ON CONFLICT DO NOTHING RETURNING event_id, unit_code", 0, NULL);
+    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        goto fail;
+    }
+    PQclear (r);
+    r = PQprepare (self->db, "tx_reject",
+        "INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason,"
+        " message, raw) VALUES ($1::uuid, $2, $3, $4::numeric, $5, $6, $7::bytea)", 0, NULL);
+    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        goto fail;
+    }
+    PQclear (r);
+    //  The schema must be the one this collector was built for.
+    r = PQexec (self->db, "SELECT coalesce(max(version), 0) FROM tongxin.schema_migrations");
+    if (PQresultStatus (r) != PGRES_TUPLES_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        goto fail;
+    }
+    int version = atoi (PQgetvalue (r, 0, 0));
+    PQclear (r);
+    atomic_store (&self->m->schema_ok, version >= SCHEMA_VERSION_MIN);
+    if (version < SCHEMA_VERSION_MIN)
+        tx_log (TX_LOG_ERROR, "database schema is too old: run tongxin-admin migrate",
+                "version=%d needed=%d", version, SCHEMA_VERSION_MIN);
+    atomic_store (&self->m->db_up, 1);
+    tx_log (TX_LOG_INFO, "database connected", NULL);
+    return 0;
+fail:
+    tx_log (TX_LOG_WARN, "database session setup failed", "err=\"%s\"", self->dberr);
+    s_disconnect (self);
+    return -1;
+}
+
+//  Partitions for the coming months; needs only EXECUTE on the function.
+static void
+s_partitions (tx_writer_t *self)
+{
+    int64_t now = tx_clock_ms ();
+    if (now < self->next_partitions_ms)
+        return;
+    if (s_exec (self, "SELECT tongxin.ensure_partitions()") != 0)
+        tx_log (TX_LOG_WARN, "creating partitions failed", "err=\"%s\"", self->dberr);
+    self->next_partitions_ms = now + 6 * 3600 * 1000;
+}
+
+//  ----------------------------------------------------------------- writing
+
+static const uint8_t s_copy_header [19] = {
+    'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+//  The stored keys RETURNING gave: a small hash set by id.
+typedef struct {
+    const uint8_t *id;          //  16 bytes, in the PGresult
+    const char *unit;           //  in the PGresult
+    int unit_len;
+    bool used;                  //  matched to an event already
+} key_t_;
+
+static size_t
+s_key_hash (const uint8_t *id, size_t mask)
+{
+    uint64_t h;
+    memcpy (&h, id + 8, 8);     //  the random half of a UUIDv7
+    return (size_t) (h ^ (h >> 29)) & mask;
+}
+
+//  Is (id, unit) among the stored keys and not yet claimed?  Claims it.
+static bool
+s_claim (key_t_ *set, size_t mask, const uint8_t *id, const char *unit, size_t unit_len)
+{
+    for (size_t i = s_key_hash (id, mask); set [i].id; i = (i + 1) & mask)
+        if (!set [i].used && memcmp (set [i].id, id, 16) == 0
+        &&  (size_t) set [i].unit_len == unit_len && memcmp (set [i].unit, unit, unit_len) == 0) {
+            set [i].used = true;
+            return true;
+        }
+    return false;
+}
+
+//  Which part of a group to write: every job whole, or one event of one job.
+typedef struct {
+    tx_job_t **jobs;
+    size_t n;
+    long only_event;            //  >= 0: only this accepted entry of jobs[0], no rejrows
+    bool no_rejrows;            //  leave the rejected records out
+} part_t;
+
+static wrc_t
+s_copy (tx_writer_t *self, const part_t *p, size_t *rows)
+{
+    tx_buf_t *c = &self->copy;
+    c->len = 0;
+    *rows = 0;
+    if (tx_buf_append (c, s_copy_header, sizeof s_copy_header) != 0)
+        return WR_RETRY;
+    for (size_t j = 0; j < p->n; j++) {
+        tx_job_t *job = p->jobs [j];
+        if (p->only_event >= 0) {
+            //  Find the row of that one accepted event: rows are in order.
+            size_t off = 0;
+            for (long k = 0; k <= p->only_event; k++) {
+                const uint8_t *row = job->rows.data + off;
+                size_t len = 2;
+                for (int f = 0; f < 8; f++) {
+                    int32_t fl = (int32_t) ((uint32_t) row [len] << 24 | (uint32_t) row [len + 1] << 16
+                                          | (uint32_t) row [len + 2] << 8 | row [len + 3]);
+                    len += 4 + (fl > 0 ? (size_t) fl : 0);
+                }
+                if (k == p->only_event && tx_buf_append (c, row, len) != 0)
+                    return WR_RETRY;
+                off += len;
+            }
+            *rows = 1;
+        }
+        else {
+            if (tx_buf_append (c, job->rows.data, job->rows.len) != 0)
+                return WR_RETRY;
+            *rows += job->n_accepted;
+        }
+    }
+    if (*rows == 0)
+        return WR_OK;
+    if (tx_buf_be16 (c, 0xffff) != 0)
+        return WR_RETRY;
+    PGresult *r = PQexec (self->db, "COPY tx_stage FROM STDIN (FORMAT binary)");
+    if (PQresultStatus (r) != PGRES_COPY_IN) {
+        s_note_error (self, r);
+        PQclear (r);
+        return s_classify (self);
+    }
+    PQclear (r);
+    if (PQputCopyData (self->db, (const char *) c->data, (int) c->len) != 1
+    ||  PQputCopyEnd (self->db, NULL) != 1) {
+        s_note_error (self, NULL);
+        return WR_RETRY;
+    }
+    wrc_t rc = WR_OK;
+    while ((r = PQgetResult (self->db))) {
+        if (PQresultStatus (r) != PGRES_COMMAND_OK) {
+            s_note_error (self, r);
+            rc = s_classify (self);
+        }
+        PQclear (r);
+    }
+    return rc;
+}
+
+static wrc_t
+s_insert_rejected (tx_writer_t *self, const tx_job_t *job, const tx_rejrow_t *rr)
+{
+    char batch [24];
+    snprintf (batch, sizeof batch, "%llu", (unsigned long long) job->batch_id);
+    const char *code = rr->index >= 0 ? tx_reject_code_str (rr->code) : tx_error_code_str (rr->code);
+    char *unit = NULL, *msg = NULL;
+    if (rr->claimed_unit.len)
+        unit = strndup (tx_job_str (job, rr->claimed_unit), rr->claimed_unit.len);
+    msg = strndup (tx_job_str (job, rr->msg), rr->msg.len);
+    const char *values [7] = {
+        rr->has_id ? (const char *) rr->id : NULL, unit, job->sender,
+        job->batch_id ? batch : NULL, code ? code : "malformed", msg ? msg : "",
+        rr->raw.len ? tx_job_str (job, rr->raw) : ""
+    };
+    int lengths [7] = { 16, 0, 0, 0, 0, 0, (int) rr->raw.len };
+    int formats [7] = { 1, 0, 0, 0, 0, 0, 1 };
+    PGresult *r = PQexecPrepared (self->db, "tx_reject", 7, values, lengths, formats, 0);
+    free (unit);
+    free (msg);
+    wrc_t rc = WR_OK;
+    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
+        s_note_error (self, r);
+        rc = s_classify (self);
+    }
+    PQclear (r);
+    return rc;
+}
+
+//  Writes part p in one transaction and fills in stored / duplicate.
+static wrc_t
+s_write (tx_writer_t *self, const part_t *p)
+{
+    if (!self->db)
+        return WR_RETRY;
+    if (s_exec (self, "BEGIN") != 0)
+        return s_classify (self);
+    size_t rows;
+    wrc_t rc = s_copy (self, p, &rows);
+    PGresult *ret = NULL;
+    if (rc == WR_OK && rows) {
+        ret = PQexecPrepared (self->db, "tx_insert", 0, NULL, NULL, NULL, 1);
+        if (PQresultStatus (ret) != PGRES_TUPLES_OK) {
+            s_note_error (self, ret);
+            rc = s_classify (self);
+        }
+    }
+    for (size_t j = 0; rc == WR_OK && j < p->n && p->only_event < 0 && !p->no_rejrows; j++)
+        for (size_t k = 0; rc == WR_OK && k < p->jobs [j]->n_rejrows; k++)
+            rc = s_insert_rejected (self, p->jobs [j], &p->jobs [j]->rejrows [k]);
+    if (rc == WR_OK && s_exec (self, "COMMIT") != 0)
+        rc = s_classify (self);
+    if (rc != WR_OK) {
+        //  Any error on or before COMMIT: no ack; roll back if still possible.
+        PQclear (ret);
+        if (PQstatus (self->db) == CONNECTION_OK && PQtransactionStatus (self->db) != PQTRANS_IDLE)
+            PQclear (PQexec (self->db, "ROLLBACK"));
+        return rc;
+    }
+    atomic_fetch_add (&self->m->transactions, 1);
+    //  Committed: every accepted event is now stored or was there already.
+    size_t n = ret ? (size_t) PQntuples (ret) : 0;
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    key_t_ *set = calloc (cap, sizeof *set);
+    if (!set) {
+        PQclear (ret);
+        tx_log (TX_LOG_ERROR, "out of memory after commit: acks withheld", NULL);
+        return WR_RETRY;         //  redo: everything will be answered duplicate
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *id = (const uint8_t *) PQgetvalue (ret, (int) i, 0);
+        size_t h = s_key_hash (id, cap - 1);
+        while (set [h].id)
+            h = (h + 1) & (cap - 1);
+        set [h] = (key_t_) { id, PQgetvalue (ret, (int) i, 1), PQgetlength (ret, (int) i, 1), false };
+    }
+    for (size_t j = 0; j < p->n; j++) {
+        tx_job_t *job = p->jobs [j];
+        for (size_t k = 0; k < job->n_accepted; k++) {
+            if (p->only_event >= 0 && (long) k != p->only_event)
+                continue;
+            tx_accepted_t *a = &job->accepted [k];
+            bool stored = s_claim (set, cap - 1, a->id, tx_job_str (job, a->unit), a->unit.len);
+            job->results [a->index] = stored ? TX_RESULT_STORED : TX_RESULT_DUPLICATE;
+        }
+    }
+    free (set);
+    PQclear (ret);
+    return WR_OK;
+}
+
+//  Reconnects until it works or the drain deadline passes.  0 or -1.
+static int
+s_reconnect (tx_writer_t *self)
+{
+    int backoff = 100;
+    for (;;) {
+        if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+            return -1;
+        if (s_connect (self) == 0) {
+            s_load_registry (self);
+            return 0;
+        }
+        tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=\"%s\"", backoff, self->dberr);
+        struct timespec ts = { backoff / 1000, (long) (backoff % 1000) * 1000000L };
+        nanosleep (&ts, NULL);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+}
+
+//  Writes p, retrying through connection trouble.  WR_OK, WR_FAIL (data
+//  error), or WR_RETRY when giving up at the drain deadline.
+static wrc_t
+s_write_retry (tx_writer_t *self, const part_t *p)
+{
+    for (;;) {
+        int64_t t0 = tx_clock_us ();
+        wrc_t rc = s_write (self, p);
+        if (rc == WR_OK) {
+            tx_metrics_commit (self->m, tx_clock_us () - t0);
+            return WR_OK;
+        }
+        atomic_fetch_add (&self->m->db_errors, 1);
+        if (rc == WR_FAIL)
+            return WR_FAIL;
+        tx_log (TX_LOG_WARN, "transaction failed, retrying", "sqlstate=%s err=\"%s\"",
+                *self->dbstate ? self->dbstate : "-", self->dberr);
+        if (PQstatus (self->db) != CONNECTION_OK || !*self->dbstate || !strncmp (self->dbstate, "57", 2)) {
+            atomic_store (&self->m->db_up, 0);
+            if (s_reconnect (self) != 0)
+                return WR_RETRY;
+        }
+        else {
+            if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+                return WR_RETRY;
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep (&ts, NULL);
+        }
+    }
+}
+
+//  A job whose transaction failed on data: store its events one by one, turn
+//  the ones the database refuses into rejections, then record the rejections.
+static wrc_t
+s_write_isolated (tx_writer_t *self, tx_job_t *job)
+{
+    tx_job_t *one [1] = { job };
+    for (size_t k = 0; k < job->n_accepted; k++) {
+        part_t p = { one, 1, (long) k, true };
+        wrc_t rc = s_write_retry (self, &p);
+        if (rc == WR_RETRY)
+            return rc;
+        if (rc == WR_FAIL) {
+            tx_accepted_t *a = &job->accepted [k];
+            char msg [320];
+            snprintf (msg, sizeof msg, "the database refused the event: %s", self->dberr);
+            tx_log (TX_LOG_ERROR, "database refused an event the validator passed",
+                    "sqlstate=%s err=\"%s\"", self->dbstate, self->dberr);
+            //  The row is not raw input; record the reason with an empty raw.
+            tx_job_reject (job, (int32_t) a->index, a->id, TX_REJECT_MALFORMED_EVENT,
+                           tx_job_str (job, a->unit), a->unit.len, msg, "", 0);
+        }
+    }
+    job->n_accepted = 0;        //  every accepted event has its result now
+    part_t p = { one, 1, -1, false };
+    wrc_t rc = s_write_retry (self, &p);
+    if (rc == WR_FAIL)
+        tx_log (TX_LOG_ERROR, "cannot record rejected events", "err=\"%s\"", self->dberr);
+    return rc;
+}
+
+//  Sends a job's reply to the receiver, which forwards it to the producer.
+static void
+s_reply (tx_writer_t *self, tx_job_t *job)
+{
+    char err [128];
+    int rc;
+    if (job->error) {
+        rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error,
+                                 job->n_rejrows ? tx_job_str (job, job->rejrows [0].msg) : "",
+                                 err, sizeof err);
+        atomic_fetch_add (&self->m->messages_refused [job->error], 1);
+    }
+    else {
+        tx_rejected_t rej [TX_WIRE_MAX_EVENTS] = { { 0 } };
+        char *msgs [TX_WIRE_MAX_EVENTS];
+        size_t nr = 0;
+        for (size_t k = 0; k < job->n_rejrows; k++) {
+            tx_rejrow_t *r = &job->rejrows [k];
+            if (r->index < 0)
+                continue;
+            msgs [nr] = strndup (tx_job_str (job, r->msg), r->msg.len);
+            rej [nr] = (tx_rejected_t) { .index = (size_t) r->index, .code = r->code,
+                                         .msg = msgs [nr] ? msgs [nr] : "" };
+            atomic_fetch_add (&self->m->events_rejected [r->code], 1);
+            nr++;
+        }
+        for (size_t i = 0; i < job->count; i++) {
+            if (job->results [i] == TX_RESULT_STORED)
+                atomic_fetch_add (&self->m->events_stored, 1);
+            else
+            if (job->results [i] == TX_RESULT_DUPLICATE)
+                atomic_fetch_add (&self->m->events_duplicate, 1);
+        }
+        rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
+                               err, sizeof err);
+        for (size_t k = 0; k < nr; k++)
+            free (msgs [k]);
+    }
+    if (rc != 0) {
+        tx_log (TX_LOG_ERROR, "cannot pack a reply", "batch=%llu err=\"%s\"",
+                (unsigned long long) job->batch_id, err);
+        return;
+    }
+    if (zmq_send (self->acks, job->rid, job->rid_len, ZMQ_SNDMORE) < 0
+    ||  zmq_send (self->acks, self->ack.data, self->ack.size, 0) < 0)
+        tx_log (TX_LOG_ERROR, "cannot hand a reply to the receiver", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+}
+
+static void
+s_finish (tx_writer_t *self, tx_job_t **jobs, size_t *bytes, size_t n, bool reply)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (reply)
+            s_reply (self, jobs [j]);
+        tx_job_destroy (&jobs [j]);
+        tx_queue_done (self->queue, bytes [j]);
+    }
+    size_t qj, qb;
+    tx_queue_stats (self->queue, &qj, &qb);
+    atomic_store (&self->m->queue_jobs, (long long) qj);
+    atomic_store (&self->m->queue_bytes, (long long) qb);
+}
+
+static void *
+s_thread (void *arg)
+{
+    tx_writer_t *self = arg;
+    self->acks = zmq_socket (self->zmq_ctx, ZMQ_PAIR);
+    int hwm = 0;
+    zmq_setsockopt (self->acks, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_connect (self->acks, self->ack_endpoint);
+
+    size_t cap = 1024;
+    tx_job_t **jobs = malloc (cap * sizeof *jobs);
+    size_t *bytes = malloc (cap * sizeof *bytes);
+    while (jobs && bytes) {
+        if (!self->db && s_reconnect (self) != 0)
+            break;
+        if (atomic_exchange (&self->reload, 0) || tx_clock_ms () >= self->next_refresh_ms)
+            if (s_load_registry (self) != 0 && PQstatus (self->db) != CONNECTION_OK)
+                s_disconnect (self);
+        if (self->db)
+            s_partitions (self);
+        //  Gather a group.
+        size_t n = 0, events = 0;
+        tx_job_t *job = tx_queue_pop (self->queue, 100);
+        if (!job) {
+            if (atomic_load (&self->stopping) && self->queue->closed && !self->queue->head)
+                break;
+            continue;
+        }
+        int64_t until = tx_clock_ms () + self->cfg->group_ms;
+        for (;;) {
+            jobs [n] = job;
+            bytes [n++] = tx_job_bytes (job);
+            events += job->count;
+            if (n == cap || events >= (size_t) self->cfg->group_events)
+                break;
+            int64_t left = until - tx_clock_ms ();
+            job = tx_queue_pop (self->queue, left > 0 ? (int) left : 0);
+            if (!job)
+                break;
+        }
+        part_t p = { jobs, n, -1, false };
+        wrc_t rc = s_write_retry (self, &p);
+        if (rc == WR_FAIL) {
+            //  One of the jobs holds something the database refuses: write
+            //  each alone, and isolate the event inside the one that fails.
+            tx_log (TX_LOG_WARN, "group refused by the database; splitting", "sqlstate=%s err=\"%s\"",
+                    self->dbstate, self->dberr);
+            rc = WR_OK;
+            for (size_t j = 0; j < n && rc != WR_RETRY; j++) {
+                part_t one = { &jobs [j], 1, -1, false };
+                rc = s_write_retry (self, &one);
+                if (rc == WR_FAIL)
+                    rc = s_write_isolated (self, jobs [j]);
+            }
+        }
+        if (rc == WR_RETRY) {
+            //  Giving up at shutdown with the database down: no acks; the
+            //  producers still hold these events and will resend them.
+            tx_log (TX_LOG_WARN, "shutting down with unwritten batches; producers will resend",
+                    "batches=%zu", n);
+            s_finish (self, jobs, bytes, n, false);
+            break;
+        }
+        s_finish (self, jobs, bytes, n, true);
+    }
+    //  Whatever is still queued is dropped unacknowledged (producers resend).
+    tx_job_t *left;
+    while ((left = tx_queue_pop (self->queue, 0))) {
+        size_t b = tx_job_bytes (left);
+        tx_job_destroy (&left);
+        tx_queue_done (self->queue, b);
+    }
+    free (jobs);
+    free (bytes);
+    zmq_close (self->acks);
+    s_disconnect (self);
+    return NULL;
+}
+
+int
+tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
+{
+    //  The first connection and registry load happen here, so the caller
+    //  knows the database works before it binds and says READY.
+    int tries = 0;
+    while (s_connect (self) != 0 || s_load_registry (self) != 0) {
+        if (++tries == 1)
+            tx_log (TX_LOG_WARN, "waiting for the database", "err=\"%s\"", self->dberr);
+        if (*interrupted)
+            return -1;
+        struct timespec ts = { 1, 0 };
+        nanosleep (&ts, NULL);
+    }
+    s_partitions (self);
+    if (pthread_create (&self->thread, NULL, s_thread, self) != 0)
+        return -1;
+    self->started = true;
+    return 0;
+}
+
+void
+tx_writer_stop (tx_writer_t *self, int64_t deadline_ms)
+{
+    atomic_store (&self->deadline_ms, deadline_ms);
+    atomic_store (&self->stopping, 1);
+    tx_queue_close (self->queue);
+}
+
+void
+tx_writer_destroy (tx_writer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tx_writer_t *self = *self_p;
+    if (self->started)
+        pthread_join (self->thread, NULL);
+    s_disconnect (self);
+    s_set_registry (self, NULL);
+    pthread_mutex_destroy (&self->reg_lock);
+    tx_buf_reset (&self->copy);
+    msgpack_sbuffer_destroy (&self->ack);
+    free (self);
+    *self_p = NULL;
+}

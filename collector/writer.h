@@ -1,0 +1,60 @@
+/*  writer: the database side of the collector, in its own thread.
+ *
+ *  It owns one libpq connection.  It pops jobs from the queue, gathers them
+ *  into a group (up to group-events events or group-ms milliseconds), and
+ *  writes the group in one transaction: binary COPY of the accepted events
+ *  into a temporary staging table, INSERT ... SELECT ... ON CONFLICT DO
+ *  NOTHING RETURNING the stored keys, the rejected records, COMMIT
+ *  (synchronous_commit=on).  Only then does it send each job's ack, over an
+ *  inproc PAIR socket to the receiver, which owns the ROUTER.
+ *
+ *  A lost connection or a serialization failure: reconnect with backoff and
+ *  redo the whole group (idempotence makes that safe whether or not the
+ *  commit happened).  A data error the validator should have caught: the
+ *  group is split, down to single events, so that one bad event is rejected
+ *  (and recorded) and the good ones are stored.
+ *
+ *  It also loads the registry snapshot, on request and periodically, and
+ *  publishes it for the receiver.
+ */
+#ifndef TX_WRITER_H_INCLUDED
+#define TX_WRITER_H_INCLUDED
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "job.h"
+#include "metrics.h"
+#include "registry.h"
+
+typedef struct tx_writer_t tx_writer_t;
+
+//  ack_endpoint: the inproc endpoint the receiver's PAIR socket is bound to.
+tx_writer_t *tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+                            const char *ack_endpoint, tx_metrics_t *metrics);
+
+//  Connects and loads the registry (waiting, with retries, for the
+//  database), then starts the thread.  0, or -1 if *interrupted became set
+//  while waiting or the thread could not start.
+int tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted);
+
+//  Asks for a registry reload before the next group.
+void tx_writer_reload (tx_writer_t *self);
+
+//  A reference to the current registry snapshot (NULL before the first
+//  load); the caller drops it with tx_registry_unref.
+tx_registry_t *tx_writer_registry (tx_writer_t *self);
+
+//  Drain: write what the queue holds, then stop; give up on the database
+//  after deadline_ms (monotonic ms) if it is down.
+void tx_writer_stop (tx_writer_t *self, int64_t deadline_ms);
+
+//  Joins the thread and frees; NULLs *self_p.
+void tx_writer_destroy (tx_writer_t **self_p);
+
+//  Monotonic clock in ms / µs.
+int64_t tx_clock_ms (void);
+int64_t tx_clock_us (void);
+
+#endif
