@@ -1,0 +1,887 @@
+/*  producer.c: libtongxin — events, submit into the spool, and the sender
+ *  thread that batches, sends, resends and deletes what is acknowledged.
+ */
+#include "tongxin.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "keyfile.h"
+#include "spool.h"
+#include "uuid.h"
+#include "wire.h"
+
+#define MAX_ENDPOINTS   16
+#define MAX_WINDOW      16
+#define FRAME_BUDGET    (TX_WIRE_MAX_FRAME - 4096)  //  leave room for the envelope
+#define RETRY_SEND_MS   200                         //  no collector connected: try again after
+#define MON_ENDPOINT_FMT "inproc://tongxin-producer-monitor-%p"
+
+//  ----------------------------------------------------------------- events
+
+typedef struct {
+    char *name;
+    tx_value_t value;           //  strings owned (value.u.s.ptr)
+} attr_t;
+
+struct tongxin_event_t {
+    char *type;                 //  owned
+    char *unit;                 //  owned, NULL = the producer's
+    char *partner;              //  owned, NULL = none
+    int64_t at_us;              //  occurred_at, unix µs
+    bool has_id;
+    uint8_t id [16];
+    attr_t *attrs;              //  n_attrs, owned
+    size_t n_attrs;
+};
+
+tongxin_event_t *
+tongxin_event_new (const char *type, int64_t occurred_at_us)
+{
+    tongxin_event_t *ev = calloc (1, sizeof *ev);
+    if (!ev)
+        return NULL;
+    ev->type = strdup (type ? type : "");
+    ev->at_us = occurred_at_us;
+    if (!ev->type)
+        tongxin_event_destroy (&ev);
+    return ev;
+}
+
+void
+tongxin_event_destroy (tongxin_event_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tongxin_event_t *ev = *self_p;
+    for (size_t i = 0; i < ev->n_attrs; i++) {
+        free (ev->attrs [i].name);
+        if (ev->attrs [i].value.type == TX_VAL_STR)
+            free ((char *) ev->attrs [i].value.u.s.ptr);
+    }
+    free (ev->attrs);
+    free (ev->type);
+    free (ev->unit);
+    free (ev->partner);
+    free (ev);
+    *self_p = NULL;
+}
+
+static int
+s_set_str (char **field, const char *value)
+{
+    if (!value)
+        return TONGXIN_EINVAL;
+    char *copy = strdup (value);
+    if (!copy)
+        return TONGXIN_EINVAL;
+    free (*field);
+    *field = copy;
+    return TONGXIN_OK;
+}
+
+int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit) { return s_set_str (&ev->unit, unit); }
+int tongxin_event_set_partner (tongxin_event_t *ev, const char *r) { return s_set_str (&ev->partner, r); }
+
+int
+tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text)
+{
+    uint8_t id [16];
+    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0 || !tx_uuid_is_v7 (id))
+        return TONGXIN_EINVAL;
+    memcpy (ev->id, id, 16);
+    ev->has_id = true;
+    return TONGXIN_OK;
+}
+
+static int
+s_add (tongxin_event_t *ev, const char *name, tx_value_t value)
+{
+    if (!name || ev->n_attrs >= TX_WIRE_MAX_ATTRS)
+        return TONGXIN_EINVAL;
+    attr_t *attrs = realloc (ev->attrs, (ev->n_attrs + 1) * sizeof *attrs);
+    if (!attrs)
+        return TONGXIN_EINVAL;
+    ev->attrs = attrs;
+    char *copy = strdup (name);
+    if (!copy)
+        return TONGXIN_EINVAL;
+    if (value.type == TX_VAL_STR) {
+        char *s = strndup (value.u.s.ptr, value.u.s.len);
+        if (!s) {
+            free (copy);
+            return TONGXIN_EINVAL;
+        }
+        value.u.s.ptr = s;
+    }
+    ev->attrs [ev->n_attrs++] = (attr_t) { copy, value };
+    return TONGXIN_OK;
+}
+
+int
+tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t v)
+{
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_INT, .u.i = v });
+}
+
+int
+tongxin_event_add_double (tongxin_event_t *ev, const char *name, double v)
+{
+    if (!isfinite (v))
+        return TONGXIN_EINVAL;
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_FLOAT, .u.f = v });
+}
+
+int
+tongxin_event_add_bool (tongxin_event_t *ev, const char *name, bool v)
+{
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_BOOL, .u.b = v });
+}
+
+int
+tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
+{
+    if (!v)
+        return TONGXIN_EINVAL;
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_STR, .u.s = { v, strlen (v) } });
+}
+
+//  numeric and date travel as strings; the collector checks their form too.
+int
+tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
+{
+    return tongxin_event_add_text (ev, name, decimal);
+}
+
+int
+tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *date)
+{
+    return tongxin_event_add_text (ev, name, date);
+}
+
+void
+tongxin_id_format (const uint8_t id [16], char out [37])
+{
+    tx_uuid_format (id, out);
+}
+
+//  ----------------------------------------------------------------- producer
+
+typedef struct {
+    bool used;
+    uint64_t batch_id;
+    size_t n;                   //  events
+    uint64_t seqs [TX_WIRE_MAX_EVENTS];
+    uint8_t ids [TX_WIRE_MAX_EVENTS][16];
+    uint8_t *frame;             //  the message, kept for resends
+    size_t frame_len;
+    int64_t due_ms;             //  (re)send at
+    int attempts;               //  sends so far
+} slot_t;
+
+struct tongxin_t {
+    char *endpoints [MAX_ENDPOINTS];
+    size_t n_endpoints;
+    char *unit;
+    bool insecure;
+    tx_keyfile_t key;           //  our keypair (CURVE)
+    char server_key [TX_Z85_KEY_LEN + 1];
+    int window, batch_events, linger_ms, ack_timeout_ms;
+    tongxin_verdict_fn *on_verdict;
+    void *verdict_arg;
+    char *rejected_path;        //  SPOOL/rejected.log
+
+    tx_spool_t *spool;
+    tx_uuid_gen_t *gen;
+    int wake_fd;                //  eventfd: submit -> sender
+    pthread_t thread;
+    bool started;
+    atomic_int stop;
+
+    pthread_mutex_t lock;       //  guards stats; cond signals verdicts
+    pthread_cond_t cond;
+    tongxin_stats_t stats;
+
+    slot_t *slots;              //  window slots (sender thread only)
+    uint64_t next_batch_id;     //  sender thread only
+};
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+s_set_error (tongxin_t *self, const char *fmt, const char *a, const char *b)
+{
+    pthread_mutex_lock (&self->lock);
+    //  Cut to fit: this is for logs.
+    if (snprintf (self->stats.last_error, sizeof self->stats.last_error, "%s%s%s", fmt,
+                  a ? a : "", b ? b : "") < 0)
+        self->stats.last_error [0] = 0;
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  Writes one rejected event to SPOOL/rejected.log as a JSON line.
+static void
+s_log_rejected (tongxin_t *self, const uint8_t id [16], const char *code, const char *msg)
+{
+    FILE *f = fopen (self->rejected_path, "a");
+    if (!f)
+        return;
+    char text [37], when [32];
+    tx_uuid_format (id, text);
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf (f, "{\"at\":\"%s\",\"id\":\"%s\",\"code\":\"", when, text);
+    for (const char *p = code; p && *p; p++)
+        fputc (*p == '"' || *p == '\\' || (unsigned char) *p < 0x20 ? '?' : *p, f);
+    fputs ("\",\"msg\":\"", f);
+    for (const char *p = msg; p && *p; p++)
+        fputc (*p == '"' || *p == '\\' || (unsigned char) *p < 0x20 ? '?' : *p, f);
+    fputs ("\"}\n", f);
+    fclose (f);
+}
+
+static void
+s_verdict (tongxin_t *self, const uint8_t id [16], int verdict, const char *code, const char *msg)
+{
+    if (verdict == TONGXIN_REJECTED)
+        s_log_rejected (self, id, code, msg);
+    if (self->on_verdict)
+        self->on_verdict (self->verdict_arg, id, verdict, code, msg);
+}
+
+//  Builds a batch from spool records into a free slot.  Returns the slot
+//  or NULL when the spool has nothing to send.
+static slot_t *
+s_fill (tongxin_t *self, uint64_t *after, tx_spool_rec_t *recs)
+{
+    slot_t *slot = NULL;
+    for (int i = 0; i < self->window; i++)
+        if (!self->slots [i].used) {
+            slot = &self->slots [i];
+            break;
+        }
+    if (!slot)
+        return NULL;
+    int n = tx_spool_read (self->spool, *after, recs, (size_t) self->batch_events);
+    if (n <= 0)
+        return NULL;
+    //  Take as many records as fit in one frame.
+    size_t take = 0, bytes = 0;
+    while (take < (size_t) n && (take == 0 || bytes + recs [take].len <= FRAME_BUDGET)) {
+        bytes += recs [take].len;
+        take++;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    uint64_t batch_id = self->next_batch_id++;
+    if (self->next_batch_id == 0)
+        self->next_batch_id = 1;
+    msgpack_pack_map (&pk, 4);
+    msgpack_pack_str_with_body (&pk, "v", 1);
+    msgpack_pack_uint8 (&pk, TX_WIRE_VERSION);
+    msgpack_pack_str_with_body (&pk, "t", 1);
+    msgpack_pack_str_with_body (&pk, "batch", 5);
+    msgpack_pack_str_with_body (&pk, "batch", 5);
+    msgpack_pack_uint64 (&pk, batch_id);
+    msgpack_pack_str_with_body (&pk, "events", 6);
+    msgpack_pack_array (&pk, take);
+    for (size_t i = 0; i < take; i++) {
+        msgpack_sbuffer_write (&sb, recs [i].data, recs [i].len);
+        slot->seqs [i] = recs [i].seq;
+        //  Our records start with the id: 0x8N, a2 "id", c4 10, 16 bytes.
+        const uint8_t *r = recs [i].data;
+        if (recs [i].len > 22 && r [1] == 0xa2 && r [2] == 'i' && r [3] == 'd' && r [4] == 0xc4 && r [5] == 16)
+            memcpy (slot->ids [i], r + 6, 16);
+        else
+            memset (slot->ids [i], 0, 16);
+    }
+    *after = recs [take - 1].seq;
+    slot->used = true;
+    slot->batch_id = batch_id;
+    slot->n = take;
+    slot->frame = (uint8_t *) sb.data;     //  the slot owns it now
+    slot->frame_len = sb.size;
+    slot->due_ms = 0;
+    slot->attempts = 0;
+    pthread_mutex_lock (&self->lock);
+    self->stats.in_flight += take;
+    pthread_mutex_unlock (&self->lock);
+    return slot;
+}
+
+static void
+s_free_slot (tongxin_t *self, slot_t *slot)
+{
+    pthread_mutex_lock (&self->lock);
+    self->stats.in_flight -= slot->n;
+    pthread_mutex_unlock (&self->lock);
+    free (slot->frame);
+    slot->frame = NULL;
+    slot->used = false;
+}
+
+static int
+s_timeout_ms (tongxin_t *self, int attempts)
+{
+    //  10 s, 20 s, 40 s, 60 s ..., with up to 25% jitter.
+    int64_t t = self->ack_timeout_ms;
+    for (int i = 1; i < attempts && t < 60000; i++)
+        t *= 2;
+    if (t > 60000)
+        t = 60000;
+    return (int) (t + (t * (rand () % 256)) / 1024);
+}
+
+static void
+s_send (tongxin_t *self, void *dealer, slot_t *slot)
+{
+    int64_t now = s_now_ms ();
+    if (zmq_send (dealer, slot->frame, slot->frame_len, ZMQ_DONTWAIT) < 0) {
+        //  No collector connected (IMMEDIATE) or its queue is full: later.
+        slot->due_ms = now + RETRY_SEND_MS;
+        return;
+    }
+    if (slot->attempts++ > 0) {
+        pthread_mutex_lock (&self->lock);
+        self->stats.resent_batches++;
+        pthread_mutex_unlock (&self->lock);
+    }
+    slot->due_ms = now + s_timeout_ms (self, slot->attempts);
+}
+
+//  Every event of a slot gets the same verdict (error replies).
+static void
+s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
+{
+    for (size_t i = 0; i < slot->n; i++)
+        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    pthread_mutex_lock (&self->lock);
+    self->stats.rejected += slot->n;
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->lock);
+    s_free_slot (self, slot);
+}
+
+static void
+s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t *dec)
+{
+    tx_reply_t reply;
+    char err [128];
+    if (tx_wire_decode_reply (data, size, &reply, dec, err, sizeof err) != TX_WIRE_OK) {
+        s_set_error (self, "unreadable reply from the collector: ", err, NULL);
+        return;                 //  the batch stays in flight and is resent
+    }
+    slot_t *slot = NULL;
+    for (int i = 0; i < self->window; i++)
+        if (self->slots [i].used && self->slots [i].batch_id == reply.batch_id)
+            slot = &self->slots [i];
+    if (reply.type == TX_REPLY_ERROR) {
+        char code [64], msg [256];
+        snprintf (code, sizeof code, "%.*s", (int) reply.code_len, reply.code);
+        snprintf (msg, sizeof msg, "%.*s", (int) reply.msg_len, reply.msg);
+        if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
+        ||  reply.error < 0 || !slot) {
+            //  Stop: keep the spool for the operator.
+            if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
+            ||  reply.error < 0) {
+                pthread_mutex_lock (&self->lock);
+                self->stats.stopped = true;
+                if (snprintf (self->stats.last_error, sizeof self->stats.last_error,
+                              "collector: %s: %s", code, msg) < 0)
+                    self->stats.last_error [0] = 0;
+                pthread_cond_broadcast (&self->cond);
+                pthread_mutex_unlock (&self->lock);
+            }
+            return;
+        }
+        //  malformed / too_large: this batch can never be stored as it is.
+        s_settle_all (self, slot, code, msg);
+        return;
+    }
+    if (!slot || reply.n_results != slot->n)
+        return;                 //  a late ack for a batch settled already
+    uint64_t stored = 0, dup = 0, rejected = 0;
+    for (size_t i = 0; i < slot->n; i++) {
+        int r = reply.results [i];
+        if (r == TX_RESULT_REJECTED) {
+            char code [64] = "rejected", msg [TX_WIRE_MAX_STR + 1] = "";
+            for (size_t k = 0; k < reply.n_rejected; k++)
+                if (reply.rejected [k].index == i) {
+                    snprintf (code, sizeof code, "%.*s", (int) reply.rejected [k].code_len,
+                              reply.rejected [k].code_str);
+                    snprintf (msg, sizeof msg, "%.*s", (int) reply.rejected [k].msg_len,
+                              reply.rejected [k].msg ? reply.rejected [k].msg : "");
+                }
+            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+            rejected++;
+        }
+        else {
+            s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
+                       NULL, NULL);
+            if (r == TX_RESULT_STORED)
+                stored++;
+            else
+                dup++;
+        }
+    }
+    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    pthread_mutex_lock (&self->lock);
+    self->stats.stored += stored;
+    self->stats.duplicate += dup;
+    self->stats.rejected += rejected;
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->lock);
+    s_free_slot (self, slot);
+}
+
+static void *
+s_sender (void *arg)
+{
+    tongxin_t *self = arg;
+    void *ctx = zmq_ctx_new ();
+    void *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    int one = 1, zero = 0, ivl = 100, ivl_max = 30000, hwm = MAX_WINDOW * 2;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    zmq_setsockopt (dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt (dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    zmq_setsockopt (dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (dealer, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt (dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+    zmq_setsockopt (dealer, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl);
+    if (!self->insecure) {
+        zmq_setsockopt (dealer, ZMQ_CURVE_SERVERKEY, self->server_key, TX_Z85_KEY_LEN);
+        zmq_setsockopt (dealer, ZMQ_CURVE_PUBLICKEY, self->key.public_key, TX_Z85_KEY_LEN);
+        zmq_setsockopt (dealer, ZMQ_CURVE_SECRETKEY, self->key.secret_key, TX_Z85_KEY_LEN);
+    }
+    char mon_ep [96];
+    snprintf (mon_ep, sizeof mon_ep, MON_ENDPOINT_FMT, (void *) self);
+    zmq_socket_monitor (dealer, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    void *mon = zmq_socket (ctx, ZMQ_PAIR);
+    zmq_connect (mon, mon_ep);
+    for (size_t i = 0; i < self->n_endpoints; i++)
+        if (zmq_connect (dealer, self->endpoints [i]) != 0)
+            s_set_error (self, "cannot connect to ", self->endpoints [i], NULL);
+
+    tx_wire_decoder_t *dec = tx_wire_decoder_new ();
+    tx_spool_rec_t *recs = calloc ((size_t) self->batch_events, sizeof *recs);
+    uint64_t after = 0;
+    while (!atomic_load (&self->stop) && dec && recs) {
+        bool stopped;
+        pthread_mutex_lock (&self->lock);
+        stopped = self->stats.stopped;
+        pthread_mutex_unlock (&self->lock);
+        int64_t now = s_now_ms ();
+        //  Fill the window with new batches, and (re)send what is due.
+        if (!stopped) {
+            slot_t *slot;
+            while ((slot = s_fill (self, &after, recs)))
+                s_send (self, dealer, slot);
+            for (int i = 0; i < self->window; i++)
+                if (self->slots [i].used && self->slots [i].due_ms <= now)
+                    s_send (self, dealer, &self->slots [i]);
+        }
+        int64_t next = now + 100;
+        for (int i = 0; i < self->window; i++)
+            if (self->slots [i].used && self->slots [i].due_ms < next)
+                next = self->slots [i].due_ms;
+        zmq_pollitem_t items [] = {
+            { dealer, 0, ZMQ_POLLIN, 0 },
+            { mon, 0, ZMQ_POLLIN, 0 },
+            { NULL, self->wake_fd, ZMQ_POLLIN, 0 },
+        };
+        long wait = next - now;
+        if (zmq_poll (items, 3, wait > 0 ? wait : 0) < 0 && zmq_errno () != EINTR)
+            break;
+        if (items [2].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            ssize_t r = read (self->wake_fd, &v, sizeof v);
+            (void) r;
+        }
+        while (items [0].revents & ZMQ_POLLIN) {
+            zmq_msg_t msg;
+            zmq_msg_init (&msg);
+            if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&msg);
+                break;
+            }
+            if (!zmq_msg_more (&msg))
+                s_on_reply (self, zmq_msg_data (&msg), zmq_msg_size (&msg), dec);
+            else {
+                //  Not ours: a reply is one frame.  Drain the rest.
+                while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, dealer, 0) >= 0)
+                    ;
+            }
+            zmq_msg_close (&msg);
+        }
+        if (items [1].revents & ZMQ_POLLIN) {
+            zmq_msg_t ev, addr;
+            zmq_msg_init (&ev);
+            zmq_msg_init (&addr);
+            if (zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0 && zmq_msg_size (&ev) >= 6) {
+                uint16_t e;
+                uint32_t value;
+                memcpy (&e, zmq_msg_data (&ev), 2);
+                memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
+                if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                    //  A new connection has a new routing id at the collector:
+                    //  replies to the old one are lost, so resend now.
+                    for (int i = 0; i < self->window; i++)
+                        if (self->slots [i].used && self->slots [i].attempts > 0)
+                            self->slots [i].due_ms = 0;
+                }
+                else {
+                    char reason [32];
+                    snprintf (reason, sizeof reason, " (%u)", value);
+                    s_set_error (self, e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                       ? "the collector refused our key" : "handshake failed", reason, NULL);
+                }
+            }
+            zmq_msg_close (&ev);
+            zmq_msg_close (&addr);
+        }
+    }
+    free (recs);
+    tx_wire_decoder_destroy (&dec);
+    zmq_socket_monitor (dealer, NULL, 0);
+    zmq_close (mon);
+    zmq_close (dealer);
+    zmq_ctx_term (ctx);
+    return NULL;
+}
+
+static void
+s_free (tongxin_t *self)
+{
+    for (size_t i = 0; i < self->n_endpoints; i++)
+        free (self->endpoints [i]);
+    free (self->unit);
+    free (self->rejected_path);
+    if (self->slots)
+        for (int i = 0; i < self->window; i++)
+            free (self->slots [i].frame);
+    free (self->slots);
+    tx_spool_close (&self->spool);
+    tx_uuid_gen_destroy (&self->gen);
+    if (self->wake_fd >= 0)
+        close (self->wake_fd);
+    pthread_mutex_destroy (&self->lock);
+    pthread_cond_destroy (&self->cond);
+    free (self);
+}
+
+tongxin_t *
+tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    if (!opts || !opts->unit || !*opts->unit || !opts->spool_dir || !opts->n_endpoints
+    ||  opts->n_endpoints > MAX_ENDPOINTS) {
+        snprintf (err, errlen, "unit, spool_dir and 1 to %d endpoints are required", MAX_ENDPOINTS);
+        return NULL;
+    }
+    if (!opts->insecure && (!opts->key_file || !opts->server_key)) {
+        snprintf (err, errlen, "CURVE needs the unit's key file and the collector's public key "
+                               "(or insecure mode)");
+        return NULL;
+    }
+    tongxin_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->wake_fd = -1;
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->cond, NULL);
+    for (size_t i = 0; i < opts->n_endpoints; i++)
+        self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i]);
+    self->unit = strdup (opts->unit);
+    self->insecure = opts->insecure;
+    self->window = opts->window > 0 ? (opts->window > MAX_WINDOW ? MAX_WINDOW : opts->window) : 8;
+    self->batch_events = opts->batch_events > 0
+                       ? (opts->batch_events > TX_WIRE_MAX_EVENTS ? TX_WIRE_MAX_EVENTS : opts->batch_events) : 500;
+    self->linger_ms = opts->linger_ms > 0 ? opts->linger_ms : 5;
+    self->ack_timeout_ms = opts->ack_timeout_ms > 0 ? opts->ack_timeout_ms : 10000;
+    self->on_verdict = opts->on_verdict;
+    self->verdict_arg = opts->verdict_arg;
+    self->slots = calloc ((size_t) self->window, sizeof (slot_t));
+    self->gen = tx_uuid_gen_new ();
+    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    size_t plen = strlen (opts->spool_dir) + 16;
+    self->rejected_path = malloc (plen);
+    if (!self->unit || !self->slots || !self->gen || self->wake_fd < 0 || !self->rejected_path) {
+        snprintf (err, errlen, "out of memory");
+        s_free (self);
+        return NULL;
+    }
+    snprintf (self->rejected_path, plen, "%s/rejected.log", opts->spool_dir);
+    if (!opts->insecure) {
+        if (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
+        ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0) {
+            s_free (self);
+            return NULL;
+        }
+    }
+    //  Batch ids: random start, so a restarted producer never reuses the id
+    //  of a batch a collector may still answer.
+    uint64_t r = 0;
+    uint8_t id [16];
+    if (tx_uuid_gen_next (self->gen, id) == 0)
+        memcpy (&r, id + 8, 8);
+    self->next_batch_id = (r >> 16) | 1;
+    tx_spool_opts_t so = { .cap_bytes = opts->spool_cap_bytes, .fsync_ms = opts->fsync_ms };
+    char serr [256];
+    self->spool = tx_spool_open (opts->spool_dir, &so, serr, sizeof serr);
+    if (!self->spool) {
+        snprintf (err, errlen, "%s", serr);
+        s_free (self);
+        return NULL;
+    }
+    if (pthread_create (&self->thread, NULL, s_sender, self) != 0) {
+        snprintf (err, errlen, "cannot start the sender thread");
+        s_free (self);
+        return NULL;
+    }
+    self->started = true;
+    return self;
+}
+
+void
+tongxin_destroy (tongxin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tongxin_t *self = *self_p;
+    if (self->started) {
+        atomic_store (&self->stop, 1);
+        uint64_t one = 1;
+        ssize_t w = write (self->wake_fd, &one, sizeof one);
+        (void) w;
+        pthread_join (self->thread, NULL);
+    }
+    s_free (self);
+    *self_p = NULL;
+}
+
+//  Checks an event and packs it into sb (cleared first).  TONGXIN_OK or an
+//  error with a reason in err.
+static int
+s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
+          char *err, size_t errlen)
+{
+    tx_event_t e;
+    memset (&e, 0, sizeof e);
+    if (ev->has_id)
+        memcpy (e.id, ev->id, 16);
+    else
+    if (tx_uuid_gen_next (self->gen, e.id) != 0) {
+        snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
+        return TONGXIN_EIO;
+    }
+    const char *unit = ev->unit ? ev->unit : self->unit;
+    e.unit = unit;
+    e.unit_len = strlen (unit);
+    e.type = ev->type;
+    e.type_len = strlen (ev->type);
+    //  floor division: times before 1970 are refused later anyway
+    e.at_sec = ev->at_us >= 0 ? ev->at_us / 1000000 : -((-ev->at_us + 999999) / 1000000);
+    e.at_nsec = (uint32_t) ((ev->at_us - e.at_sec * 1000000) * 1000);
+    if (ev->partner) {
+        e.partner = ev->partner;
+        e.partner_len = strlen (ev->partner);
+    }
+    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];
+    for (size_t i = 0; i < ev->n_attrs; i++)
+        attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
+    e.attrs = attrs;
+    e.attr_count = ev->n_attrs;
+    char msg [160];
+    int code = tx_wire_event_check (&e, msg, sizeof msg);
+    if (code != TX_REJECT_NONE) {
+        snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
+        return TONGXIN_EINVAL;
+    }
+    sb->size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    if (tx_wire_pack_event (&pk, &e) != 0) {
+        snprintf (err, errlen, "out of memory");
+        return TONGXIN_EIO;
+    }
+    if (sb->size > FRAME_BUDGET) {
+        snprintf (err, errlen, "too_long: the event is larger than a message may be");
+        return TONGXIN_EINVAL;
+    }
+    memcpy (id, e.id, 16);
+    return TONGXIN_OK;
+}
+
+static int
+s_spool_rc (int rc, char *err, size_t errlen)
+{
+    snprintf (err, errlen, "spool: %s", tx_spool_strerror (rc));
+    return rc == TX_SPOOL_FULL ? TONGXIN_EFULL : TONGXIN_EIO;
+}
+
+static void
+s_wake (tongxin_t *self, size_t submitted)
+{
+    pthread_mutex_lock (&self->lock);
+    self->stats.submitted += submitted;
+    pthread_mutex_unlock (&self->lock);
+    uint64_t one = 1;
+    ssize_t w = write (self->wake_fd, &one, sizeof one);
+    (void) w;
+}
+
+int
+tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [16], char *err, size_t errlen)
+{
+    char dummy [8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    uint8_t id [16];
+    int rc = s_encode (self, ev, &sb, id, err, errlen);
+    if (rc == TONGXIN_OK) {
+        int src = tx_spool_append (self->spool, sb.data, sb.size, NULL);
+        if (src != TX_SPOOL_OK)
+            rc = s_spool_rc (src, err, errlen);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    if (rc != TONGXIN_OK)
+        return rc;
+    if (id_out)
+        memcpy (id_out, id, 16);
+    s_wake (self, 1);
+    return TONGXIN_OK;
+}
+
+size_t
+tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
+                     uint8_t (*ids_out) [16], int *results, char *errs, size_t errlen)
+{
+    char dummy [8];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    uint64_t first = 0, last = 0;
+    size_t put = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *err = errs ? errs + i * errlen : dummy;
+        size_t elen = errs ? errlen : sizeof dummy;
+        uint8_t id [16];
+        results [i] = s_encode (self, events [i], &sb, id, err, elen);
+        if (results [i] != TONGXIN_OK)
+            continue;
+        uint64_t seq;
+        int src = tx_spool_put (self->spool, sb.data, sb.size, &seq);
+        if (src != TX_SPOOL_OK) {
+            results [i] = s_spool_rc (src, err, elen);
+            continue;
+        }
+        if (!first)
+            first = seq;
+        last = seq;
+        put++;
+        if (ids_out)
+            memcpy (ids_out [i], id, 16);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    if (put && tx_spool_sync (self->spool, first, last) != TX_SPOOL_OK) {
+        //  Not durable: none of them counts as stored.
+        for (size_t i = 0; i < n; i++)
+            if (results [i] == TONGXIN_OK) {
+                results [i] = TONGXIN_EIO;
+                if (errs)
+                    snprintf (errs + i * errlen, errlen, "spool: could not sync to disk");
+            }
+        return 0;
+    }
+    if (put)
+        s_wake (self, put);
+    return put;
+}
+
+int
+tongxin_flush (tongxin_t *self, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    if (timeout_ms >= 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock (&self->lock);
+    int rc = TONGXIN_OK;
+    for (;;) {
+        tx_spool_stats_t ss;
+        tx_spool_stats (self->spool, &ss);
+        if (ss.records == 0)
+            break;
+        if (self->stats.stopped) {
+            rc = TONGXIN_ESTOPPED;
+            break;
+        }
+        //  Wake at least every 100 ms: the spool count is not under our lock.
+        struct timespec step;
+        clock_gettime (CLOCK_REALTIME, &step);
+        step.tv_nsec += 100 * 1000000L;
+        if (step.tv_nsec >= 1000000000L) {
+            step.tv_sec++;
+            step.tv_nsec -= 1000000000L;
+        }
+        if (timeout_ms >= 0 && (step.tv_sec > until.tv_sec
+                                || (step.tv_sec == until.tv_sec && step.tv_nsec > until.tv_nsec)))
+            step = until;
+        pthread_cond_timedwait (&self->cond, &self->lock, &step);
+        struct timespec now;
+        clock_gettime (CLOCK_REALTIME, &now);
+        if (timeout_ms >= 0 && (now.tv_sec > until.tv_sec
+                                || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))) {
+            tx_spool_stats (self->spool, &ss);
+            rc = ss.records == 0 ? TONGXIN_OK : TONGXIN_ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+void
+tongxin_stats (tongxin_t *self, tongxin_stats_t *stats)
+{
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    pthread_mutex_lock (&self->lock);
+    *stats = self->stats;
+    pthread_mutex_unlock (&self->lock);
+    stats->queued = ss.records;
+}

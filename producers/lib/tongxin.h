@@ -1,0 +1,137 @@
+/*  tongxin.h: libtongxin, the Tongxin producer library.
+ *
+ *  A producer belongs to one unit.  The application builds events and
+ *  submits them; tongxin_submit() returns once the event is durable in the
+ *  local spool (per the fsync policy) and never waits for the network.  A
+ *  background thread sends spooled events in batches to the collector(s)
+ *  over ZeroMQ (CURVE by default), resends on timeout and after every
+ *  reconnect, and deletes from the spool what the collector acknowledged.
+ *  Each event's verdict (stored, duplicate, rejected with a code) is passed
+ *  to the application's callback; rejected events are also appended to
+ *  SPOOL/rejected.log and never retried.  See docs/protocol.md.
+ *
+ *  Thread-safe: any thread may submit; callbacks run on the sender thread.
+ *  No global state.  Ownership: tongxin_new() and tongxin_event_new()
+ *  return objects the caller frees with the matching _destroy(&p), which
+ *  NULLs the pointer and is safe twice; strings passed in are copied.
+ */
+#ifndef TONGXIN_H_INCLUDED
+#define TONGXIN_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TONGXIN_VERSION_MAJOR 0
+#define TONGXIN_VERSION_MINOR 1
+
+//  Return codes: 0 success, negative failure.
+#define TONGXIN_OK          0
+#define TONGXIN_EINVAL     -1   //  bad argument or an invalid event (err says which field)
+#define TONGXIN_EFULL      -2   //  the spool is at its cap: nothing stored
+#define TONGXIN_EIO        -3   //  the spool could not write: nothing stored
+#define TONGXIN_ETIMEDOUT  -4   //  flush: events still unacknowledged
+#define TONGXIN_ESTOPPED   -5   //  the collector told us to stop (version, revoked key)
+
+//  Verdicts
+#define TONGXIN_STORED      0   //  stored by this delivery
+#define TONGXIN_DUPLICATE   1   //  already stored (a success)
+#define TONGXIN_REJECTED    2   //  refused: code and msg say why; never retried
+
+//  Called on the sender thread once per event with its verdict.  id is the
+//  event's 16-byte UUIDv7; code and msg are NULL unless rejected.
+typedef void (tongxin_verdict_fn) (void *arg, const uint8_t id [16], int verdict,
+                                   const char *code, const char *msg);
+
+typedef struct {
+    const char *const *endpoints;   //  collector endpoints, e.g. "tcp://host:7450"
+    size_t n_endpoints;             //  1..16 (several: failover / spreading)
+    const char *unit;               //  this producer's unit code (events' default unit)
+    const char *spool_dir;          //  spool directory (created if missing)
+    uint64_t spool_cap_bytes;       //  0: 1 GiB
+    int fsync_ms;                   //  0: fsync every event; N: group fsync every N ms
+    bool insecure;                  //  plain transport (no CURVE)
+    const char *key_file;           //  the unit's secret key file (CURVE)
+    const char *server_key;         //  the collector's public key: Z85 text or a .pub file
+    int window;                     //  batches in flight; 0: 8 (max 16)
+    int batch_events;               //  events per batch; 0: 500 (max 1000)
+    int linger_ms;                  //  wait to fill a batch; 0: 5 ms
+    int ack_timeout_ms;             //  first resend after; 0: 10000 (doubles, max 60 s)
+    tongxin_verdict_fn *on_verdict; //  may be NULL
+    void *verdict_arg;              //  passed to on_verdict
+} tongxin_opts_t;
+
+typedef struct {
+    uint64_t submitted;             //  events submitted by this process
+    uint64_t queued;                //  in the spool, not acknowledged (incl. in flight)
+    uint64_t in_flight;             //  sent, awaiting an ack
+    uint64_t stored;                //  verdicts received, by kind
+    uint64_t duplicate;
+    uint64_t rejected;
+    uint64_t resent_batches;        //  batches sent again (timeout or reconnect)
+    bool stopped;                   //  the collector said stop (see last_error)
+    char last_error [160];          //  last error reply or failure, for logs
+} tongxin_stats_t;
+
+typedef struct tongxin_t tongxin_t;
+typedef struct tongxin_event_t tongxin_event_t;
+
+//  Opens the spool (refused if another process holds it), starts the sender
+//  thread.  NULL on failure with a reason in err.
+tongxin_t *tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen);
+
+//  Stops the sender and closes the spool; unacknowledged events stay in the
+//  spool and are sent by the next producer on it.
+void tongxin_destroy (tongxin_t **self_p);
+
+//  A new event of TYPE that occurred at unix time (µs, UTC).  NULL if out of memory.
+tongxin_event_t *tongxin_event_new (const char *type, int64_t occurred_at_us);
+void tongxin_event_destroy (tongxin_event_t **self_p);
+
+//  Setters return TONGXIN_OK or TONGXIN_EINVAL (and keep the event as it was).
+int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
+int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
+int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
+int tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t value);
+int tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal);
+int tongxin_event_add_double (tongxin_event_t *ev, const char *name, double value);
+int tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *utf8);
+int tongxin_event_add_bool (tongxin_event_t *ev, const char *name, bool value);
+int tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *yyyy_mm_dd);
+
+//  Checks the event (the collector is the authority; this is a courtesy),
+//  writes it to the spool and returns once it is durable per the fsync
+//  policy.  id_out (may be NULL) receives its id.  TONGXIN_OK, TONGXIN_EINVAL
+//  (err names the field), TONGXIN_EFULL or TONGXIN_EIO; on failure nothing
+//  was stored.
+int tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [16],
+                    char *err, size_t errlen);
+
+//  Submits n events with one spool sync for all of them: the fast path for a
+//  single thread with group fsync (tongxin_submit waits for the group's
+//  fsync, up to fsync_ms, on every call).  Returns once every stored event
+//  is durable.  results[i] (required) receives TONGXIN_OK, TONGXIN_EINVAL,
+//  TONGXIN_EFULL or TONGXIN_EIO for events[i]; ids_out[i] (may be NULL) its
+//  id; errs (may be NULL, errlen bytes each, contiguous) a reason.  Returns
+//  the number of events stored.
+size_t tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
+                            uint8_t (*ids_out) [16], int *results, char *errs, size_t errlen);
+
+//  Waits until every event in the spool has a verdict, at most timeout_ms
+//  (-1: forever).  TONGXIN_OK, TONGXIN_ETIMEDOUT or TONGXIN_ESTOPPED.
+int tongxin_flush (tongxin_t *self, int timeout_ms);
+
+void tongxin_stats (tongxin_t *self, tongxin_stats_t *stats);
+
+//  Formats a 16-byte id as text (37 bytes with NUL).
+void tongxin_id_format (const uint8_t id [16], char out [37]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
