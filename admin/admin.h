@@ -17,4 +17,10 @@ int adm_schema_version (PGconn *db, int *version);
 //  The newest schema version this binary knows.
 int tx_migrations_count_latest (void);
 
+//  Keys (keys.c).  OUT is the secret file; OUT.pub the public one.
+int adm_key_server (const char *out);
+int adm_key_issue (PGconn *db, const char *unit, const char *out);
+int adm_key_revoke (PGconn *db, const char *unit);
+int adm_key_list (PGconn *db);
+
 #endif

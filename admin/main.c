@@ -536,6 +536,91 @@ cmd_partitions (int argc, char **argv)
     return rc;
 }
 
+//  ---------------------------------------------------------------- keys
+
+static int
+s_opt_out (int opt, const char *arg, void *ctx)
+{
+    if (opt == 'o')
+        *(const char **) ctx = arg;
+    return 0;
+}
+
+static int
+cmd_key_server (int argc, char **argv)
+{
+    const char *out = NULL;
+    const struct option lo [] = { { "out", required_argument, NULL, 'o' } };
+    int rc = 0;
+    int first = s_getopt (argc, argv, lo, 1, s_opt_out, &out, &rc);
+    if (first < 0)
+        return rc;
+    if (first < argc)
+        return s_usage_error ("unexpected argument '%s'", argv [first]);
+    if (!out)
+        return s_usage_error ("--out FILE is required");
+    return adm_key_server (out);
+}
+
+static int
+cmd_key_issue (int argc, char **argv)
+{
+    const char *out = NULL;
+    const struct option lo [] = { { "out", required_argument, NULL, 'o' } };
+    int rc = 0;
+    int first = s_getopt (argc, argv, lo, 1, s_opt_out, &out, &rc);
+    if (first < 0)
+        return rc;
+    if (argc - first != 1)
+        return s_usage_error ("expected exactly one unit CODE");
+    if (!s_valid_code (argv [first]))
+        return s_usage_error ("bad unit code '%s'", argv [first]);
+    if (!out)
+        return s_usage_error ("--out FILE is required");
+    PGconn *db = adm_connect (s_db);
+    if (!db)
+        return 1;
+    rc = adm_key_issue (db, argv [first], out);
+    PQfinish (db);
+    return rc;
+}
+
+static int
+cmd_key_revoke (int argc, char **argv)
+{
+    int rc = 0;
+    int first = s_getopt (argc, argv, NULL, 0, s_no_opts, NULL, &rc);
+    if (first < 0)
+        return rc;
+    if (argc - first != 1)
+        return s_usage_error ("expected exactly one unit CODE");
+    if (!s_valid_code (argv [first]))
+        return s_usage_error ("bad unit code '%s'", argv [first]);
+    PGconn *db = adm_connect (s_db);
+    if (!db)
+        return 1;
+    rc = adm_key_revoke (db, argv [first]);
+    PQfinish (db);
+    return rc;
+}
+
+static int
+cmd_key_list (int argc, char **argv)
+{
+    int rc = 0;
+    int first = s_getopt (argc, argv, NULL, 0, s_no_opts, NULL, &rc);
+    if (first < 0)
+        return rc;
+    if (first < argc)
+        return s_usage_error ("unexpected argument '%s'", argv [first]);
+    PGconn *db = adm_connect (s_db);
+    if (!db)
+        return 1;
+    rc = adm_key_list (db);
+    PQfinish (db);
+    return rc;
+}
+
 //  ---------------------------------------------------------------- main
 
 static const command_t s_commands [] = {
@@ -562,6 +647,21 @@ static const command_t s_commands [] = {
       "youth.  Dates are YYYY-MM-DD.\n" },
     { "pairing list", cmd_pairing_list, "[--unit CODE] [--db CONNINFO]",
       "List pairings, tab-separated.\n" },
+    { "key server", cmd_key_server, "--out FILE",
+      "Make the collector's CURVE keypair: FILE holds the secret key (mode 0600),\n"
+      "FILE.pub the public key that producers pass as --server-key.  Existing files\n"
+      "are never overwritten.  Needs no database.\n" },
+    { "key issue", cmd_key_issue, "UNIT --out FILE [--db CONNINFO]",
+      "Make UNIT's CURVE keypair: FILE (secret, 0600) for the unit's producer, FILE.pub,\n"
+      "and register the public key, so the collector accepts it as UNIT.  A unit has\n"
+      "at most one live key: revoke the old one first.  Existing files are never\n"
+      "overwritten.\n" },
+    { "key revoke", cmd_key_revoke, "UNIT [--db CONNINFO]",
+      "Revoke UNIT's live key.  New connections with it are refused at once; open\n"
+      "ones are refused from the collector's next registry refresh (registry-refresh,\n"
+      "30 s by default, or at once on SIGHUP).\n" },
+    { "key list", cmd_key_list, "[--db CONNINFO]",
+      "List the registered unit keys (unit, public key, issued, revoked), tab-separated.\n" },
     { "partitions", cmd_partitions, "[--ahead MONTHS] [--db CONNINFO]",
       "Create the monthly partitions of events and rejected_events up to MONTHS\n"
       "(default 3) ahead.  Safe to run at any time, e.g. from a daily timer.\n" },
@@ -582,7 +682,7 @@ s_help (FILE *out)
         "Set up and run a Tongxin database.\n\n"
         "Commands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
-        fprintf (out, "  %-14s %s\n", s_commands [i].name, s_commands [i].usage);
+        fprintf (out, "  %-15s %s\n", s_commands [i].name, s_commands [i].usage);
     fprintf (out,
         "\nEvery command takes --help.  --db CONNINFO is a libpq connection string or URI;\n"
         "without it $TONGXIN_DB is used, then libpq's own defaults (PGHOST, ...).\n"
