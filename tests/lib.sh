@@ -82,3 +82,21 @@ sql_as() {
     out=$(psql "$2" -X -q -A -t -v ON_ERROR_STOP=1 -c "SET ROLE $1" -c "$3" 2>&1) && echo ok && return
     printf '%s\n' "$out" | sed -n 's/^.*ERROR:  //p' | head -n 1
 }
+
+# start_collector ENDPOINT ARGS...: run tongxin-collectord in the
+# background (log in $T/collector.log), wait until it listens, and stop it
+# at exit.  Sets $cpid.
+start_collector() {
+    _ep=$1; shift
+    : >"$T/collector.log"
+    "$B/tongxin-collectord" --bind "$_ep" "$@" >>"$T/collector.log" 2>&1 &
+    cpid=$!
+    at_exit "kill $cpid"
+    for _i in $(seq 100); do
+        grep -q 'msg="listening"' "$T/collector.log" && return 0
+        kill -0 $cpid 2>/dev/null || break
+        sleep 0.1
+    done
+    diag "collector did not start:"; sed 's/^/#   /' "$T/collector.log"
+    return 1
+}

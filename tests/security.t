@@ -19,11 +19,7 @@ is "$rc" 1 "issuing over existing files is refused"
 $ADMIN key server --out "$T/rogue.key" >/dev/null
 
 ep="ipc://$T/c.sock"
-$B/tongxin-collectord --db "$db" --key "$T/server.key" --bind "$ep" --registry-refresh 3600 \
-    >"$T/collector.log" 2>&1 &
-cpid=$!
-at_exit "kill $cpid"
-for i in $(seq 50); do grep -q 'msg="listening"' "$T/collector.log" && break; sleep 0.1; done
+start_collector "$ep" --db "$db" --key "$T/server.key" --registry-refresh 3600 || exit 1
 
 # drive NAME UNIT ARGS...: 5 events claiming UNIT; verdicts in $T/NAME.out
 drive() {
