@@ -1618,7 +1618,9 @@ tx_spool_close (tx_spool_t **self_p)
         pthread_mutex_lock (&self->mtx);
         while (self->syncing)
             pthread_cond_wait (&self->cond, &self->mtx);
-        if (!self->broken && self->next_seq - 1 > self->durable_seq)
+        if (self->broken)
+            s_repair (self);    /* best effort: cut off what was refused */
+        else if (self->next_seq - 1 > self->durable_seq)
             s_lead (self);
         pthread_mutex_unlock (&self->mtx);
     }
