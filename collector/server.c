@@ -203,7 +203,8 @@ s_copy_row (recv_t *r, tx_job_t *job, const tx_event_t *ev, const tx_registry_t 
                           : tx_buf_be32 (b, 0xffffffffu))
           || tx_buf_be32 (b, (uint32_t) r->json.len) || tx_buf_append (b, r->json.data, r->json.len)
           || tx_buf_be32 (b, (uint32_t) sender_len) || tx_buf_append (b, job->sender, sender_len)
-          || tx_buf_be32 (b, 0xffffffffu);
+          || (ev->has_supersedes ? tx_buf_be32 (b, 16) || tx_buf_append (b, ev->supersedes, 16)
+                                 : tx_buf_be32 (b, 0xffffffffu));
     return rc ? -1 : 0;
 }
 

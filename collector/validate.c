@@ -200,6 +200,10 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
     if (!type)
         return s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
 
+    //  A retraction says which event it withdraws (revision 1.1).
+    if (ev->type_len == 10 && memcmp (ev->type, "retraction", 10) == 0 && !ev->has_supersedes)
+        return s_fail (TX_REJECT_MALFORMED_EVENT, msg, msglen,
+                       "a retraction must name the event it retracts in 'supersedes'%.*s", "", 0);
     int64_t at_ms = ev->at_sec * 1000 + ev->at_nsec / 1000000;
     if (ev->at_sec < MIN_AT_SEC)
         return s_fail (TX_REJECT_BAD_TIME, msg, msglen, "occurred_at is before 2000-01-01%.*s", "", 0);

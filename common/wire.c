@@ -286,9 +286,9 @@ s_reject (tx_event_t *ev, int code, const char *fmt, ...)
 //  ---------------------------------------------------------------------
 //  Batch decoding
 
-enum { E_ID, E_UNIT, E_TYPE, E_AT, E_PARTNER, E_ATTRS, E_COUNT };
+enum { E_ID, E_UNIT, E_TYPE, E_AT, E_PARTNER, E_ATTRS, E_SUPERSEDES, E_COUNT };
 static const char *const s_event_keys [E_COUNT] = {
-    "id", "unit", "type", "at", "partner", "attrs"
+    "id", "unit", "type", "at", "partner", "attrs", "supersedes"
 };
 
 //  Steps 1-4 of the event checks (see wire.h).  Attributes go to
@@ -383,6 +383,20 @@ s_decode_event (const msgpack_object *o, tx_event_t *ev, tx_attr_t *pool,
         }
         ev->partner = v->via.str.ptr;
         ev->partner_len = v->via.str.size;
+    }
+
+    v = val [E_SUPERSEDES];
+    if (v) {
+        if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != 16) {
+            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'supersedes' is not bin 16");
+            return;
+        }
+        if (memcmp (v->via.bin.ptr, ev->id, 16) == 0) {
+            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "an event cannot supersede itself");
+            return;
+        }
+        ev->has_supersedes = true;
+        memcpy (ev->supersedes, v->via.bin.ptr, 16);
     }
 
     v = val [E_ATTRS];
@@ -1019,7 +1033,7 @@ s_pack_value (msgpack_packer *pk, const tx_value_t *x)
 int
 tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev)
 {
-    size_t keys = 4 + (ev->partner != NULL) + (ev->attr_count > 0);
+    size_t keys = 4 + (ev->partner != NULL) + (ev->attr_count > 0) + ev->has_supersedes;
     int rc = 0;
     rc |= msgpack_pack_map (pk, keys);
     rc |= s_pack_lit (pk, "id");
@@ -1042,6 +1056,11 @@ tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev)
             rc |= s_pack_str (pk, ev->attrs [i].name, ev->attrs [i].name_len);
             rc |= s_pack_value (pk, &ev->attrs [i].value);
         }
+    }
+    if (ev->has_supersedes) {
+        rc |= s_pack_lit (pk, "supersedes");
+        rc |= msgpack_pack_bin (pk, 16);
+        rc |= msgpack_pack_bin_body (pk, ev->supersedes, 16);
     }
     return rc? -1: 0;
 }

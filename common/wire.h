@@ -6,7 +6,8 @@
                                      "rejected":[{"i":n,"code":s,"msg":s}...]}
       error  collector -> producer  {"v":1,"t":"error","batch":id|nil,"code":s,"msg":s
                                      [,"versions":[1]]}
-      event  {"id":bin16,"unit":s,"type":s,"at":ext-1 [,"partner":s][,"attrs":{s:scalar}]}
+      event  {"id":bin16,"unit":s,"type":s,"at":ext-1 [,"partner":s][,"attrs":{s:scalar}]
+              [,"supersedes":bin16]}   (supersedes: revision 1.1)
 
     Decoding is strict.  Every message goes through tx_prescan() (no
     allocation bombs), then msgpack_unpack_next(), which must consume the
@@ -176,6 +177,8 @@ typedef struct {
     char reject_buf [TX_REJECT_MSG_MAX];    //  space for reject_msg
     const uint8_t *raw;             //  decoded only: the event's msgpack bytes in buf
     size_t raw_len;                 //  bytes
+    bool has_supersedes;            //  revision 1.1: corrects an earlier event
+    uint8_t supersedes [16];        //  that event's id (same unit)
 } tx_event_t;
 //  On decode, a rejected event keeps the fields that were decoded before the
 //  failing check (in the order above) and has the rest zero / NULL.

@@ -41,6 +41,8 @@ struct tongxin_event_t {
     int64_t at_us;              //  occurred_at, unix µs
     bool has_id;
     uint8_t id [16];
+    bool has_supersedes;
+    uint8_t supersedes [16];    //  the event this one corrects
     attr_t *attrs;              //  n_attrs, owned
     size_t n_attrs;
 };
@@ -101,6 +103,17 @@ tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text)
         return TONGXIN_EINVAL;
     memcpy (ev->id, id, 16);
     ev->has_id = true;
+    return TONGXIN_OK;
+}
+
+int
+tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
+{
+    uint8_t id [16];
+    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0)
+        return TONGXIN_EINVAL;
+    memcpy (ev->supersedes, id, 16);
+    ev->has_supersedes = true;
     return TONGXIN_OK;
 }
 
@@ -710,6 +723,14 @@ s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8
     if (ev->partner) {
         e.partner = ev->partner;
         e.partner_len = strlen (ev->partner);
+    }
+    if (ev->has_supersedes) {
+        e.has_supersedes = true;
+        memcpy (e.supersedes, ev->supersedes, 16);
+        if (memcmp (e.supersedes, e.id, 16) == 0) {
+            snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+            return TONGXIN_EINVAL;
+        }
     }
     tx_attr_t attrs [TX_WIRE_MAX_ATTRS];
     for (size_t i = 0; i < ev->n_attrs; i++)

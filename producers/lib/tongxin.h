@@ -96,6 +96,11 @@ void tongxin_event_destroy (tongxin_event_t **self_p);
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
 int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
 int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
+//  A correction: this event replaces the earlier event ID of the same unit
+//  (protocol revision 1.1; collectors must speak it).  A retraction is an
+//  event of type "retraction" with no attributes that supersedes the event
+//  it withdraws.
+int tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text);
 int tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t value);
 int tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal);
 int tongxin_event_add_double (tongxin_event_t *ev, const char *name, double value);

@@ -499,9 +499,12 @@ test_reject_unknown_field (void **state)
 {
     (void) state;
     s_expect_reject (TX_REJECT_UNKNOWN_FIELD, "unknown field 'zzz'", "M V s i", 5, "zzz", 1);
-    //  reserved for a later minor version, unknown in v1
-    s_expect_reject (TX_REJECT_UNKNOWN_FIELD, "unknown field 'supersedes'", "M V s b", 5,
-                     "supersedes", "0123456789abcdef", 16);
+    //  revision 1.1: "supersedes" is known, and must be bin 16
+    s_expect_reject (TX_REJECT_NONE, NULL, "M V s b", 5, "supersedes", "0123456789abcdef", 16);
+    s_expect_reject (TX_REJECT_MALFORMED_EVENT, "'supersedes' is not bin 16", "M V s i", 5,
+                     "supersedes", 1);
+    s_expect_reject (TX_REJECT_MALFORMED_EVENT, "'supersedes' is not bin 16", "M V s b", 5,
+                     "supersedes", "0123456789abcde", 15);
     //  unprintable bytes are not echoed
     s_expect_reject (TX_REJECT_UNKNOWN_FIELD, "unknown field '?a?'", "M V S i", 5,
                      "\xff" "a\n", 3, 1);
