@@ -64,6 +64,10 @@ endif
 ifneq ($(wildcard producers/tongxin-send.c),)
 PROGS += $(B)/tongxin-send
 endif
+REPORT_SRC := $(wildcard analytics/*.c)
+ifneq ($(REPORT_SRC),)
+PROGS += $(B)/tongxin-report
+endif
 ifneq ($(PRODLIB_SRC),)
 PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
@@ -101,6 +105,9 @@ $(B)/tongxin-admin: $(ADMIN_OBJ) $(B)/libtxcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tongxin-collectord: $(B)/collector/main.o $(COLLECTOR_OBJ) $(B)/libtxcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tongxin-report: $(call obj,$(REPORT_SRC)) $(B)/libtxcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tongxin-send: $(B)/producers/tongxin-send.o $(B)/libtongxin.a
@@ -144,11 +151,26 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) scripts/bench
 
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/tongxin
+PCDIR   ?= $(LIBDIR)/pkgconfig
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(B)/tongxin-admin $(DESTDIR)$(BINDIR)/
-	for f in tongxin-send; do [ ! -f $(B)/$$f ] || install -m 0755 $(B)/$$f $(DESTDIR)$(BINDIR)/; done
+	for f in tongxin-send tongxin-report; do [ ! -f $(B)/$$f ] || install -m 0755 $(B)/$$f $(DESTDIR)$(BINDIR)/; done
+	install -m 0755 $(B)/tongxin-collectord $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(B)/libtongxin.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(B)/libtongxin.so $(DESTDIR)$(LIBDIR)/libtongxin.so.0
+	ln -sf libtongxin.so.0 $(DESTDIR)$(LIBDIR)/libtongxin.so
+	install -m 0644 producers/lib/tongxin.h $(DESTDIR)$(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	    producers/lib/tongxin.pc.in > $(DESTDIR)$(PCDIR)/tongxin.pc
 	for m in docs/man/*.1; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in docs/man/*.8; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' systemd/tongxin-collectord.service > $(DESTDIR)$(UNITDIR)/tongxin-collectord.service
+	install -m 0644 systemd/collectord.conf.example $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build build-asan
