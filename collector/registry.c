@@ -20,7 +20,8 @@ struct tx_registry_t {
     tx_strmap_t *units;         //  code -> (void *) 1 active / 2 disabled
     tx_strmap_t *regions;       //  code -> (void *) 1
     tx_strmap_t *types;         //  code -> tx_type_def_t *
-    tx_strmap_t *keys;          //  z85 public key -> unit code (arena)
+    tx_strmap_t *keys;          //  z85 public key -> unit code (arena), live keys
+    tx_strmap_t *revoked;       //  z85 public key -> (void *) 1, revoked keys
     int64_t id_lo_ms, id_hi_ms; //  event id window
 };
 
@@ -177,12 +178,17 @@ s_load (tx_registry_t *self, PGconn *db, char *err, size_t errlen)
     self->id_hi_ms = strtoll (PQgetvalue (r, 0, 1), NULL, 10);
     PQclear (r);
 
-    r = s_query (db, "SELECT public_key, unit_code FROM tongxin.unit_keys WHERE revoked_at IS NULL",
+    r = s_query (db, "SELECT public_key, unit_code, revoked_at IS NOT NULL FROM tongxin.unit_keys",
                  err, errlen);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples (r); i++) {
         const char *key = PQgetvalue (r, i, 0);
+        if (strcmp (PQgetvalue (r, i, 2), "t") == 0) {
+            if (tx_strmap_put (self->revoked, key, strlen (key), (void *) 1) != 0)
+                goto nomem;
+            continue;
+        }
         char *unit = s_strdup (self, PQgetvalue (r, i, 1));
         if (!unit || tx_strmap_put (self->keys, key, strlen (key), unit) != 0)
             goto nomem;
@@ -208,8 +214,9 @@ tx_registry_load (PGconn *db, char *err, size_t errlen)
     self->regions = tx_strmap_new ();
     self->types = tx_strmap_new ();
     self->keys = tx_strmap_new ();
+    self->revoked = tx_strmap_new ();
     int rc = -1;
-    if (self->units && self->regions && self->types && self->keys) {
+    if (self->units && self->regions && self->types && self->keys && self->revoked) {
         //  One snapshot: every query sees the same committed state.
         PGresult *r = PQexec (db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         bool begun = PQresultStatus (r) == PGRES_COMMAND_OK;
@@ -251,6 +258,7 @@ tx_registry_unref (tx_registry_t **self_p)
     tx_strmap_destroy (&self->regions);
     tx_strmap_destroy (&self->types);
     tx_strmap_destroy (&self->keys);
+    tx_strmap_destroy (&self->revoked);
     while (self->arena) {
         chunk_t *next = self->arena->next;
         free (self->arena);
@@ -282,6 +290,12 @@ const char *
 tx_registry_key_unit (const tx_registry_t *self, const char *z85)
 {
     return tx_strmap_get (self->keys, z85, strlen (z85));
+}
+
+bool
+tx_registry_key_revoked (const tx_registry_t *self, const char *z85)
+{
+    return tx_strmap_get (self->revoked, z85, strlen (z85)) != NULL;
 }
 
 void

@@ -66,6 +66,9 @@ const tx_type_def_t *tx_registry_type (const tx_registry_t *self, const char *co
 //  not revoked; NULL otherwise.
 const char *tx_registry_key_unit (const tx_registry_t *self, const char *z85);
 
+//  True if the key was registered and has been revoked.
+bool tx_registry_key_revoked (const tx_registry_t *self, const char *z85);
+
 //  The range of UUIDv7 milliseconds the event partitions hold: [lo, hi).
 void tx_registry_id_window (const tx_registry_t *self, int64_t *lo_ms, int64_t *hi_ms);
 

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,7 +45,46 @@ typedef struct {
     pthread_t thread;
     int64_t last_log_ms;            //  rate limit for refusals
     long suppressed;                //  refusals not logged since
+    PGconn *db;                     //  own connection: new keys and revocations count at once
+    int64_t db_retry_ms;            //  next connection attempt
+    int64_t budget_ms;              //  window of the lookup budget for unknown keys
+    int budget;                     //  lookups of unknown keys left in it
 } zap_t;
+
+#define ZAP_UNKNOWN_LOOKUPS_PER_S 20
+
+//  The unit of a live key, from the database.  Returns 1 found (unit set),
+//  0 not found, -1 the database could not answer.
+static int
+s_zap_lookup (zap_t *z, const char *z85, char *unit, size_t unitlen)
+{
+    int64_t now = tx_clock_ms ();
+    if (!z->db || PQstatus (z->db) != CONNECTION_OK) {
+        if (now < z->db_retry_ms)
+            return -1;
+        if (z->db)
+            PQfinish (z->db);
+        const char *keys [] = { "dbname", "application_name", "connect_timeout", NULL };
+        const char *vals [] = { z->cfg->db, "tongxin-collectord-zap", "3", NULL };
+        z->db = PQconnectdbParams (keys, vals, 1);
+        if (PQstatus (z->db) != CONNECTION_OK) {
+            z->db_retry_ms = now + 5000;
+            return -1;
+        }
+    }
+    const char *params [] = { z85 };
+    PGresult *r = PQexecParams (z->db,
+        "SELECT unit_code FROM tongxin.unit_keys WHERE public_key = $1 AND revoked_at IS NULL",
+        1, NULL, params, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus (r) == PGRES_TUPLES_OK) {
+        rc = PQntuples (r) == 1;
+        if (rc)
+            snprintf (unit, unitlen, "%s", PQgetvalue (r, 0, 0));
+    }
+    PQclear (r);
+    return rc;
+}
 
 //  ----------------------------------------------------------------- ZAP
 
@@ -121,8 +161,30 @@ s_zap_thread (void *arg)
         &&  zmq_msg_size (&part [6]) == 32) {
             zmq_z85_encode (z85, zmq_msg_data (&part [6]), 32);
             tx_registry_t *reg = tx_writer_registry (z->writer);
-            const char *unit = reg ? tx_registry_key_unit (reg, z85) : NULL;
-            if (unit && tx_registry_unit (reg, unit, strlen (unit)) >= 0) {
+            const char *known = reg ? tx_registry_key_unit (reg, z85) : NULL;
+            //  Ask the database, so that a key issued or revoked a moment ago
+            //  counts at once.  Keys the snapshot does not know get a small
+            //  budget of lookups, so a flood of strangers cannot load it.
+            int64_t now = tx_clock_ms ();
+            if (now - z->budget_ms >= 1000) {
+                z->budget_ms = now;
+                z->budget = ZAP_UNKNOWN_LOOKUPS_PER_S;
+            }
+            char unit [65] = "";
+            int found = -1;
+            if (known || z->budget-- > 0)
+                found = s_zap_lookup (z, z85, unit, sizeof unit);
+            if (found < 0 && known) {     //  no answer: trust the snapshot
+                snprintf (unit, sizeof unit, "%s", known);
+                found = 1;
+            }
+            if (found == 1 && !known) {
+                //  A key (and maybe a unit) newer than the snapshot: reload
+                //  before the handshake completes, so the producer's first
+                //  batch is validated against a registry that knows it.
+                tx_writer_reload_wait (z->writer, 2000);
+            }
+            if (found == 1) {
                 snprintf (user, sizeof user, "%s", unit);
                 status = "200";
                 text = "OK";
@@ -160,6 +222,8 @@ s_zap_thread (void *arg)
             zmq_msg_close (&part [i]);
     }
     zmq_close (sock);
+    if (z->db)
+        PQfinish (z->db);
     return NULL;
 }
 
@@ -323,9 +387,12 @@ s_receive (recv_t *r)
         }
         snprintf (sender, sizeof sender, "%s", user);
         auth_unit = user;
-        //  Revocation: the key must still be registered for this unit now.
+        //  Revocation reaches open connections here: ZAP ran only at the
+        //  handshake.  A key revoked in the current snapshot (reloaded every
+        //  registry-refresh seconds, and on SIGHUP) is refused.  A key newer
+        //  than the snapshot passed ZAP's database check and is let through.
         const char *unit = reg ? tx_registry_key_unit (reg, key) : NULL;
-        if (!unit || strcmp (unit, user) != 0) {
+        if ((reg && tx_registry_key_revoked (reg, key)) || (unit && strcmp (unit, user) != 0)) {
             job = tx_job_new (0);
             if (job) {
                 memcpy (job->rid, zmq_msg_data (&rid), zmq_msg_size (&rid));

@@ -29,6 +29,7 @@ struct tx_writer_t {
     pthread_mutex_t reg_lock;   //  guards registry
     tx_registry_t *registry;    //  current snapshot
     atomic_int reload;          //  reload requested
+    atomic_uint generation;     //  registry loads so far
     atomic_int stopping;        //  drain and stop
     atomic_llong deadline_ms;   //  give up on the database after this (when stopping)
     int64_t next_refresh_ms;    //  next periodic reload
@@ -76,6 +77,20 @@ void
 tx_writer_reload (tx_writer_t *self)
 {
     atomic_store (&self->reload, 1);
+}
+
+bool
+tx_writer_reload_wait (tx_writer_t *self, int timeout_ms)
+{
+    unsigned gen = atomic_load (&self->generation);
+    atomic_store (&self->reload, 1);
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        if (atomic_load (&self->generation) != gen)
+            return true;
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep (&ts, NULL);
+    }
+    return false;
 }
 
 tx_registry_t *
@@ -154,6 +169,7 @@ s_load_registry (tx_writer_t *self)
     tx_log (TX_LOG_INFO, "registry loaded", "units=%zu types=%zu keys=%zu",
             tx_registry_units (reg), tx_registry_types (reg), tx_registry_keys (reg));
     s_set_registry (self, reg);
+    atomic_fetch_add (&self->generation, 1);
     self->next_refresh_ms = tx_clock_ms () + (int64_t) self->cfg->registry_refresh * 1000;
     return 0;
 }
@@ -529,9 +545,12 @@ s_reply (tx_writer_t *self, tx_job_t *job)
     char err [128];
     int rc;
     if (job->error) {
-        rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error,
-                                 job->n_rejrows ? tx_job_str (job, job->rejrows [0].msg) : "",
+        //  The message is a span of the job's store, not NUL-terminated.
+        char *msg = job->n_rejrows ? strndup (tx_job_str (job, job->rejrows [0].msg),
+                                              job->rejrows [0].msg.len) : NULL;
+        rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error, msg ? msg : "",
                                  err, sizeof err);
+        free (msg);
         atomic_fetch_add (&self->m->messages_refused [job->error], 1);
     }
     else {

@@ -42,6 +42,10 @@ int tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted);
 //  Asks for a registry reload before the next group.
 void tx_writer_reload (tx_writer_t *self);
 
+//  Asks for a reload and waits (up to timeout_ms) until one has happened.
+//  True if it did.
+bool tx_writer_reload_wait (tx_writer_t *self, int timeout_ms);
+
 //  A reference to the current registry snapshot (NULL before the first
 //  load); the caller drops it with tx_registry_unref.
 tx_registry_t *tx_writer_registry (tx_writer_t *self);

@@ -122,8 +122,8 @@ s_help (void)
 "  --endpoint E            collector endpoint; repeat for several (at most 16)\n"
 "                          (default tcp://127.0.0.1:7450)\n"
 "  --spool DIR             spool directory, created mode 0700 (default\n"
-"                          $XDG_STATE_HOME/tongxin/spool, else\n"
-"                          ~/.local/state/tongxin/spool)\n"
+"                          $XDG_STATE_HOME/tongxin/spool/UNIT, else\n"
+"                          ~/.local/state/tongxin/spool/UNIT)\n"
 "  --spool-cap MB          most MiB the spool may hold (default 1024)\n"
 "  --fsync-ms N            group fsync of the spool every N ms; 0: every event\n"
 "                          (default 10)\n"
@@ -1720,9 +1720,11 @@ s_mkdirs (const char *dir)
     return rc;
 }
 
-//  --spool, else $XDG_STATE_HOME/tongxin/spool, else ~/.local/state/tongxin/spool.
+//  --spool, else $XDG_STATE_HOME/tongxin/spool/UNIT, else
+//  ~/.local/state/tongxin/spool/UNIT: one spool per unit, so events left in
+//  a spool never go out under another unit's key.
 static char *
-s_spool_dir (const char *given)
+s_spool_dir (const char *given, const char *unit)
 {
     char *dir = NULL;
     const char *state = getenv ("XDG_STATE_HOME");
@@ -1736,10 +1738,10 @@ s_spool_dir (const char *given)
         n = asprintf (&dir, "%s", given);
     else
     if (state && state [0] == '/')
-        n = asprintf (&dir, "%s/tongxin/spool", state);
+        n = asprintf (&dir, "%s/tongxin/spool/%s", state, unit);
     else
     if (home && *home)
-        n = asprintf (&dir, "%s/.local/state/tongxin/spool", home);
+        n = asprintf (&dir, "%s/.local/state/tongxin/spool/%s", home, unit);
     else {
         fprintf (stderr, "tongxin-send: no home directory for the default spool: give --spool DIR\n");
         return NULL;
@@ -1796,7 +1798,7 @@ main (int argc, char **argv)
             goto done;
         }
     }
-    self.spool = s_spool_dir (args.spool);
+    self.spool = s_spool_dir (args.spool, args.unit);
     if (!self.spool)
         goto done;
     if (s_mkdirs (self.spool) != 0) {

@@ -3,7 +3,7 @@
 # their own unit; a plain client stores nothing; revocation reaches open
 # connections at the next registry reload.
 . tests/lib.sh
-plan 18
+plan 21
 ADMIN=$B/tongxin-admin
 DRV=$B/tests/tools/tx-driver
 db=$(newdb security)
@@ -58,5 +58,13 @@ like "$(cat "$T/live.err")" "unauthorized" "the producer is told its key was rev
 ok $(( rc != 0 ? 0 : 1 )) "and does not report success"
 drive after unit-b --key "$T/b.key" --server-key "$T/server.key.pub"
 is "$(count "unit_code = 'unit-b'")" "$n" "a new connection with the revoked key stores nothing"
+
+# New connections see the database at once, without a reload.
+$ADMIN --db "$db" unit add unit-c --name unit-c --kind village >/dev/null
+$ADMIN --db "$db" key issue unit-c --out "$T/c.key" >/dev/null
+drive newkey unit-c --key "$T/c.key" --server-key "$T/server.key.pub"; ok $? "a key issued after the last reload works at once"
+is "$(count "unit_code = 'unit-c'")" 5 "and its events are stored"
+$ADMIN --db "$db" key revoke unit-c >/dev/null
+drive revoked unit-c --key "$T/c.key" --server-key "$T/server.key.pub"; is $? 3 "a key revoked a moment ago is refused to a new connection at once"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.unit_keys WHERE unit_code = 'unit-b' AND revoked_at IS NOT NULL")" 1 \
    "the revoked key stays listed with its date"

@@ -93,7 +93,14 @@ s_set_str (char **field, const char *value)
 }
 
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit) { return s_set_str (&ev->unit, unit); }
-int tongxin_event_set_partner (tongxin_event_t *ev, const char *r) { return s_set_str (&ev->partner, r); }
+
+int
+tongxin_event_set_partner (tongxin_event_t *ev, const char *region)
+{
+    if (!region || strlen (region) != 6 || strspn (region, "0123456789") != 6)
+        return TONGXIN_EINVAL;
+    return s_set_str (&ev->partner, region);
+}
 
 int
 tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text)
@@ -170,15 +177,59 @@ tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
 }
 
 //  numeric and date travel as strings; the collector checks their form too.
+//  A decimal: a JSON number (no leading zeros, no '+', no NaN), <= 64 bytes.
+static bool
+s_decimal (const char *s)
+{
+    size_t len = strlen (s), i = 0;
+    if (len == 0 || len > 64)
+        return false;
+    if (s [i] == '-')
+        i++;
+    if (s [i] == '0')
+        i++;
+    else
+    if (s [i] >= '1' && s [i] <= '9')
+        while (s [i] >= '0' && s [i] <= '9')
+            i++;
+    else
+        return false;
+    if (s [i] == '.') {
+        size_t start = ++i;
+        while (s [i] >= '0' && s [i] <= '9')
+            i++;
+        if (i == start)
+            return false;
+    }
+    if (s [i] == 'e' || s [i] == 'E') {
+        i++;
+        if (s [i] == '+' || s [i] == '-')
+            i++;
+        size_t start = i;
+        while (s [i] >= '0' && s [i] <= '9')
+            i++;
+        if (i == start)
+            return false;
+    }
+    return i == len;
+}
+
 int
 tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
 {
+    if (!decimal || !s_decimal (decimal))
+        return TONGXIN_EINVAL;
     return tongxin_event_add_text (ev, name, decimal);
 }
 
 int
 tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *date)
 {
+    //  YYYY-MM-DD; the calendar check is the collector's.
+    if (!date || strlen (date) != 10 || date [4] != '-' || date [7] != '-'
+    ||  strspn (date, "0123456789") != 4 || strspn (date + 5, "0123456789") != 2
+    ||  strspn (date + 8, "0123456789") != 2)
+        return TONGXIN_EINVAL;
     return tongxin_event_add_text (ev, name, date);
 }
 
@@ -269,6 +320,15 @@ s_log_rejected (tongxin_t *self, const uint8_t id [16], const char *code, const 
         fputc (*p == '"' || *p == '\\' || (unsigned char) *p < 0x20 ? '?' : *p, f);
     fputs ("\"}\n", f);
     fclose (f);
+}
+
+//  The spool's log lines: warnings and errors only (a CLI runs it often).
+static void
+s_spool_log (void *arg, int level, const char *line)
+{
+    (void) arg;
+    if (level <= TX_SPOOL_LOG_WARN)
+        fprintf (stderr, "%s\n", line);
 }
 
 static void
@@ -663,7 +723,8 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     if (tx_uuid_gen_next (self->gen, id) == 0)
         memcpy (&r, id + 8, 8);
     self->next_batch_id = (r >> 16) | 1;
-    tx_spool_opts_t so = { .cap_bytes = opts->spool_cap_bytes, .fsync_ms = opts->fsync_ms };
+    tx_spool_opts_t so = { .cap_bytes = opts->spool_cap_bytes, .fsync_ms = opts->fsync_ms,
+                           .log = s_spool_log };
     char serr [256];
     self->spool = tx_spool_open (opts->spool_dir, &so, serr, sizeof serr);
     if (!self->spool) {

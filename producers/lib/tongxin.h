@@ -93,6 +93,8 @@ tongxin_event_t *tongxin_event_new (const char *type, int64_t occurred_at_us);
 void tongxin_event_destroy (tongxin_event_t **self_p);
 
 //  Setters return TONGXIN_OK or TONGXIN_EINVAL (and keep the event as it was).
+//  They check form only (partner: 6 digits; numeric: a JSON-style decimal of
+//  at most 64 bytes; date: YYYY-MM-DD); the collector checks the rest.
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
 int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
 int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
@@ -110,9 +112,10 @@ int tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *y
 
 //  Checks the event (the collector is the authority; this is a courtesy),
 //  writes it to the spool and returns once it is durable per the fsync
-//  policy.  id_out (may be NULL) receives its id.  TONGXIN_OK, TONGXIN_EINVAL
-//  (err names the field), TONGXIN_EFULL or TONGXIN_EIO; on failure nothing
-//  was stored.
+//  policy.  id_out (may be NULL) receives its id.  TONGXIN_OK, TONGXIN_EINVAL,
+//  TONGXIN_EFULL or TONGXIN_EIO; on failure nothing was stored.  For
+//  TONGXIN_EINVAL, err starts with the protocol's reject code and a colon
+//  ("too_long: attribute 'topic' ..."), then names the field.
 int tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [16],
                     char *err, size_t errlen);
 
@@ -127,7 +130,9 @@ size_t tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, siz
                             uint8_t (*ids_out) [16], int *results, char *errs, size_t errlen);
 
 //  Waits until every event in the spool has a verdict, at most timeout_ms
-//  (-1: forever).  TONGXIN_OK, TONGXIN_ETIMEDOUT or TONGXIN_ESTOPPED.
+//  (-1: forever).  TONGXIN_OK, TONGXIN_ETIMEDOUT or TONGXIN_ESTOPPED.  When
+//  it returns TONGXIN_OK, every on_verdict call for those events has
+//  returned (verdicts are delivered before the spool lets go of an event).
 int tongxin_flush (tongxin_t *self, int timeout_ms);
 
 void tongxin_stats (tongxin_t *self, tongxin_stats_t *stats);
