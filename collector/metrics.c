@@ -83,6 +83,9 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
                "Replies dropped because the producer was gone or not reading (it resends).",
                m->acks_dropped);
     s_counter (b, "tongxin_transactions_total", "Transactions committed.", m->transactions);
+    s_counter (b, "tongxin_fast_path_misses_total",
+               "Groups whose direct COPY met a duplicate and were redone through the staging table.",
+               m->fast_path_misses);
     s_counter (b, "tongxin_db_errors_total", "Database errors (each followed by a retry).", m->db_errors);
     s_counter (b, "tongxin_handshakes_failed_total", "CURVE handshakes refused by ZAP.",
                m->handshakes_failed);

@@ -27,6 +27,7 @@ typedef struct {
     atomic_ullong acks_sent;
     atomic_ullong acks_dropped;                 //  producer gone or its queue full
     atomic_ullong transactions;
+    atomic_ullong fast_path_misses;             //  direct COPY aborted by a duplicate, redone staged
     atomic_ullong db_errors;
     atomic_ullong commit_buckets [TX_METRICS_BUCKETS];  //  commit latency histogram
     atomic_ullong commit_count;
