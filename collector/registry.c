@@ -202,36 +202,105 @@ nomem:
 }
 
 tx_registry_t *
-tx_registry_load (PGconn *db, char *err, size_t errlen)
+tx_registry_new (void)
 {
     tx_registry_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        snprintf (err, errlen, "out of memory");
+    if (!self)
         return NULL;
-    }
     atomic_init (&self->refs, 1);
     self->units = tx_strmap_new ();
     self->regions = tx_strmap_new ();
     self->types = tx_strmap_new ();
     self->keys = tx_strmap_new ();
     self->revoked = tx_strmap_new ();
-    int rc = -1;
-    if (self->units && self->regions && self->types && self->keys && self->revoked) {
-        //  One snapshot: every query sees the same committed state.
-        PGresult *r = PQexec (db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        bool begun = PQresultStatus (r) == PGRES_COMMAND_OK;
-        PQclear (r);
-        if (begun) {
-            rc = s_load (self, db, err, errlen);
-            PQclear (PQexec (db, "COMMIT"));
-        }
-        else {
-            snprintf (err, errlen, "%s", PQerrorMessage (db));
-            err [strcspn (err, "\n")] = 0;
-        }
+    if (!self->units || !self->regions || !self->types || !self->keys || !self->revoked)
+        tx_registry_unref (&self);
+    return self;
+}
+
+int
+tx_registry_add_unit (tx_registry_t *self, const char *code, bool active)
+{
+    return tx_strmap_put (self->units, code, strlen (code), (void *) (uintptr_t) (active ? 1 : 2));
+}
+
+int
+tx_registry_add_region (tx_registry_t *self, const char *code)
+{
+    return tx_strmap_put (self->regions, code, strlen (code), (void *) 1);
+}
+
+tx_type_def_t *
+tx_registry_add_type (tx_registry_t *self, const char *code, bool partner_required, size_t max_attrs)
+{
+    tx_type_def_t *t = s_alloc (self, sizeof *t);
+    if (!t || !(t->code = s_strdup (self, code))
+    ||  !(t->attrs = s_alloc (self, sizeof (tx_attr_def_t) * (max_attrs + 1)))
+    ||  tx_strmap_put (self->types, code, strlen (code), t) != 0)
+        return NULL;
+    t->partner_required = partner_required;
+    return t;
+}
+
+int
+tx_registry_add_attr (tx_registry_t *self, tx_type_def_t *type, const tx_attr_def_t *def)
+{
+    tx_attr_def_t *a = &type->attrs [type->n_attrs];
+    *a = *def;
+    if (!(a->name = s_strdup (self, def->name)))
+        return -1;
+    a->name_len = strlen (a->name);
+    if (def->n_enum) {
+        a->enum_values = s_alloc (self, sizeof (char *) * def->n_enum);
+        if (!a->enum_values)
+            return -1;
+        for (size_t k = 0; k < def->n_enum; k++)
+            if (!(a->enum_values [k] = s_strdup (self, def->enum_values [k])))
+                return -1;
     }
-    else
+    type->n_attrs++;
+    if (a->required)
+        type->n_required++;
+    return 0;
+}
+
+int
+tx_registry_add_key (tx_registry_t *self, const char *z85, const char *unit, bool revoked)
+{
+    if (revoked)
+        return tx_strmap_put (self->revoked, z85, strlen (z85), (void *) 1);
+    char *u = s_strdup (self, unit);
+    return u ? tx_strmap_put (self->keys, z85, strlen (z85), u) : -1;
+}
+
+void
+tx_registry_set_id_window (tx_registry_t *self, int64_t lo_ms, int64_t hi_ms)
+{
+    self->id_lo_ms = lo_ms;
+    self->id_hi_ms = hi_ms;
+}
+
+tx_registry_t *
+tx_registry_load (PGconn *db, char *err, size_t errlen)
+{
+    tx_registry_t *self = tx_registry_new ();
+    if (!self) {
         snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    //  One snapshot: every query sees the same committed state.
+    int rc = -1;
+    PGresult *r = PQexec (db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    bool begun = PQresultStatus (r) == PGRES_COMMAND_OK;
+    PQclear (r);
+    if (begun) {
+        rc = s_load (self, db, err, errlen);
+        PQclear (PQexec (db, "COMMIT"));
+    }
+    else {
+        snprintf (err, errlen, "%s", PQerrorMessage (db));
+        err [strcspn (err, "\n")] = 0;
+    }
     if (rc != 0)
         tx_registry_unref (&self);
     return self;

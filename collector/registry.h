@@ -51,6 +51,19 @@ typedef struct tx_registry_t tx_registry_t;
 //  reference, or NULL with a reason in err.
 tx_registry_t *tx_registry_load (PGconn *db, char *err, size_t errlen);
 
+//  Building a snapshot by hand (tests and the fuzzer; the collector loads
+//  one from the database).  new returns an empty snapshot with one
+//  reference; the add functions return 0 or -1 (out of memory).  A type
+//  holds at most max_attrs attributes.
+tx_registry_t *tx_registry_new (void);
+int tx_registry_add_unit (tx_registry_t *self, const char *code, bool active);
+int tx_registry_add_region (tx_registry_t *self, const char *code);
+tx_type_def_t *tx_registry_add_type (tx_registry_t *self, const char *code, bool partner_required,
+                                     size_t max_attrs);
+int tx_registry_add_attr (tx_registry_t *self, tx_type_def_t *type, const tx_attr_def_t *def);
+int tx_registry_add_key (tx_registry_t *self, const char *z85, const char *unit, bool revoked);
+void tx_registry_set_id_window (tx_registry_t *self, int64_t lo_ms, int64_t hi_ms);
+
 //  Takes / drops a reference.  The last drop frees; *self_p becomes NULL.
 tx_registry_t *tx_registry_ref (tx_registry_t *self);
 void tx_registry_unref (tx_registry_t **self_p);

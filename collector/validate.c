@@ -74,7 +74,10 @@ tx_validate_date (const char *s, size_t len)
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && !isdigit ((unsigned char) s [i]))
             return false;
-    int y = atoi (s), m = atoi (s + 5), d = atoi (s + 8);
+    //  s is not NUL-terminated (it points into the frame): no atoi here.
+    int y = (s [0] - '0') * 1000 + (s [1] - '0') * 100 + (s [2] - '0') * 10 + (s [3] - '0');
+    int m = (s [5] - '0') * 10 + (s [6] - '0');
+    int d = (s [8] - '0') * 10 + (s [9] - '0');
     static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (y < 1 || m < 1 || m > 12 || d < 1)
         return false;
