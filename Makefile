@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make check      install missing Debian packages, build, run every test
 #   make asan       the same tests with ASan + UBSan
+#   make soak       the reliability scenarios at scale (docs/reliability.md)
 #   make demo       the end-to-end demo (see README.md)
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -72,7 +73,7 @@ ifneq ($(PRODLIB_SRC),)
 PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
 
-.PHONY: all check asan test deps demo demo-stop bench install clean fuzz
+.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz
 all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN)
 
 $(B)/%.o: %.c
@@ -135,10 +136,10 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/run
 
+ASAN_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: deps
-	@$(MAKE) --no-print-directory B=build-asan OPT=-O1 \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
-	@B=build-asan ASAN_OPTIONS=detect_leaks=1 tests/run
+	@$(MAKE) --no-print-directory B=build-asan OPT=-O1 SAN="$(ASAN_SAN)" all
+	@B=build-asan OPT=-O1 SAN="$(ASAN_SAN)" ASAN_OPTIONS=detect_leaks=1 tests/run
 
 demo: deps
 	@$(MAKE) --no-print-directory all

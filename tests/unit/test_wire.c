@@ -417,7 +417,7 @@ test_decoder_reuse (void **state)
 {
     (void) state;
     tx_attr_t attrs [64];
-    char names [64][8];
+    char names [64][16];
     for (int i = 0; i < 64; i++) {
         snprintf (names [i], sizeof names [i], "a%d", i);
         attrs [i].name = names [i];
@@ -663,7 +663,7 @@ test_reject_too_many_attrs (void **state)
         s_pack (&pk, "M s i s s s u s A", 4, "v", 1, "t", "batch", "batch", 9ULL, "events", 2);
         s_pack (&pk, "M V s M", 5, "attrs", n);
         for (int i = 0; i < n; i++) {
-            char name [8];
+            char name [16];
             snprintf (name, sizeof name, "k%d", i);
             s_pack (&pk, "s i", name, i);
         }
@@ -689,7 +689,7 @@ test_reject_too_many_attrs (void **state)
     s_pack (&pk, "M s i s s s u s A", 4, "v", 1, "t", "batch", "batch", 9ULL, "events", 1);
     s_pack (&pk, "M V s M", 5, "attrs", 65);
     for (int i = 0; i < 65; i++) {
-        char name [8];
+        char name [16];
         snprintf (name, sizeof name, "k%d", i);
         s_pack (&pk, "s n", name);
     }
