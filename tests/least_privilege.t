@@ -46,7 +46,7 @@ out=$(psql "$cdb" -X -q -A -t -c "SELECT attrs FROM tongxin.events LIMIT 1" 2>&1
 like "$out" "permission denied" "nor read their contents"
 out=$(psql "$cdb" -X -q -A -t -c "SELECT raw FROM tongxin.rejected_events LIMIT 1" 2>&1)
 like "$out" "permission denied" "nor read rejected events"
-is "$(psql "$adb" -X -q -A -t -c "SELECT count(*) FROM tongxin.events" 2>&1)" 45 "the analyst's login reads"
+is "$(psql "$adb" -X -q -A -t -c "SELECT count(*) FROM tongxin.events" 2>&1)" 46 "the analyst's login reads"
 out=$(psql "$adb" -X -q -A -t -c "INSERT INTO tongxin.units (code, name, kind) VALUES ('x', 'x', 'village')" 2>&1)
 like "$out" "permission denied" "and cannot write"
 out=$(psql "$adb" -X -q -A -t -c "DELETE FROM tongxin.events" 2>&1)
