@@ -3,7 +3,7 @@
 # their own unit; a plain client stores nothing; revocation reaches open
 # connections at the next registry reload.
 . tests/lib.sh
-plan 21
+plan 24
 ADMIN=$B/tongxin-admin
 DRV=$B/tests/tools/tx-driver
 db=$(newdb security)
@@ -19,7 +19,8 @@ is "$rc" 1 "issuing over existing files is refused"
 $ADMIN key server --out "$T/rogue.key" >/dev/null
 
 ep="ipc://$T/c.sock"
-start_collector "$ep" --db "$db" --key "$T/server.key" --registry-refresh 3600 || exit 1
+mport=$((20000 + $$ % 20000))
+start_collector "$ep" --db "$db" --key "$T/server.key" --registry-refresh 3600 --metrics "127.0.0.1:$mport" || exit 1
 
 # drive NAME UNIT ARGS...: 5 events claiming UNIT; verdicts in $T/NAME.out
 drive() {
@@ -68,3 +69,19 @@ $ADMIN --db "$db" key revoke unit-c >/dev/null
 drive revoked unit-c --key "$T/c.key" --server-key "$T/server.key.pub"; is $? 3 "a key revoked a moment ago is refused to a new connection at once"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.unit_keys WHERE unit_code = 'unit-b' AND revoked_at IS NOT NULL")" 1 \
    "the revoked key stays listed with its date"
+
+# A flood of handshakes with bad keys: refused, counted, logged sparingly,
+# and the collector keeps serving.
+before=$(grep -c 'handshake refused' "$T/collector.log")
+pids=""
+for i in $(seq 20); do
+    $DRV --endpoint "$ep" --unit unit-a --spool "$T/spool-flood-$i" --count 1 --wait 2 \
+        --key "$T/rogue.key" --server-key "$T/server.key.pub" --out /dev/null 2>/dev/null &
+    pids="$pids $!"
+done
+for p in $pids; do wait $p; done
+failed=$(curl -s "http://127.0.0.1:$mport/metrics" | sed -n 's/^tongxin_handshakes_failed_total //p')
+ok $(( failed >= 20 ? 0 : 1 )) "every bad handshake is counted ($failed)"
+logged=$(( $(grep -c 'handshake refused' "$T/collector.log") - before ))
+ok $(( logged <= 2 ? 0 : 1 )) "but logged at most once per 10 s ($logged lines)"
+drive last unit-a --key "$T/a.key" --server-key "$T/server.key.pub"; ok $? "a legitimate unit is still served"

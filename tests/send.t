@@ -60,8 +60,9 @@ $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool2" --wait 1 --type 
     --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>/dev/null; is $? 3 "no collector: exit 3 after --wait"
 $B/tests/tools/tx-driver --endpoint "$ep" --unit u1 --insecure --spool "$T/spool2" --count 1 --wait 2 \
     >/dev/null 2>&1 &
+dpid=$!
 sleep 0.5
 $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool2" --wait 1 --type cloud_meeting \
     --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>"$T/lock.err"
 like "$(cat "$T/lock.err")" "in use by pid" "a second process on one spool is refused"
-wait
+wait $dpid
