@@ -247,29 +247,15 @@ s_wall_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-//  Appends one binary COPY row of tx_stage for an accepted event.
+//  Appends the binary COPY row of an accepted event to its job.
 static int
 s_copy_row (recv_t *r, tx_job_t *job, const tx_event_t *ev, const tx_registry_t *reg)
 {
-    tx_buf_t *b = &job->rows;
-    int64_t pg_us = (ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000;
     r->json.len = 0;
     if (tx_buf_putc (&r->json, 1) != 0 || tx_validate_attrs_json (reg, ev, &r->json) != 0)
         return -1;
-    size_t sender_len = strlen (job->sender);
-    int rc = tx_buf_be16 (b, 8)
-          || tx_buf_be32 (b, 16) || tx_buf_append (b, ev->id, 16)
-          || tx_buf_be32 (b, (uint32_t) ev->unit_len) || tx_buf_append (b, ev->unit, ev->unit_len)
-          || tx_buf_be32 (b, (uint32_t) ev->type_len) || tx_buf_append (b, ev->type, ev->type_len)
-          || tx_buf_be32 (b, 8) || tx_buf_be64 (b, (uint64_t) pg_us)
-          || (ev->partner ? tx_buf_be32 (b, (uint32_t) ev->partner_len)
-                            || tx_buf_append (b, ev->partner, ev->partner_len)
-                          : tx_buf_be32 (b, 0xffffffffu))
-          || tx_buf_be32 (b, (uint32_t) r->json.len) || tx_buf_append (b, r->json.data, r->json.len)
-          || tx_buf_be32 (b, (uint32_t) sender_len) || tx_buf_append (b, job->sender, sender_len)
-          || (ev->has_supersedes ? tx_buf_be32 (b, 16) || tx_buf_append (b, ev->supersedes, 16)
-                                 : tx_buf_be32 (b, 0xffffffffu));
-    return rc ? -1 : 0;
+    return tx_writer_copy_row (&job->rows, ev, job->sender, strlen (job->sender),
+                               r->json.data, r->json.len);
 }
 
 //  A whole message refused: record its bytes and answer an error.
@@ -548,6 +534,7 @@ tx_server_run (const tx_config_t *cfg)
     if (!cfg->insecure) {
         if (pthread_create (&zap.thread, NULL, s_zap_thread, &zap) != 0)
             goto out;
+        pthread_setname_np (zap.thread, "tx-zap");
         zap_started = true;
         //  Wait until the handler is there (it binds at once).
         struct timespec ts = { 0, 50 * 1000000L };

@@ -207,10 +207,11 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
     if (ev->type_len == 10 && memcmp (ev->type, "retraction", 10) == 0 && !ev->has_supersedes)
         return s_fail (TX_REJECT_MALFORMED_EVENT, msg, msglen,
                        "a retraction must name the event it retracts in 'supersedes'%.*s", "", 0);
-    int64_t at_ms = ev->at_sec * 1000 + ev->at_nsec / 1000000;
     if (ev->at_sec < MIN_AT_SEC)
         return s_fail (TX_REJECT_BAD_TIME, msg, msglen, "occurred_at is before 2000-01-01%.*s", "", 0);
-    if (ev->at_sec > INT64_MAX / 1000 - 1 || at_ms > ctx->now_ms + ctx->max_skew_ms)
+    //  Range first: a hostile timestamp 96 of 2^63-1 s overflows the product.
+    if (ev->at_sec > INT64_MAX / 1000 - 1
+    ||  ev->at_sec * 1000 + ev->at_nsec / 1000000 > ctx->now_ms + ctx->max_skew_ms)
         return s_fail (TX_REJECT_BAD_TIME, msg, msglen,
                        "occurred_at is ahead of the collector's clock by more than the allowed skew%.*s", "", 0);
     int64_t id_ms = (int64_t) tx_uuid_v7_ms (ev->id), lo, hi;

@@ -265,9 +265,29 @@ s_partitions (tx_writer_t *self)
 
 //  ----------------------------------------------------------------- writing
 
-static const uint8_t s_copy_header [19] = {
+const uint8_t tx_writer_copy_header [19] = {
     'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
+
+int
+tx_writer_copy_row (tx_buf_t *b, const tx_event_t *ev, const char *sender, size_t sender_len,
+                    const uint8_t *attrs_jsonb, size_t attrs_len)
+{
+    int64_t pg_us = (ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000;
+    int rc = tx_buf_be16 (b, 8)
+          || tx_buf_be32 (b, 16) || tx_buf_append (b, ev->id, 16)
+          || tx_buf_be32 (b, (uint32_t) ev->unit_len) || tx_buf_append (b, ev->unit, ev->unit_len)
+          || tx_buf_be32 (b, (uint32_t) ev->type_len) || tx_buf_append (b, ev->type, ev->type_len)
+          || tx_buf_be32 (b, 8) || tx_buf_be64 (b, (uint64_t) pg_us)
+          || (ev->partner ? tx_buf_be32 (b, (uint32_t) ev->partner_len)
+                            || tx_buf_append (b, ev->partner, ev->partner_len)
+                          : tx_buf_be32 (b, 0xffffffffu))
+          || tx_buf_be32 (b, (uint32_t) attrs_len) || tx_buf_append (b, attrs_jsonb, attrs_len)
+          || tx_buf_be32 (b, (uint32_t) sender_len) || tx_buf_append (b, sender, sender_len)
+          || (ev->has_supersedes ? tx_buf_be32 (b, 16) || tx_buf_append (b, ev->supersedes, 16)
+                                 : tx_buf_be32 (b, 0xffffffffu));
+    return rc ? -1 : 0;
+}
 
 //  The stored keys RETURNING gave: a small hash set by id.
 typedef struct {
@@ -307,8 +327,7 @@ typedef struct {
 } part_t;
 
 #define COPY_STAGE  "COPY tx_stage FROM STDIN (FORMAT binary)"
-#define COPY_DIRECT "COPY tongxin.events (event_id, unit_code, type, occurred_at, partner_region," \
-                    " attrs, sender, supersedes) FROM STDIN (FORMAT binary)"
+#define COPY_DIRECT "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
 
 static wrc_t
 s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
@@ -316,7 +335,7 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
     tx_buf_t *c = &self->copy;
     c->len = 0;
     *rows = 0;
-    if (tx_buf_append (c, s_copy_header, sizeof s_copy_header) != 0)
+    if (tx_buf_append (c, tx_writer_copy_header, sizeof tx_writer_copy_header) != 0)
         return WR_RETRY;
     for (size_t j = 0; j < p->n; j++) {
         tx_job_t *job = p->jobs [j];
@@ -497,8 +516,13 @@ s_reconnect (tx_writer_t *self)
             return 0;
         }
         tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=\"%s\"", backoff, self->dberr);
-        struct timespec ts = { backoff / 1000, (long) (backoff % 1000) * 1000000L };
-        nanosleep (&ts, NULL);
+        //  Sleep in slices: a stop must not wait out the whole backoff.
+        for (int64_t wake = tx_clock_ms () + backoff; tx_clock_ms () < wake; ) {
+            if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+                return -1;
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep (&ts, NULL);
+        }
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }
@@ -726,6 +750,7 @@ tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
     s_partitions (self);
     if (pthread_create (&self->thread, NULL, s_thread, self) != 0)
         return -1;
+    pthread_setname_np (self->thread, "tx-writer");     //  for top, perf and bench
     self->started = true;
     return 0;
 }

@@ -57,6 +57,19 @@ void tx_writer_stop (tx_writer_t *self, int64_t deadline_ms);
 //  Joins the thread and frees; NULLs *self_p.
 void tx_writer_destroy (tx_writer_t **self_p);
 
+//  The columns of tongxin.events the writer COPYs, in row order.
+#define TX_COPY_COLUMNS "event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes"
+
+//  Appends one binary COPY row with those columns for an accepted event:
+//  attrs_jsonb is the attrs value in jsonb's binary form (the version byte
+//  1, then the JSON text).  0, or -1 out of memory (rows may then hold part
+//  of a row: the caller drops the buffer).
+int tx_writer_copy_row (tx_buf_t *rows, const tx_event_t *ev, const char *sender,
+                        size_t sender_len, const uint8_t *attrs_jsonb, size_t attrs_len);
+
+//  The 19-byte header of a binary COPY stream (the trailer is be16 0xffff).
+extern const uint8_t tx_writer_copy_header [19];
+
 //  Monotonic clock in ms / µs.
 int64_t tx_clock_ms (void);
 int64_t tx_clock_us (void);
