@@ -13,6 +13,7 @@
 #include "log.h"
 
 #define SCHEMA_VERSION_MIN 3    //  the schema this collector needs
+#define IDLE_PING_MS 2000       //  check an idle connection this often
 
 typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
 
@@ -663,6 +664,7 @@ s_thread (void *arg)
     zmq_setsockopt (self->acks, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_connect (self->acks, self->ack_endpoint);
 
+    int64_t next_ping = tx_clock_ms () + IDLE_PING_MS;
     size_t cap = 1024;
     tx_job_t **jobs = malloc (cap * sizeof *jobs);
     size_t *bytes = malloc (cap * sizeof *bytes);
@@ -680,8 +682,18 @@ s_thread (void *arg)
         if (!job) {
             if (atomic_load (&self->stopping) && self->queue->closed && !self->queue->head)
                 break;
+            //  Idle: look at the connection now and then, so /healthz and
+            //  tongxin_database_up tell the truth without traffic.
+            if (self->db && tx_clock_ms () >= next_ping) {
+                if (s_exec (self, "SELECT 1") != 0) {
+                    tx_log (TX_LOG_WARN, "database check failed", "err=\"%s\"", self->dberr);
+                    s_disconnect (self);
+                }
+                next_ping = tx_clock_ms () + IDLE_PING_MS;
+            }
             continue;
         }
+        next_ping = tx_clock_ms () + IDLE_PING_MS;
         int64_t until = tx_clock_ms () + self->cfg->group_ms;
         for (;;) {
             jobs [n] = job;
