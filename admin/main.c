@@ -536,6 +536,90 @@ cmd_partitions (int argc, char **argv)
     return rc;
 }
 
+//  ---------------------------------------------------------------- retention
+
+typedef struct {
+    const char *before;         //  YYYY-MM
+    bool detach_only;
+} retention_t;
+
+static int
+s_opt_retention (int opt, const char *arg, void *ctx)
+{
+    retention_t *r = ctx;
+    if (opt == 'b')
+        r->before = arg;
+    if (opt == 'd')
+        r->detach_only = true;
+    return 0;
+}
+
+//  Detach (and drop) the monthly partitions of events and rejected_events
+//  that end before the month given, each in its own transaction.
+static int
+cmd_retention (int argc, char **argv)
+{
+    retention_t o = { 0 };
+    const struct option lo [] = {
+        { "before", required_argument, NULL, 'b' },
+        { "detach-only", no_argument, NULL, 'd' },
+    };
+    int rc = 0;
+    int first = s_getopt (argc, argv, lo, 2, s_opt_retention, &o, &rc);
+    if (first < 0)
+        return rc;
+    if (first < argc)
+        return s_usage_error ("unexpected argument '%s'", argv [first]);
+    if (!o.before || strlen (o.before) != 7 || o.before [4] != '-'
+    ||  strspn (o.before, "0123456789") != 4 || strspn (o.before + 5, "0123456789") != 2
+    ||  atoi (o.before + 5) < 1 || atoi (o.before + 5) > 12)
+        return s_usage_error ("--before YYYY-MM is required (partitions of earlier months go)");
+    char month [7];
+    memcpy (month, o.before, 4);
+    memcpy (month + 4, o.before + 5, 2);
+    month [6] = 0;
+    PGconn *db = adm_connect (s_db);
+    if (!db)
+        return 1;
+    PGresult *r = adm_exec (db, "listing partitions",
+        "SELECT c.relname, p.relname FROM pg_inherits i"
+        "  JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent"
+        "  JOIN pg_namespace n ON n.oid = p.relnamespace"
+        " WHERE n.nspname = 'tongxin' AND p.relname IN ('events', 'rejected_events')"
+        "   AND c.relkind = 'r' AND substring(c.relname from '_([0-9]{6})$') < $1"
+        " ORDER BY 1", 1, (const char *[]) { month });
+    if (!r) {
+        PQfinish (db);
+        return 1;
+    }
+    int done = 0;
+    rc = 0;
+    for (int i = 0; i < PQntuples (r) && rc == 0; i++) {
+        const char *part = PQgetvalue (r, i, 0), *parent = PQgetvalue (r, i, 1);
+        char *qpart = PQescapeIdentifier (db, part, strlen (part));
+        char *qparent = PQescapeIdentifier (db, parent, strlen (parent));
+        char detach [512], drop [256], what [160];
+        snprintf (detach, sizeof detach, "ALTER TABLE tongxin.%s DETACH PARTITION tongxin.%s", qparent, qpart);
+        snprintf (drop, sizeof drop, "DROP TABLE tongxin.%s", qpart);
+        PQfreemem (qpart);
+        PQfreemem (qparent);
+        snprintf (what, sizeof what, "removing partition %s", part);
+        if (adm_run (db, what, "BEGIN") != 0 || adm_run (db, what, detach) != 0
+        ||  (!o.detach_only && adm_run (db, what, drop) != 0) || adm_run (db, what, "COMMIT") != 0) {
+            PQclear (PQexec (db, "ROLLBACK"));
+            rc = 1;
+            break;
+        }
+        printf ("%s %s\n", o.detach_only ? "detached" : "dropped", part);
+        done++;
+    }
+    PQclear (r);
+    if (rc == 0)
+        printf ("%d partition(s) %s\n", done, o.detach_only ? "detached" : "dropped");
+    PQfinish (db);
+    return rc;
+}
+
 //  ---------------------------------------------------------------- keys
 
 static int
@@ -647,6 +731,12 @@ static const command_t s_commands [] = {
       "youth.  Dates are YYYY-MM-DD.\n" },
     { "pairing list", cmd_pairing_list, "[--unit CODE] [--db CONNINFO]",
       "List pairings, tab-separated.\n" },
+    { "retention", cmd_retention, "--before YYYY-MM [--detach-only] [--db CONNINFO]",
+      "Remove the monthly partitions of events (by the month in their UUIDv7 ids) and\n"
+      "of rejected_events (by received_at) that end before YYYY-MM: each is detached,\n"
+      "then dropped (--detach-only: kept as a standalone table, e.g. to archive it\n"
+      "with pg_dump).  Collectors then reject events with older ids (bad_id_time)\n"
+      "from their next registry refresh.\n" },
     { "key server", cmd_key_server, "--out FILE",
       "Make the collector's CURVE keypair: FILE holds the secret key (mode 0600),\n"
       "FILE.pub the public key that producers pass as --server-key.  Existing files\n"
