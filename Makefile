@@ -48,6 +48,7 @@ SCHEMA_SQL    := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
 SHIM_SRC      := $(wildcard tests/shim/*.c)
 TOOL_SRC      := $(wildcard tests/tools/*.c)
+BENCH_SRC     := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 COMMON_OBJ    := $(call obj,$(COMMON_SRC))
@@ -57,6 +58,7 @@ ADMIN_OBJ     := $(call obj,$(ADMIN_SRC)) $(B)/gen/migrations.o
 UNIT_BIN      := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 SHIM_SO       := $(patsubst tests/shim/%.c,$(B)/tests/%.so,$(SHIM_SRC))
 TOOL_BIN      := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(TOOL_SRC))
+BENCH_BIN     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 PROGS := $(B)/tongxin-admin
 ifneq ($(wildcard collector/main.c),)
@@ -74,7 +76,7 @@ PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
 
 .PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz
-all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN)
+all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -123,6 +125,12 @@ $(B)/tests/tools/%: tests/tools/%.c $(B)/libtongxin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
+# Benchmark programs (make bench), linked like the test programs; the
+# baseline also uses the collector's modules, so its rows are the collector's.
+$(B)/bench/%: bench/%.c $(COLLECTOR_OBJ) $(B)/libtongxin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
 $(B)/tests/%.so: tests/shim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ $< -ldl
@@ -140,6 +148,14 @@ ASAN_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OPT=-O1 SAN="$(ASAN_SAN)" all
 	@B=build-asan OPT=-O1 SAN="$(ASAN_SAN)" ASAN_OPTIONS=detect_leaks=1 tests/run
+
+# The fault-injection scenarios of make check at scale: 1,000,000 events and
+# 10 faults each; one summary line per scenario (also in $(B)/soak.log).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@rm -f $(B)/soak.log
+	@SOAK=1 RELIABILITY_EVENTS=1000000 RELIABILITY_FAULTS=10 RELIABILITY_LOG=$(B)/soak.log \
+	    B=$(B) tests/run --timer tests/reliability/*.t
 
 demo: deps
 	@$(MAKE) --no-print-directory all

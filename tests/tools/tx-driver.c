@@ -6,13 +6,16 @@
  *      V <id> stored|duplicate   verdict
  *      V <id> rejected <code>
  *      F <n>                     submit refused: spool full (n-th event)
+ *      E <n> <rc>                submit failed otherwise (rc: TONGXIN_E*)
  *  Every --bad-every'th event is invalid (participants = 0: out_of_range).
+ *  --at-offset shifts each event's time, --id-offset the clock its id is
+ *  made from (a producer with a wrong clock has both).
  *
  *  usage: tx-driver --endpoint E [--endpoint E2] --unit U --spool DIR
  *                   (--insecure | --key F --server-key K) [--count N]
  *                   [--bad-every K] [--out FILE] [--wait SECONDS]
  *                   [--rate EVENTS_PER_S] [--cap-bytes N] [--fsync-ms N]
- *                   [--at-offset SECONDS] [--batch N]
+ *                   [--at-offset SECONDS] [--id-offset SECONDS] [--batch N]
  *  --batch N submits N events per tongxin_submit_many call (one spool sync).
  *  Exit: 0 when every accepted event got a verdict, 3 on timeout, 4 when
  *  the spool filled, 1 otherwise.
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "tongxin.h"
+#include "uuid.h"
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *s_out;
@@ -52,7 +56,7 @@ main (int argc, char **argv)
     const char *endpoints [16];
     size_t n_endpoints = 0;
     tongxin_opts_t o = { 0 };
-    long count = 100, bad_every = 0, rate = 0, at_offset = 0, batch = 1;
+    long count = 100, bad_every = 0, rate = 0, at_offset = 0, id_offset = 0, batch = 1;
     int wait = 60;
     const char *out = NULL;
     static struct option lo [] = {
@@ -64,6 +68,7 @@ main (int argc, char **argv)
         { "rate", required_argument, 0, 'r' }, { "cap-bytes", required_argument, 0, 'c' },
         { "fsync-ms", required_argument, 0, 'f' }, { "at-offset", required_argument, 0, 'a' },
         { "window", required_argument, 0, 'W' }, { "batch", required_argument, 0, 'B' }, { "ack-timeout-ms", required_argument, 0, 'T' },
+        { "id-offset", required_argument, 0, 'I' },
         { 0, 0, 0, 0 }
     };
     int c;
@@ -86,6 +91,7 @@ main (int argc, char **argv)
             case 'W': o.window = atoi (optarg); break;
             case 'B': batch = atol (optarg) > 0 ? atol (optarg) : 1; break;
             case 'T': o.ack_timeout_ms = atoi (optarg); break;
+            case 'I': id_offset = atol (optarg); break;
             default: fprintf (stderr, "tx-driver: bad option\n"); return 2;
         }
     }
@@ -103,6 +109,7 @@ main (int argc, char **argv)
         fprintf (stderr, "tx-driver: %s\n", err);
         return 1;
     }
+    tx_uuid_gen_t *gen = id_offset ? tx_uuid_gen_new () : NULL;
     int rc = 0;
     struct timeval t0;
     gettimeofday (&t0, NULL);
@@ -124,6 +131,14 @@ main (int argc, char **argv)
             bool bad = bad_every > 0 && (i + 1) % bad_every == 0;
             tongxin_event_add_int (evs [n], "participants", bad ? 0 : 1 + i % 50);
             tongxin_event_add_text (evs [n], "topic", "tx-driver");
+            if (gen) {
+                uint8_t id [16];
+                char text [37];
+                if (tx_uuid_gen_next_at (gen, (uint64_t) (now_us / 1000 + id_offset * 1000), id) == 0) {
+                    tongxin_id_format (id, text);
+                    tongxin_event_set_id (evs [n], text);
+                }
+            }
         }
         if (batch == 1)
             results [0] = tongxin_submit (tx, evs [0], ids [0], err, sizeof err);
@@ -141,6 +156,7 @@ main (int argc, char **argv)
                 rc = 4;
             }
             else {
+                fprintf (s_out, "E %ld %d\n", i - n + k, results [k]);
                 fprintf (stderr, "tx-driver: submit failed: %d\n", results [k]);
                 rc = 1;
             }
@@ -149,6 +165,7 @@ main (int argc, char **argv)
         fflush (s_out);
         pthread_mutex_unlock (&s_lock);
     }
+    tx_uuid_gen_destroy (&gen);
     free (evs);
     free (ids);
     free (results);
