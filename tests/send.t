@@ -65,4 +65,4 @@ sleep 0.5
 $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool2" --wait 1 --type cloud_meeting \
     --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>"$T/lock.err"
 like "$(cat "$T/lock.err")" "in use by pid" "a second process on one spool is refused"
-wait $dpid
+wait $dpid || true   # the driver times out: its collector is gone
