@@ -1,0 +1,288 @@
+/*  html.c: the report as one self-contained HTML page.
+ *
+ *  Inline CSS and inline SVG only: no scripts, fonts, images or links to
+ *  other files, so the page can be mailed or archived as it is.  Progress
+ *  toward each target is a bar, the "8" provinces a row of tiles (paired
+ *  or not), monthly activity a stacked bar chart; every table of the
+ *  report follows.
+ */
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_esc (FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+            case '&': fputs ("&amp;", out); break;
+            case '<': fputs ("&lt;", out); break;
+            case '>': fputs ("&gt;", out); break;
+            case '"': fputs ("&quot;", out); break;
+            case '\'': fputs ("&#39;", out); break;
+            default: fputc (*s, out);
+        }
+    }
+}
+
+static void
+s_num (FILE *out, const char *s)
+{
+    char buf [128];
+    s_esc (out, rpt_group_digits (s, buf, sizeof buf));
+}
+
+static const char *s_style =
+    "body{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Micro Hei\",\"Microsoft YaHei\",sans-serif;"
+    "margin:2em auto;max-width:60em;padding:0 1em;color:#1f2937}"
+    "h1{font-size:1.5em;margin-bottom:.2em}h1 small{color:#6b7280;font-weight:normal}"
+    "h2{font-size:1.15em;border-bottom:2px solid #b91c1c;padding-bottom:.2em;margin-top:2em}"
+    ".period{color:#4b5563;margin-top:0}"
+    ".warn{background:#fef3c7;border:1px solid #d97706;padding:.5em 1em}"
+    ".target{margin:.8em 0}.target .label{margin-bottom:.2em}"
+    ".target svg{display:block;width:100%;max-width:40em;height:1.2em}"
+    ".tiles{display:flex;flex-wrap:wrap;gap:.5em;margin:.8em 0}"
+    ".tile{border-radius:.3em;padding:.4em .7em;min-width:6em;text-align:center}"
+    ".tile.on{background:#b91c1c;color:#fff}.tile.off{background:#f3f4f6;color:#6b7280;"
+    "border:1px dashed #9ca3af}.tile small{display:block;font-size:.75em}"
+    ".figures{display:flex;flex-wrap:wrap;gap:1em;margin:.8em 0}"
+    ".figure{background:#f9fafb;border:1px solid #e5e7eb;border-radius:.3em;padding:.5em .8em}"
+    ".figure b{display:block;font-size:1.3em}"
+    "table{border-collapse:collapse;margin:.5em 0 1em}"
+    "th,td{border-bottom:1px solid #e5e7eb;padding:.25em .7em;text-align:left}"
+    "th{background:#f3f4f6}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;"
+    "vertical-align:middle}"
+    "svg text{font-size:11px;fill:#374151}";
+
+static void
+s_table (FILE *out, const rpt_table_t *t)
+{
+    fprintf (out, "<table class=\"data\" id=\"t-%s\">\n<thead><tr>", t->key);
+    for (int c = 0; c < t->ncols; c++) {
+        fputs (t->numeric [c] ? "<th class=\"n\">" : "<th>", out);
+        s_esc (out, t->cols [c]);
+        fputs ("</th>", out);
+    }
+    fputs ("</tr></thead>\n<tbody>\n", out);
+    for (int i = 0; i < t->nrows; i++) {
+        fputs ("<tr>", out);
+        for (int c = 0; c < t->ncols; c++) {
+            if (t->numeric [c]) {
+                fputs ("<td class=\"n\">", out);
+                s_num (out, rpt_cell (t, i, c));
+            }
+            else {
+                fputs ("<td>", out);
+                s_esc (out, rpt_cell (t, i, c));
+            }
+            fputs ("</td>", out);
+        }
+        fputs ("</tr>\n", out);
+    }
+    if (t->nrows == 0)
+        fprintf (out, "<tr><td colspan=\"%d\">(none)</td></tr>\n", t->ncols);
+    fputs ("</tbody></table>\n", out);
+}
+
+//  Progress toward each target: "cadre: 17 of 100 (17.0%)" and a bar.
+static void
+s_targets (FILE *out, const rpt_table_t *t)
+{
+    for (int i = 0; i < t->nrows; i++) {
+        double target = atof (rpt_cell (t, i, 1));
+        double reached = atof (rpt_cell (t, i, 2));
+        double share = target > 0 ? reached / target : 0;
+        if (share > 1)
+            share = 1;
+        fputs ("<div class=\"target\" data-category=\"", out);
+        s_esc (out, rpt_cell (t, i, 0));
+        fputs ("\"><div class=\"label\"><b>", out);
+        s_esc (out, rpt_cell (t, i, 4));
+        fputs ("</b>: <span class=\"reached\">", out);
+        s_num (out, rpt_cell (t, i, 2));
+        fputs ("</span> of <span class=\"goal\">", out);
+        s_num (out, rpt_cell (t, i, 1));
+        fputs ("</span> (<span class=\"percent\">", out);
+        s_esc (out, rpt_cell (t, i, 3));
+        fputs ("%</span>)</div>\n", out);
+        fprintf (out,
+            "<svg viewBox=\"0 0 400 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"%s%% of the target\">"
+            "<rect width=\"400\" height=\"16\" rx=\"3\" fill=\"#e5e7eb\"/>"
+            "<rect width=\"%.1f\" height=\"16\" rx=\"3\" fill=\"#b91c1c\"/></svg></div>\n",
+            rpt_cell (t, i, 3), 400 * share);
+    }
+}
+
+//  Coverage: the headline numbers, then the eight provinces as tiles.
+static void
+s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
+{
+    fputs ("<div class=\"figures\">\n", out);
+    for (int i = 0; cov && i < cov->nrows && i < 8; i++) {
+        fputs ("<div class=\"figure\"><b>", out);
+        s_num (out, rpt_cell (cov, i, 1));
+        fputs ("</b>", out);
+        s_esc (out, rpt_cell (cov, i, 0));
+        fputs ("</div>\n", out);
+    }
+    fputs ("</div>\n<p>The \"8\":</p>\n<div class=\"tiles\" id=\"eight\">\n", out);
+    for (int i = 0; prov && i < prov->nrows; i++) {
+        if (strcmp (rpt_cell (prov, i, 2), "8") != 0)
+            continue;
+        bool on = atol (rpt_cell (prov, i, 3)) > 0;
+        fprintf (out, "<div class=\"tile %s\" data-province=\"", on ? "on" : "off");
+        s_esc (out, rpt_cell (prov, i, 0));
+        fputs ("\">", out);
+        s_esc (out, rpt_cell (prov, i, 1));
+        fputs ("<small>", out);
+        if (on) {
+            s_num (out, rpt_cell (prov, i, 3));
+            fputs (" pairing(s)", out);
+        }
+        else
+            fputs ("no pairing yet", out);
+        fputs ("</small></div>\n", out);
+    }
+    fputs ("</div>\n<p>The \"N\":</p>\n<div class=\"tiles\" id=\"n\">\n", out);
+    int n = 0;
+    for (int i = 0; prov && i < prov->nrows; i++) {
+        if (strcmp (rpt_cell (prov, i, 2), "N") != 0 || atol (rpt_cell (prov, i, 3)) == 0)
+            continue;
+        fputs ("<div class=\"tile on\" data-province=\"", out);
+        s_esc (out, rpt_cell (prov, i, 0));
+        fputs ("\">", out);
+        s_esc (out, rpt_cell (prov, i, 1));
+        fputs ("<small>", out);
+        s_num (out, rpt_cell (prov, i, 3));
+        fputs (" pairing(s)</small></div>\n", out);
+        n++;
+    }
+    if (n == 0)
+        fputs ("<div class=\"tile off\">none yet</div>\n", out);
+    fputs ("</div>\n", out);
+}
+
+//  Monthly activity: stacked bars (with "8", with "N", no partner).
+static void
+s_months_chart (FILE *out, const rpt_table_t *t)
+{
+    if (t->nrows == 0) {
+        fputs ("<p>No events in the period.</p>\n", out);
+        return;
+    }
+    const int w = 760, h = 260, left = 50, right = 10, top = 10, bottom = 50;
+    double max = 0;
+    for (int i = 0; i < t->nrows; i++)
+        if (atof (rpt_cell (t, i, 1)) > max)
+            max = atof (rpt_cell (t, i, 1));
+    if (max <= 0)
+        max = 1;
+    double plot_w = w - left - right, plot_h = h - top - bottom;
+    double slot = plot_w / t->nrows;
+    double bar = slot * 0.7;
+    const char *colour [3] = { "#b91c1c", "#2563eb", "#9ca3af" };
+    fprintf (out, "<svg id=\"months-chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\""
+                  " aria-label=\"events per month\">\n", w, h);
+    //  Axis and three grid lines with their values.
+    for (int g = 0; g <= 2; g++) {
+        double y = top + plot_h - plot_h * g / 2.0;
+        char v [32];
+        snprintf (v, sizeof v, "%.0f", max * g / 2.0);
+        char buf [64];
+        fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e7eb\"/>"
+                      "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                 left, w - right, y, y, left - 6, y + 4, rpt_group_digits (v, buf, sizeof buf));
+    }
+    int every = t->nrows > 24 ? (t->nrows + 11) / 12 : 1;
+    for (int i = 0; i < t->nrows; i++) {
+        double x = left + slot * i + (slot - bar) / 2;
+        double y = top + plot_h;
+        fputs ("<g class=\"month\"><title>", out);
+        s_esc (out, rpt_cell (t, i, 0));
+        fputs (": ", out);
+        s_num (out, rpt_cell (t, i, 1));
+        fputs (" events</title>", out);
+        for (int k = 0; k < 3; k++) {
+            double hk = plot_h * atof (rpt_cell (t, i, 2 + k)) / max;
+            if (hk <= 0)
+                continue;
+            y -= hk;
+            fprintf (out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
+                     x, y, bar, hk, colour [k]);
+        }
+        fputs ("</g>\n", out);
+        if (i % every == 0) {
+            fprintf (out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" transform=\"rotate(-45 %.1f %d)\">",
+                     x + bar / 2, top + (int) plot_h + 14, x + bar / 2, top + (int) plot_h + 14);
+            s_esc (out, rpt_cell (t, i, 0));
+            fputs ("</text>\n", out);
+        }
+    }
+    fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6b7280\"/>\n</svg>\n",
+             left, w - right, top + plot_h, top + plot_h);
+    fprintf (out, "<p class=\"legend\"><span style=\"background:%s\"></span>with the \"8\""
+                  "<span style=\"background:%s\"></span>with the \"N\""
+                  "<span style=\"background:%s\"></span>no partner</p>\n",
+             colour [0], colour [1], colour [2]);
+}
+
+int
+rpt_write_html (const rpt_t *self, FILE *out)
+{
+    fputs ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", out);
+    fputs ("Tongxin report: ", out);
+    s_esc (out, self->unit_name);
+    fprintf (out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Tongxin report: ", s_style);
+    s_esc (out, self->unit_name);
+    fputs (" <small>(", out);
+    s_esc (out, self->unit_code);
+    fputs (")</small></h1>\n<p class=\"period\">Period: <span id=\"from\">", out);
+    s_esc (out, *self->from ? self->from : "the first event");
+    fputs ("</span> to <span id=\"to\">", out);
+    s_esc (out, *self->to ? self->to : self->today);
+    fputs ("</span>, days in ", out);
+    s_esc (out, self->timezone);
+    fputs ("; generated ", out);
+    s_esc (out, self->generated);
+    fputs ("</p>\n", out);
+    if (self->stale)
+        fputs ("<p class=\"warn\">The rollups are stale: run <code>SELECT analytics.rebuild_rollups()</code>.</p>\n", out);
+
+    const rpt_table_t *targets = rpt_table (self, "targets");
+    const rpt_table_t *coverage = rpt_table (self, "coverage");
+    const rpt_table_t *provinces = rpt_table (self, "provinces");
+    const rpt_table_t *months = rpt_table (self, "months");
+    if (targets) {
+        fputs ("<section id=\"targets\">\n<h2>", out);
+        s_esc (out, targets->title);
+        fputs ("</h2>\n", out);
+        s_targets (out, targets);
+        fputs ("</section>\n", out);
+    }
+    if (coverage) {
+        fputs ("<section id=\"coverage\">\n<h2>", out);
+        s_esc (out, coverage->title);
+        fputs ("</h2>\n", out);
+        s_coverage (out, coverage, provinces);
+        fputs ("</section>\n", out);
+    }
+    if (months) {
+        fputs ("<section id=\"months\">\n<h2>", out);
+        s_esc (out, months->title);
+        fputs ("</h2>\n", out);
+        s_months_chart (out, months);
+        fputs ("</section>\n", out);
+    }
+    fputs ("<section id=\"tables\">\n", out);
+    for (int i = 0; i < self->ntables; i++) {
+        fputs ("<h2>", out);
+        s_esc (out, self->tables [i]->title);
+        fputs ("</h2>\n", out);
+        s_table (out, self->tables [i]);
+    }
+    fputs ("</section>\n</body>\n</html>\n", out);
+    return 0;
+}

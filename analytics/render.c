@@ -1,0 +1,228 @@
+/*  render.c: the report as aligned terminal tables and as CSV.
+ *
+ *  Column widths count terminal columns, not bytes: Chinese, Japanese and
+ *  Korean characters and full-width forms take two (East Asian Width W/F,
+ *  Unicode 15), combining marks none.  The table is our own, so the output
+ *  does not depend on the locale the program runs in.
+ */
+#include "report.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Decodes one UTF-8 sequence at s; returns its length (1 for a bad byte,
+//  which then counts as one column).
+static int
+s_decode (const unsigned char *s, uint32_t *cp)
+{
+    if (s [0] < 0x80) {
+        *cp = s [0];
+        return 1;
+    }
+    int n = (s [0] & 0xe0) == 0xc0 ? 2 : (s [0] & 0xf0) == 0xe0 ? 3 : (s [0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    uint32_t v = s [0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s [i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return 1;
+        }
+        v = (v << 6) | (s [i] & 0x3f);
+    }
+    *cp = v;
+    return n;
+}
+
+static int
+s_codepoint_width (uint32_t c)
+{
+    //  Zero width: combining marks, zero-width space/joiners, variation selectors.
+    if ((c >= 0x0300 && c <= 0x036f) || (c >= 0x200b && c <= 0x200f)
+    ||  (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x20d0 && c <= 0x20ff))
+        return 0;
+    //  East Asian Wide and Fullwidth.
+    if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x231a && c <= 0x231b)
+    ||  (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0x33ff)
+    ||  (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff)
+    ||  (c >= 0xa000 && c <= 0xa4cf) || (c >= 0xa960 && c <= 0xa97f)
+    ||  (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff)
+    ||  (c >= 0xfe10 && c <= 0xfe19) || (c >= 0xfe30 && c <= 0xfe6f)
+    ||  (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6)
+    ||  (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f900 && c <= 0x1f9ff)
+    ||  (c >= 0x20000 && c <= 0x3fffd))
+        return 2;
+    return 1;
+}
+
+int
+rpt_display_width (const char *s)
+{
+    int width = 0;
+    const unsigned char *p = (const unsigned char *) s;
+    while (*p) {
+        uint32_t cp;
+        p += s_decode (p, &cp);
+        width += s_codepoint_width (cp);
+    }
+    return width;
+}
+
+const char *
+rpt_group_digits (const char *s, char *buf, size_t len)
+{
+    const char *p = s [0] == '-' ? s + 1 : s;
+    size_t digits = strspn (p, "0123456789");
+    bool number = digits > 0 && (p [digits] == 0 || (p [digits] == '.'
+                  && strspn (p + digits + 1, "0123456789") == strlen (p + digits + 1)));
+    if (!number || digits <= 3 || strlen (s) + digits / 3 + 1 > len) {
+        snprintf (buf, len, "%s", s);
+        return buf;
+    }
+    size_t o = 0;
+    if (s [0] == '-')
+        buf [o++] = '-';
+    for (size_t i = 0; i < digits; i++) {
+        if (i > 0 && (digits - i) % 3 == 0)
+            buf [o++] = ',';
+        buf [o++] = p [i];
+    }
+    snprintf (buf + o, len - o, "%s", p + digits);
+    return buf;
+}
+
+static void
+s_pad (FILE *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        fputc (' ', out);
+}
+
+static void
+s_write_table (const rpt_table_t *t, FILE *out)
+{
+    fprintf (out, "%s\n", t->title);
+    if (t->nrows == 0) {
+        fputs ("  (none)\n\n", out);
+        return;
+    }
+    int *width = calloc ((size_t) t->ncols, sizeof *width);
+    if (!width)
+        return;
+    char buf [128];
+    for (int c = 0; c < t->ncols; c++) {
+        width [c] = rpt_display_width (t->cols [c]);
+        for (int i = 0; i < t->nrows; i++) {
+            const char *v = t->numeric [c] ? rpt_group_digits (rpt_cell (t, i, c), buf, sizeof buf)
+                                           : rpt_cell (t, i, c);
+            int w = rpt_display_width (v);
+            if (w > width [c])
+                width [c] = w;
+        }
+    }
+    for (int row = -2; row < t->nrows; row++) {
+        fputs ("  ", out);
+        for (int c = 0; c < t->ncols; c++) {
+            const char *v;
+            if (row == -2)
+                v = t->cols [c];
+            else
+            if (row == -1)
+                v = NULL;
+            else
+                v = t->numeric [c] ? rpt_group_digits (rpt_cell (t, row, c), buf, sizeof buf)
+                                   : rpt_cell (t, row, c);
+            bool last = c == t->ncols - 1;
+            if (!v) {
+                for (int i = 0; i < width [c]; i++)
+                    fputc ('-', out);
+            }
+            else {
+                int gap = width [c] - rpt_display_width (v);
+                if (t->numeric [c])
+                    s_pad (out, gap);
+                fputs (v, out);
+                if (!t->numeric [c] && !last)
+                    s_pad (out, gap);
+            }
+            if (!last)
+                fputs ("  ", out);
+        }
+        fputc ('\n', out);
+    }
+    fputc ('\n', out);
+    free (width);
+}
+
+int
+rpt_write_table (const rpt_t *self, FILE *out)
+{
+    fprintf (out, "Tongxin report: %s (%s)\n", self->unit_name, self->unit_code);
+    fprintf (out, "Period: %s to %s, days in %s; generated %s\n",
+             *self->from ? self->from : "the first event", *self->to ? self->to : self->today,
+             self->timezone, self->generated);
+    if (self->stale)
+        fputs ("WARNING: the rollups are stale; run SELECT analytics.rebuild_rollups()\n", out);
+    fputc ('\n', out);
+    for (int i = 0; i < self->ntables; i++)
+        s_write_table (self->tables [i], out);
+    return 0;
+}
+
+//  One CSV field (RFC 4180): quoted when it holds a comma, quote or newline.
+static void
+s_csv_field (FILE *out, const char *v)
+{
+    if (strpbrk (v, ",\"\r\n") == NULL) {
+        fputs (v, out);
+        return;
+    }
+    fputc ('"', out);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            fputc ('"', out);
+        fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+int
+rpt_write_csv (const rpt_t *self, FILE *out, bool excel_bom)
+{
+    //  The BOM tells spreadsheet programs the file is UTF-8.
+    if (excel_bom)
+        fputs ("\xef\xbb\xbf", out);
+    fputs ("unit,", out);
+    s_csv_field (out, self->unit_code);
+    fputs (",", out);
+    s_csv_field (out, self->unit_name);
+    fprintf (out, "\r\nfrom,%s\r\nto,%s\r\ntime zone,%s\r\ngenerated,%s\r\n",
+             *self->from ? self->from : "", *self->to ? self->to : self->today,
+             self->timezone, self->generated);
+    if (self->stale)
+        fputs ("warning,rollups stale: run SELECT analytics.rebuild_rollups()\r\n", out);
+    for (int i = 0; i < self->ntables; i++) {
+        const rpt_table_t *t = self->tables [i];
+        fputs ("\r\n", out);
+        s_csv_field (out, t->title);
+        fputs ("\r\n", out);
+        for (int c = 0; c < t->ncols; c++) {
+            if (c)
+                fputc (',', out);
+            s_csv_field (out, t->cols [c]);
+        }
+        fputs ("\r\n", out);
+        for (int row = 0; row < t->nrows; row++) {
+            for (int c = 0; c < t->ncols; c++) {
+                if (c)
+                    fputc (',', out);
+                s_csv_field (out, rpt_cell (t, row, c));
+            }
+            fputs ("\r\n", out);
+        }
+    }
+    return 0;
+}

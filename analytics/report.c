@@ -1,0 +1,454 @@
+/*  report.c: read the standard report from the analytics views.
+ *
+ *  Figures for the period come from analytics.activity_monthly for the
+ *  whole months inside [from, to] and from analytics.event_facts for the
+ *  days of the partial months at either end, so a period need not start on
+ *  the first of a month and the answer is still read from the rollups.
+ *  Coverage and quiet pairings are the state of today.
+ */
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Sections of the report: key, heading, columns ('|'-separated; a leading
+//  '#' marks a number, right-aligned).
+typedef struct {
+    const char *key;
+    const char *title;
+    const char *cols;
+} section_t;
+
+static const section_t s_sections [] = {
+    { "targets", "百千万 targets: people paired across provinces",
+      "category|#target|#reached|#percent|description" },
+    { "coverage", "\"8+N\" pairing coverage (today)", "figure|value" },
+    { "provinces", "Partner provinces (today: pairings; period: events)",
+      "province|name|group|#pairings|#paired units|#events" },
+    { "months", "Activity by month", "month|#events|#with \"8\"|#with \"N\"|#no partner" },
+    { "types", "Activity by type", "type|#events|description" },
+    { "outcomes", "Outcomes", "figure|#value" },
+    { "partners", "Economic outcomes, donations and aid by partner",
+      "partner|name|#investment (yuan)|#jobs|#annual output (yuan)|#donations (yuan)|#aided students" },
+    { "quiet", "Quiet pairings (no event for the set number of days, today)",
+      "unit|unit name|partner|partner name|last event|#quiet days" },
+};
+#define NSECTIONS (int) (sizeof s_sections / sizeof s_sections [0])
+
+//  The period [from, to] as whole months (read from the rollups) and up to
+//  two runs of days at its ends (read from the events); $1 from, $2 to.
+static const char *s_bounds_sql =
+    "WITH b AS ("
+    "  SELECT coalesce($1::date, '-infinity') AS lo, coalesce($2::date, 'infinity') AS hi,"
+    "         analytics.org_timezone() AS tz"
+    "), m AS ("
+    "  SELECT lo, hi, tz, hi + 1 AS h,"
+    "         CASE WHEN isfinite(lo) THEN (date_trunc('month', lo - 1) + interval '1 month')::date"
+    "              ELSE lo END AS mlo,"
+    "         CASE WHEN isfinite(hi) THEN date_trunc('month', hi + 1)::date ELSE hi END AS mhi"
+    "    FROM b"
+    "), f AS (SELECT *, mlo < mhi AS whole FROM m) "
+    "SELECT CASE WHEN whole THEN mlo ELSE 'infinity' END::text,"
+    "       CASE WHEN whole THEN mhi ELSE 'infinity' END::text,"
+    "       (lo::timestamp AT TIME ZONE tz)::text,"
+    "       (CASE WHEN whole THEN mlo ELSE h END::timestamp AT TIME ZONE tz)::text,"
+    "       (CASE WHEN whole THEN mhi ELSE h END::timestamp AT TIME ZONE tz)::text,"
+    "       (h::timestamp AT TIME ZONE tz)::text"
+    "  FROM f";
+
+//  Every figure of the period in one pass: $1 unit, $2..$3 the whole
+//  months [from, to), $4..$5 and $6..$7 the runs of days (timestamps).
+//  Rows: section number, row number, up to seven text cells.
+static const char *s_period_sql =
+    "WITH per AS MATERIALIZED ("
+    "  SELECT a.month, a.type, a.variant, a.partner_region, a.partner_province, a.partner_group,"
+    "         a.events, a.people, a.amount_yuan, a.jobs, a.annual_output_yuan, a.students,"
+    "         a.workers, a.instructors, a.advisers, a.reports"
+    "    FROM analytics.activity_monthly a"
+    "   WHERE a.unit_code = $1 AND a.month >= $2::date AND a.month < $3::date"
+    "  UNION ALL"
+    "  SELECT f.month, f.type, nullif(f.variant, ''), f.partner_region, g.province_code,"
+    "         g.partner_group, 1, f.people, f.amount_yuan, f.jobs, f.annual_output_yuan,"
+    "         f.students, f.workers, f.instructors, f.advisers, f.reports"
+    "    FROM analytics.event_facts f"
+    "    JOIN analytics.unit_tree t ON t.descendant = f.unit_code AND t.ancestor = $1"
+    "    LEFT JOIN analytics.regions g ON g.region_code = f.partner_region"
+    "   WHERE (f.occurred_at >= $4::timestamptz AND f.occurred_at < $5::timestamptz)"
+    "      OR (f.occurred_at >= $6::timestamptz AND f.occurred_at < $7::timestamptz)"
+    "), months AS ("
+    "  SELECT month, sum(events) AS events,"
+    "         coalesce(sum(events) FILTER (WHERE partner_group = '8'), 0) AS e8,"
+    "         coalesce(sum(events) FILTER (WHERE partner_group = 'N'), 0) AS en,"
+    "         coalesce(sum(events) FILTER (WHERE partner_region IS NULL), 0) AS e0"
+    "    FROM per GROUP BY month"
+    "), ev AS ("
+    "  SELECT partner_province, sum(events) AS events FROM per"
+    "   WHERE partner_province IS NOT NULL GROUP BY 1"
+    "), s AS ("
+    "  SELECT"
+    "   coalesce(sum(amount_yuan) FILTER (WHERE type = 'investment'), 0) AS inv,"
+    "   coalesce(sum(jobs) FILTER (WHERE type = 'investment'), 0) AS jobs,"
+    "   coalesce(sum(annual_output_yuan) FILTER (WHERE type = 'investment'), 0) AS output,"
+    "   coalesce(sum(amount_yuan) FILTER (WHERE type = 'donation'), 0) AS donated,"
+    "   coalesce(sum(students) FILTER (WHERE type = 'student_aid'), 0) AS aided,"
+    "   coalesce(sum(instructors) FILTER (WHERE type = 'instructor_dispatched'), 0) AS instructors,"
+    "   coalesce(sum(events) FILTER (WHERE type = 'party_org_founded'), 0) AS orgs,"
+    "   coalesce(sum(events) FILTER (WHERE type = 'station_opened' AND variant = 'health_station'), 0) AS health,"
+    "   coalesce(sum(events) FILTER (WHERE type = 'station_opened' AND variant = 'rider_home'), 0) AS rider,"
+    "   coalesce(sum(events) FILTER (WHERE type = 'station_opened' AND variant = 'outdoor_station'), 0) AS outdoor,"
+    "   coalesce(sum(workers) FILTER (WHERE type = 'workers_served'), 0) AS workers,"
+    "   coalesce(sum(advisers) FILTER (WHERE type = 'lane_adviser_enrolled'), 0) AS advisers,"
+    "   coalesce(sum(events) FILTER (WHERE type = 'governance_activity'), 0) AS gov,"
+    "   coalesce(sum(reports) FILTER (WHERE type = 'governance_report'), 0) AS reports"
+    "   FROM per"
+    ") "
+    //  0 targets
+    "SELECT 0 AS s, row_number() OVER (ORDER BY t.target, t.category) AS n, t.category,"
+    "       t.target::text, coalesce(sum(p.people), 0)::text,"
+    "       round(100 * coalesce(sum(p.people), 0) / t.target, 1)::text, t.description,"
+    "       NULL, NULL"
+    "  FROM analytics.targets t"
+    "  LEFT JOIN per p ON p.type = 'people_paired' AND p.variant = t.category"
+    " GROUP BY t.category, t.target, t.description "
+    //  2 provinces: today's pairings, the period's events
+    "UNION ALL "
+    "SELECT 2, row_number() OVER (ORDER BY c.partner_group, c.pairings DESC,"
+    "                                      coalesce(ev.events, 0) DESC, c.province_code),"
+    "       c.province_code, c.province_name, c.partner_group, c.pairings::text,"
+    "       c.paired_units::text, coalesce(ev.events, 0)::text, NULL"
+    "  FROM analytics.province_coverage c"
+    "  LEFT JOIN ev ON ev.partner_province = c.province_code"
+    " WHERE c.unit_code = $1 AND (c.partner_group = '8' OR c.pairings > 0 OR ev.events > 0) "
+    //  3 months, every month from the first to the last
+    "UNION ALL "
+    "SELECT 3, row_number() OVER (ORDER BY x.month), to_char(x.month, 'YYYY-MM'),"
+    "       coalesce(months.events, 0)::text, coalesce(months.e8, 0)::text,"
+    "       coalesce(months.en, 0)::text, coalesce(months.e0, 0)::text, NULL, NULL"
+    "  FROM (SELECT generate_series(min(month), max(month), interval '1 month')::date AS month"
+    "          FROM months) x"
+    "  LEFT JOIN months ON months.month = x.month "
+    //  4 types
+    "UNION ALL "
+    "SELECT 4, row_number() OVER (ORDER BY sum(p.events) DESC, p.type), p.type,"
+    "       sum(p.events)::text, coalesce(et.description, ''), NULL, NULL, NULL, NULL"
+    "  FROM per p LEFT JOIN analytics.event_types et ON et.type_code = p.type"
+    " GROUP BY p.type, et.description "
+    //  5 outcomes
+    "UNION ALL "
+    "SELECT 5, f.n, f.label, f.value::text, NULL, NULL, NULL, NULL, NULL FROM s,"
+    " LATERAL (VALUES (1, 'investment (yuan)', s.inv), (2, 'jobs created', s.jobs),"
+    "                 (3, 'expected annual output (yuan)', s.output),"
+    "                 (4, 'donations (yuan)', s.donated), (5, 'students in one-to-one aid', s.aided),"
+    "                 (6, 'party-building instructors dispatched', s.instructors),"
+    "                 (7, 'new-sector party organisations', s.orgs),"
+    "                 (8, 'health stations', s.health), (9, 'rider homes', s.rider),"
+    "                 (10, 'outdoor workers'' stations', s.outdoor), (11, 'gig workers served', s.workers),"
+    "                 (12, 'lane advisers enrolled', s.advisers),"
+    "                 (13, 'governance activities', s.gov), (14, 'governance reports filed', s.reports))"
+    "        AS f (n, label, value) "
+    //  6 partners
+    "UNION ALL "
+    "SELECT 6, row_number() OVER (ORDER BY coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'investment'), 0) DESC,"
+    "                                      coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'donation'), 0) DESC,"
+    "                                      p.partner_region),"
+    "       p.partner_region, coalesce(g.name, ''),"
+    "       coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'investment'), 0)::text,"
+    "       coalesce(sum(p.jobs) FILTER (WHERE p.type = 'investment'), 0)::text,"
+    "       coalesce(sum(p.annual_output_yuan) FILTER (WHERE p.type = 'investment'), 0)::text,"
+    "       coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'donation'), 0)::text,"
+    "       coalesce(sum(p.students) FILTER (WHERE p.type = 'student_aid'), 0)::text"
+    "  FROM per p LEFT JOIN analytics.regions g ON g.region_code = p.partner_region"
+    " WHERE p.type IN ('investment', 'donation', 'student_aid') AND p.partner_region IS NOT NULL"
+    " GROUP BY p.partner_region, g.name "
+    "ORDER BY 1, 2";
+
+//  Today's state: $1 unit, $2 quiet days.
+static const char *s_coverage_sql =
+    "SELECT f.label, f.value FROM analytics.pairing_coverage c,"
+    " LATERAL (VALUES (1, 'units', c.units::text),"
+    "                 (2, 'units with a pairing', c.paired_units::text),"
+    "                 (3, 'units paired with the \"8\"', c.paired_units_8::text),"
+    "                 (4, 'units paired with the \"N\"', c.paired_units_n::text),"
+    "                 (5, 'pairings', c.pairings::text),"
+    "                 (6, 'partner provinces', c.provinces::text),"
+    "                 (7, 'of the \"8\" (of 8)', c.provinces_8::text),"
+    "                 (8, 'of the \"N\"', c.provinces_n::text),"
+    "                 (9, 'the \"8\" not yet paired', array_to_string(c.missing_8, ', ')))"
+    "        AS f (n, label, value)"
+    " WHERE c.unit_code = $1 ORDER BY f.n";
+
+static const char *s_quiet_sql =
+    "SELECT a.unit_code, a.unit_name, a.region_code, coalesce(a.region_name, ''),"
+    "       coalesce(a.last_event_day::text, 'never'), a.quiet_days::text"
+    "  FROM analytics.pairing_activity a"
+    " WHERE $1 = ANY (a.path) AND (a.quiet_days >= $2::int OR a.last_event_day IS NULL)"
+    " ORDER BY a.quiet_days DESC NULLS FIRST, a.unit_code, a.region_code";
+
+void
+rpt_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("tongxin-report: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+}
+
+static char *
+s_strdup (const char *s)
+{
+    char *copy = strdup (s ? s : "");
+    if (!copy) {
+        rpt_error ("out of memory");
+        exit (1);
+    }
+    return copy;
+}
+
+static void
+s_table_destroy (rpt_table_t **self_p)
+{
+    rpt_table_t *self = *self_p;
+    if (!self)
+        return;
+    for (int c = 0; c < self->ncols; c++)
+        free (self->cols [c]);
+    for (int i = 0; i < self->nrows * self->ncols; i++)
+        free (self->cells [i]);
+    free (self->cols);
+    free (self->numeric);
+    free (self->cells);
+    free (self->key);
+    free (self->title);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+rpt_destroy (rpt_t **self_p)
+{
+    rpt_t *self = *self_p;
+    if (!self)
+        return;
+    for (int i = 0; i < self->ntables; i++)
+        s_table_destroy (&self->tables [i]);
+    free (self->unit_code);
+    free (self->unit_name);
+    free (self->from);
+    free (self->to);
+    free (self->today);
+    free (self->timezone);
+    free (self->generated);
+    free (self);
+    *self_p = NULL;
+}
+
+const rpt_table_t *
+rpt_table (const rpt_t *self, const char *key)
+{
+    for (int i = 0; i < self->ntables; i++)
+        if (strcmp (self->tables [i]->key, key) == 0)
+            return self->tables [i];
+    return NULL;
+}
+
+const char *
+rpt_cell (const rpt_table_t *t, int row, int col)
+{
+    return t->cells [row * t->ncols + col];
+}
+
+//  The first line of the error, without "ERROR:  ".
+static const char *
+s_pg_error (PGconn *db, PGresult *r, char *buf, size_t len)
+{
+    const char *msg = r ? PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = PQerrorMessage (db);
+    if (strncmp (msg, "ERROR:  ", 8) == 0)
+        msg += 8;
+    size_t n = strcspn (msg, "\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy (buf, msg, n);
+    buf [n] = 0;
+    return buf;
+}
+
+static PGresult *
+s_query (PGconn *db, const char *what, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = PQexecParams (db, sql, nparams, NULL, params, NULL, NULL, 0);    if (PQresultStatus (r) == PGRES_TUPLES_OK || PQresultStatus (r) == PGRES_COMMAND_OK)
+        return r;
+    char line [512];
+    const char *state = PQresultErrorField (r, PG_DIAG_SQLSTATE);
+    if (state && (strcmp (state, "42P01") == 0 || strcmp (state, "3F000") == 0
+              ||  strcmp (state, "42883") == 0))
+        rpt_error ("%s: the database has no analytics views (run 'tongxin-admin migrate'): %s",
+                   what, s_pg_error (db, r, line, sizeof line));
+    else
+        rpt_error ("%s: %s", what, s_pg_error (db, r, line, sizeof line));
+    PQclear (r);
+    return NULL;
+}
+
+static void *
+s_calloc (size_t n, size_t size)
+{
+    void *p = calloc (n ? n : 1, size);
+    if (!p) {
+        rpt_error ("out of memory");
+        exit (1);
+    }
+    return p;
+}
+
+//  A new, empty table for section S.
+static rpt_table_t *
+s_table_new (const section_t *sec)
+{
+    rpt_table_t *t = s_calloc (1, sizeof *t);
+    t->key = s_strdup (sec->key);
+    t->title = s_strdup (sec->title);
+    for (const char *c = sec->cols; c; c = strchr (c, '|') ? strchr (c, '|') + 1 : NULL)
+        t->ncols++;
+    t->cols = s_calloc ((size_t) t->ncols, sizeof *t->cols);
+    t->numeric = s_calloc ((size_t) t->ncols, sizeof *t->numeric);
+    const char *name = sec->cols;
+    for (int c = 0; c < t->ncols; c++) {
+        size_t n = strcspn (name, "|");
+        t->numeric [c] = name [0] == '#';
+        t->cols [c] = strndup (name + t->numeric [c], n - t->numeric [c]);
+        if (!t->cols [c]) {
+            rpt_error ("out of memory");
+            exit (1);
+        }
+        name += n + (name [n] == '|');
+    }
+    return t;
+}
+
+//  Appends rows [first, last) of R, cells from column OFFSET on.
+static void
+s_table_add (rpt_table_t *t, PGresult *r, int first, int last, int offset)
+{
+    int add = last - first;
+    if (add <= 0)
+        return;
+    char **cells = realloc (t->cells, (size_t) ((t->nrows + add) * t->ncols) * sizeof *cells);
+    if (!cells) {
+        rpt_error ("out of memory");
+        exit (1);
+    }
+    t->cells = cells;
+    for (int i = first; i < last; i++, t->nrows++)
+        for (int c = 0; c < t->ncols; c++) {
+            int col = offset + c;
+            bool null = col >= PQnfields (r) || PQgetisnull (r, i, col);
+            t->cells [t->nrows * t->ncols + c] = s_strdup (null ? "" : PQgetvalue (r, i, col));
+        }
+}
+
+rpt_t *
+rpt_load (PGconn *db, const rpt_opts_t *opts)
+{
+    rpt_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        rpt_error ("out of memory");
+        return NULL;
+    }
+    self->quiet_days = opts->quiet_days;
+    //  One snapshot for every query; no JIT (its start-up costs more than
+    //  these small queries take).
+    PGresult *r = s_query (db, "starting", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+    if (!r)
+        goto fail;
+    PQclear (r);
+    r = s_query (db, "starting", "SET LOCAL jit = off", 0, NULL);
+    if (!r)
+        goto fail;
+    PQclear (r);
+
+    const char *unit = opts->unit;
+    r = s_query (db, "finding the unit",
+        "SELECT u.unit_code, u.name, s.settings_timezone, s.stale,"
+        "       to_char(now() AT TIME ZONE s.settings_timezone, 'YYYY-MM-DD HH24:MI'),"
+        "       (now() AT TIME ZONE s.settings_timezone)::date::text,"
+        "       coalesce($2::date::text, ''), coalesce($3::date::text, '')"
+        "  FROM analytics.units u CROSS JOIN analytics.rollup_status s"
+        " WHERE u.unit_code = $1::text"
+        "    OR ($1::text IS NULL AND u.unit_code = (SELECT unit_code FROM analytics.units"
+        "                                       WHERE parent_code IS NULL"
+        "                                       ORDER BY descendants DESC, unit_code LIMIT 1))",
+        3, (const char *[]) { unit, opts->from, opts->to });
+    if (!r)
+        goto fail;
+    if (PQntuples (r) != 1) {
+        if (unit)
+            rpt_error ("unknown unit '%s'", unit);
+        else
+            rpt_error ("the database has no units yet");
+        PQclear (r);
+        goto fail;
+    }
+    self->unit_code = s_strdup (PQgetvalue (r, 0, 0));
+    self->unit_name = s_strdup (PQgetvalue (r, 0, 1));
+    self->timezone = s_strdup (PQgetvalue (r, 0, 2));
+    self->stale = strcmp (PQgetvalue (r, 0, 3), "t") == 0;
+    self->generated = s_strdup (PQgetvalue (r, 0, 4));
+    self->today = s_strdup (PQgetvalue (r, 0, 5));
+    self->from = s_strdup (PQgetvalue (r, 0, 6));
+    self->to = s_strdup (PQgetvalue (r, 0, 7));
+    PQclear (r);
+
+    for (int i = 0; i < NSECTIONS; i++)
+        self->tables [self->ntables++] = s_table_new (&s_sections [i]);
+
+    //  The period: whole months and the days at its ends.
+    r = s_query (db, "reading the period", s_bounds_sql, 2, (const char *[]) { opts->from, opts->to });
+    if (!r)
+        goto fail;
+    char bounds [6][64];
+    for (int c = 0; c < 6; c++)
+        snprintf (bounds [c], sizeof bounds [c], "%s", PQgetvalue (r, 0, c));
+    PQclear (r);
+    const char *params [] = { self->unit_code, bounds [0], bounds [1], bounds [2], bounds [3],
+                              bounds [4], bounds [5] };
+    r = s_query (db, "reading the figures of the period", s_period_sql, 7, params);
+    if (!r)
+        goto fail;
+    //  Rows come ordered by section: 0 targets, 2 provinces, 3 months, ...
+    for (int i = 0; i < PQntuples (r); ) {
+        int sec = atoi (PQgetvalue (r, i, 0));
+        int j = i;
+        while (j < PQntuples (r) && atoi (PQgetvalue (r, j, 0)) == sec)
+            j++;
+        if (sec >= 0 && sec < NSECTIONS)
+            s_table_add (self->tables [sec], r, i, j, 2);
+        i = j;
+    }
+    PQclear (r);
+
+    r = s_query (db, "reading the coverage", s_coverage_sql, 1, (const char *[]) { self->unit_code });
+    if (!r)
+        goto fail;
+    s_table_add (self->tables [1], r, 0, PQntuples (r), 0);
+    PQclear (r);
+
+    char quiet [16];
+    snprintf (quiet, sizeof quiet, "%d", opts->quiet_days);
+    r = s_query (db, "reading the quiet pairings", s_quiet_sql, 2,
+                 (const char *[]) { self->unit_code, quiet });
+    if (!r)
+        goto fail;
+    s_table_add (self->tables [NSECTIONS - 1], r, 0, PQntuples (r), 0);
+    PQclear (r);
+    PQclear (PQexec (db, "COMMIT"));
+    return self;
+fail:
+    PQclear (PQexec (db, "ROLLBACK"));
+    rpt_destroy (&self);
+    return NULL;
+}
