@@ -37,6 +37,8 @@ static const option_t s_options [] = {
       "most events written in one transaction" },
     { "group-ms", T_INT, OFF (group_ms), "10", 0, 10000,
       "longest wait (ms) for more batches before a transaction is written" },
+    { "writers", T_INT, OFF (writers), "2", 1, 16,
+      "database connections writing groups in parallel (one commits while another writes)" },
     { "queue-mb", T_INT, OFF (queue_mb), "16", 1, 4096,
       "memory (MiB) of received batches waiting for the writer; past it, reading stops" },
     { "peer-hwm", T_INT, OFF (peer_hwm), "16", 1, 100000,

@@ -20,6 +20,7 @@ typedef struct {
     char *metrics;                  //  ADDR:PORT or PORT for /metrics and /healthz ("" = off)
     int group_events;               //  max events per transaction
     int group_ms;                   //  max wait to fill a group
+    int writers;                    //  database connections writing groups in parallel
     int queue_mb;                   //  bound on memory queued for the writer
     int peer_hwm;                   //  per-producer receive high-water mark (messages)
     int registry_refresh;           //  seconds between registry reloads

@@ -304,7 +304,9 @@ s_process (recv_t *r, const uint8_t *rid, size_t rid_len, zmq_msg_t *payload, co
         const tx_event_t *ev = &batch.events [i];
         int code = ev->reject;
         char msg [TX_REJECT_MSG_MAX + 160];
-        snprintf (msg, sizeof msg, "%s", ev->reject_msg ? ev->reject_msg : "");
+        msg [0] = 0;
+        if (ev->reject_msg)
+            snprintf (msg, sizeof msg, "%s", ev->reject_msg);
         if (code == TX_REJECT_NONE)
             code = tx_validate_event (reg, ev, &vctx, msg, sizeof msg);
         if (code != TX_REJECT_NONE) {
@@ -508,7 +510,7 @@ tx_server_run (const tx_config_t *cfg)
     tx_queue_t queue;
     tx_queue_init (&queue);
     void *ctx = zmq_ctx_new ();
-    void *acks = zmq_socket (ctx, ZMQ_PAIR);
+    void *acks = zmq_socket (ctx, ZMQ_PULL);        //  replies from every writer lane
     int rcvhwm = 0;
     zmq_setsockopt (acks, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_bind (acks, ACK_ENDPOINT);

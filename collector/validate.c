@@ -260,6 +260,22 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
     return TX_REJECT_NONE;
 }
 
+//  An integer in decimal, without printf (this runs for every attribute).
+static int
+s_json_int (tx_buf_t *out, int64_t v)
+{
+    char digits [24];
+    size_t n = sizeof digits;
+    uint64_t u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+    do {
+        digits [--n] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits [--n] = '-';
+    return tx_buf_append (out, digits + n, sizeof digits - n);
+}
+
 static int
 s_json_string (tx_buf_t *out, const char *s, size_t len)
 {
@@ -272,13 +288,19 @@ s_json_string (tx_buf_t *out, const char *s, size_t len)
             continue;
         if (tx_buf_append (out, s + run, i - run) != 0)
             return -1;
-        char esc [8];
-        int n = c == '"' ? snprintf (esc, sizeof esc, "\\\"")
-              : c == '\\' ? snprintf (esc, sizeof esc, "\\\\")
-              : c == '\n' ? snprintf (esc, sizeof esc, "\\n")
-              : c == '\t' ? snprintf (esc, sizeof esc, "\\t")
-              : c == '\r' ? snprintf (esc, sizeof esc, "\\r")
-              : snprintf (esc, sizeof esc, "\\u%04x", c);
+        char esc [8] = { '\\', (char) c };
+        int n = 2;
+        if (c == '\n')
+            esc [1] = 'n';
+        else
+        if (c == '\t')
+            esc [1] = 't';
+        else
+        if (c == '\r')
+            esc [1] = 'r';
+        else
+        if (c < 0x20)
+            n = snprintf (esc, sizeof esc, "\\u%04x", c);
         if (tx_buf_append (out, esc, (size_t) n) != 0)
             return -1;
         run = i + 1;
@@ -294,6 +316,8 @@ tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t
     (void) reg;
     if (tx_buf_putc (out, '{') != 0)
         return -1;
+    const tx_type_def_t *type = NULL;       //  looked up for the first string value
+    bool type_looked_up = false;
     for (size_t i = 0; i < ev->attr_count; i++) {
         const tx_attr_t *a = &ev->attrs [i];
         if ((i && tx_buf_putc (out, ',') != 0)
@@ -302,12 +326,9 @@ tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t
             return -1;
         char num [40];
         int n;
-        const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
-        const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
         switch (a->value.type) {
             case TX_VAL_INT:
-                n = snprintf (num, sizeof num, "%lld", (long long) a->value.u.i);
-                if (tx_buf_append (out, num, (size_t) n) != 0)
+                if (s_json_int (out, a->value.u.i) != 0)
                     return -1;
                 break;
             case TX_VAL_FLOAT:
@@ -319,8 +340,13 @@ tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t
                 if (tx_buf_append (out, a->value.u.b ? "true" : "false", a->value.u.b ? 4 : 5) != 0)
                     return -1;
                 break;
-            case TX_VAL_STR:
+            case TX_VAL_STR: {
                 //  A numeric given as a decimal string is stored as a number.
+                if (!type_looked_up) {
+                    type = tx_registry_type (reg, ev->type, ev->type_len);
+                    type_looked_up = true;
+                }
+                const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
                 if (def && def->kind == TX_KIND_NUMERIC) {
                     if (tx_buf_append (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
                         return -1;
@@ -329,6 +355,7 @@ tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t
                 if (s_json_string (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
                     return -1;
                 break;
+            }
         }
     }
     return tx_buf_putc (out, '}');

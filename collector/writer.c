@@ -17,13 +17,22 @@
 
 typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
 
+//  The writer is one or more lanes: a thread with its own connection each,
+//  all popping groups from the one queue, so that one group is written
+//  while another commits.  Lane 0 is the tx_writer_t the caller holds; it
+//  also loads the registry and makes partitions, and holds the state the
+//  lanes share (the fields from reg_lock to deadline_ms).
 struct tx_writer_t {
     const tx_config_t *cfg;
     tx_queue_t *queue;
     tx_metrics_t *m;
     void *zmq_ctx;
     char ack_endpoint [64];
-    void *acks;                 //  PAIR, connected to the receiver; writer thread only
+    struct tx_writer_t *main;   //  lane 0 (itself for lane 0)
+    int lane;                   //  this lane's number
+    struct tx_writer_t **lanes; //  lane 0 only: every lane, lanes [0] == itself
+    int n_lanes;                //  lane 0 only
+    void *acks;                 //  PUSH, connected to the receiver; this lane's thread only
     PGconn *db;                 //  NULL while disconnected
     pthread_t thread;
     bool started;
@@ -58,9 +67,9 @@ tx_clock_us (void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-tx_writer_t *
-tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
-               const char *ack_endpoint, tx_metrics_t *metrics)
+static tx_writer_t *
+s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+            const char *ack_endpoint, tx_metrics_t *metrics, tx_writer_t *main, int lane)
 {
     tx_writer_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -70,8 +79,38 @@ tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
     self->zmq_ctx = zmq_ctx;
     self->m = metrics;
     snprintf (self->ack_endpoint, sizeof self->ack_endpoint, "%s", ack_endpoint);
+    self->main = main ? main : self;
+    self->lane = lane;
     pthread_mutex_init (&self->reg_lock, NULL);
     msgpack_sbuffer_init (&self->ack);
+    return self;
+}
+
+static void s_lane_destroy (tx_writer_t **self_p);
+
+tx_writer_t *
+tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+               const char *ack_endpoint, tx_metrics_t *metrics)
+{
+    tx_writer_t *self = s_lane_new (cfg, queue, zmq_ctx, ack_endpoint, metrics, NULL, 0);
+    int n = cfg->writers > 0 ? cfg->writers : 1;
+    if (self)
+        self->lanes = calloc ((size_t) n, sizeof *self->lanes);
+    if (!self || !self->lanes) {
+        s_lane_destroy (&self);
+        return NULL;
+    }
+    self->lanes [0] = self;
+    self->n_lanes = 1;
+    while (self->n_lanes < n) {
+        self->lanes [self->n_lanes] = s_lane_new (cfg, queue, zmq_ctx, ack_endpoint, metrics, self,
+                                                  self->n_lanes);
+        if (!self->lanes [self->n_lanes]) {
+            tx_writer_destroy (&self);
+            return NULL;
+        }
+        self->n_lanes++;
+    }
     return self;
 }
 
@@ -270,24 +309,52 @@ const uint8_t tx_writer_copy_header [19] = {
     'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
+static inline uint8_t *
+s_put32 (uint8_t *p, uint32_t v)
+{
+    p [0] = (uint8_t) (v >> 24);
+    p [1] = (uint8_t) (v >> 16);
+    p [2] = (uint8_t) (v >> 8);
+    p [3] = (uint8_t) v;
+    return p + 4;
+}
+
+//  A field: its length, then its bytes (NULL data: the SQL NULL, length -1).
+static inline uint8_t *
+s_field (uint8_t *p, const void *data, size_t len)
+{
+    if (!data)
+        return s_put32 (p, 0xffffffffu);
+    p = s_put32 (p, (uint32_t) len);
+    memcpy (p, data, len);
+    return p + len;
+}
+
 int
 tx_writer_copy_row (tx_buf_t *b, const tx_event_t *ev, const char *sender, size_t sender_len,
                     const uint8_t *attrs_jsonb, size_t attrs_len)
 {
+    //  One reservation per row, then plain stores: this runs for every event.
+    size_t size = 2 + 8 * 4 + 16 + ev->unit_len + ev->type_len + 8 + (ev->partner ? ev->partner_len : 0)
+                + attrs_len + sender_len + (ev->has_supersedes ? 16 : 0);
+    if (tx_buf_reserve (b, size) != 0)
+        return -1;
     int64_t pg_us = (ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000;
-    int rc = tx_buf_be16 (b, 8)
-          || tx_buf_be32 (b, 16) || tx_buf_append (b, ev->id, 16)
-          || tx_buf_be32 (b, (uint32_t) ev->unit_len) || tx_buf_append (b, ev->unit, ev->unit_len)
-          || tx_buf_be32 (b, (uint32_t) ev->type_len) || tx_buf_append (b, ev->type, ev->type_len)
-          || tx_buf_be32 (b, 8) || tx_buf_be64 (b, (uint64_t) pg_us)
-          || (ev->partner ? tx_buf_be32 (b, (uint32_t) ev->partner_len)
-                            || tx_buf_append (b, ev->partner, ev->partner_len)
-                          : tx_buf_be32 (b, 0xffffffffu))
-          || tx_buf_be32 (b, (uint32_t) attrs_len) || tx_buf_append (b, attrs_jsonb, attrs_len)
-          || tx_buf_be32 (b, (uint32_t) sender_len) || tx_buf_append (b, sender, sender_len)
-          || (ev->has_supersedes ? tx_buf_be32 (b, 16) || tx_buf_append (b, ev->supersedes, 16)
-                                 : tx_buf_be32 (b, 0xffffffffu));
-    return rc ? -1 : 0;
+    uint8_t at [8];
+    s_put32 (s_put32 (at, (uint32_t) ((uint64_t) pg_us >> 32)), (uint32_t) pg_us);
+    uint8_t *p = b->data + b->len;
+    *p++ = 0;
+    *p++ = 8;                                   //  fields
+    p = s_field (p, ev->id, 16);
+    p = s_field (p, ev->unit, ev->unit_len);
+    p = s_field (p, ev->type, ev->type_len);
+    p = s_field (p, at, 8);
+    p = s_field (p, ev->partner, ev->partner_len);
+    p = s_field (p, attrs_jsonb, attrs_len);
+    p = s_field (p, sender, sender_len);
+    p = s_field (p, ev->has_supersedes ? ev->supersedes : NULL, 16);
+    b->len = (size_t) (p - b->data);
+    return 0;
 }
 
 //  The stored keys RETURNING gave: a small hash set by id.
@@ -510,16 +577,17 @@ s_reconnect (tx_writer_t *self)
 {
     int backoff = 100;
     for (;;) {
-        if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+        if (atomic_load (&self->main->stopping) && tx_clock_ms () > atomic_load (&self->main->deadline_ms))
             return -1;
         if (s_connect (self) == 0) {
-            s_load_registry (self);
+            if (self->lane == 0)
+                s_load_registry (self);
             return 0;
         }
         tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=\"%s\"", backoff, self->dberr);
         //  Sleep in slices: a stop must not wait out the whole backoff.
         for (int64_t wake = tx_clock_ms () + backoff; tx_clock_ms () < wake; ) {
-            if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+            if (atomic_load (&self->main->stopping) && tx_clock_ms () > atomic_load (&self->main->deadline_ms))
                 return -1;
             struct timespec ts = { 0, 50 * 1000000L };
             nanosleep (&ts, NULL);
@@ -551,7 +619,7 @@ s_write_retry (tx_writer_t *self, const part_t *p)
                 return WR_RETRY;
         }
         else {
-            if (atomic_load (&self->stopping) && tx_clock_ms () > atomic_load (&self->deadline_ms))
+            if (atomic_load (&self->main->stopping) && tx_clock_ms () > atomic_load (&self->main->deadline_ms))
                 return WR_RETRY;
             struct timespec ts = { 0, 100 * 1000000L };
             nanosleep (&ts, NULL);
@@ -659,7 +727,7 @@ static void *
 s_thread (void *arg)
 {
     tx_writer_t *self = arg;
-    self->acks = zmq_socket (self->zmq_ctx, ZMQ_PAIR);
+    self->acks = zmq_socket (self->zmq_ctx, ZMQ_PUSH);
     int hwm = 0;
     zmq_setsockopt (self->acks, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_connect (self->acks, self->ack_endpoint);
@@ -671,16 +739,18 @@ s_thread (void *arg)
     while (jobs && bytes) {
         if (!self->db && s_reconnect (self) != 0)
             break;
-        if (atomic_exchange (&self->reload, 0) || tx_clock_ms () >= self->next_refresh_ms)
-            if (s_load_registry (self) != 0 && PQstatus (self->db) != CONNECTION_OK)
-                s_disconnect (self);
-        if (self->db)
-            s_partitions (self);
+        if (self->lane == 0) {
+            if (atomic_exchange (&self->reload, 0) || tx_clock_ms () >= self->next_refresh_ms)
+                if (s_load_registry (self) != 0 && PQstatus (self->db) != CONNECTION_OK)
+                    s_disconnect (self);
+            if (self->db)
+                s_partitions (self);
+        }
         //  Gather a group.
         size_t n = 0, events = 0;
         tx_job_t *job = tx_queue_pop (self->queue, 100);
         if (!job) {
-            if (atomic_load (&self->stopping) && self->queue->closed && !self->queue->head)
+            if (atomic_load (&self->main->stopping) && self->queue->closed && !self->queue->head)
                 break;
             //  Idle: look at the connection now and then, so /healthz and
             //  tongxin_database_up tell the truth without traffic.
@@ -760,10 +830,16 @@ tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
         nanosleep (&ts, NULL);
     }
     s_partitions (self);
-    if (pthread_create (&self->thread, NULL, s_thread, self) != 0)
-        return -1;
-    pthread_setname_np (self->thread, "tx-writer");     //  for top, perf and bench
-    self->started = true;
+    //  The other lanes connect in their threads.
+    for (int i = 0; i < self->n_lanes; i++) {
+        tx_writer_t *lane = self->lanes [i];
+        if (pthread_create (&lane->thread, NULL, s_thread, lane) != 0)
+            return -1;
+        char name [16];
+        snprintf (name, sizeof name, "tx-writer-%d", i % 100);
+        pthread_setname_np (lane->thread, name);        //  for top, perf and bench
+        lane->started = true;
+    }
     return 0;
 }
 
@@ -775,8 +851,8 @@ tx_writer_stop (tx_writer_t *self, int64_t deadline_ms)
     tx_queue_close (self->queue);
 }
 
-void
-tx_writer_destroy (tx_writer_t **self_p)
+static void
+s_lane_destroy (tx_writer_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -790,4 +866,18 @@ tx_writer_destroy (tx_writer_t **self_p)
     msgpack_sbuffer_destroy (&self->ack);
     free (self);
     *self_p = NULL;
+}
+
+void
+tx_writer_destroy (tx_writer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tx_writer_t *self = *self_p;
+    if (self->started && !atomic_load (&self->stopping))
+        tx_writer_stop (self, tx_clock_ms ());      //  not stopped (a failed start): stop now
+    for (int i = 1; self->lanes && i < self->n_lanes; i++)
+        s_lane_destroy (&self->lanes [i]);
+    free (self->lanes);
+    s_lane_destroy (self_p);
 }

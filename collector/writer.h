@@ -1,12 +1,16 @@
-/*  writer: the database side of the collector, in its own thread.
+/*  writer: the database side of the collector, in its own threads.
  *
- *  It owns one libpq connection.  It pops jobs from the queue, gathers them
- *  into a group (up to group-events events or group-ms milliseconds), and
- *  writes the group in one transaction: binary COPY of the accepted events
- *  into a temporary staging table, INSERT ... SELECT ... ON CONFLICT DO
- *  NOTHING RETURNING the stored keys, the rejected records, COMMIT
+ *  It runs "writers" lanes (default 2): a thread with its own libpq
+ *  connection each, all popping from the one queue, so that one group is
+ *  copied while another waits for its commit's WAL flush.  A lane pops jobs,
+ *  gathers them into a group (up to group-events events or group-ms
+ *  milliseconds), and writes the group in one transaction: binary COPY of
+ *  the accepted events straight into tongxin.events (after a duplicate: into
+ *  a temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO
+ *  NOTHING RETURNING the stored keys), the rejected records, COMMIT
  *  (synchronous_commit=on).  Only then does it send each job's ack, over an
- *  inproc PAIR socket to the receiver, which owns the ROUTER.
+ *  inproc PUSH socket to the receiver's PULL; the receiver owns the ROUTER.
+ *  Groups may commit in any order: every batch has its own ack.
  *
  *  A lost connection or a serialization failure: reconnect with backoff and
  *  redo the whole group (idempotence makes that safe whether or not the
@@ -14,8 +18,8 @@
  *  group is split, down to single events, so that one bad event is rejected
  *  (and recorded) and the good ones are stored.
  *
- *  It also loads the registry snapshot, on request and periodically, and
- *  publishes it for the receiver.
+ *  Lane 0 also loads the registry snapshot, on request and periodically,
+ *  and publishes it for the receiver.
  */
 #ifndef TX_WRITER_H_INCLUDED
 #define TX_WRITER_H_INCLUDED
@@ -30,7 +34,7 @@
 
 typedef struct tx_writer_t tx_writer_t;
 
-//  ack_endpoint: the inproc endpoint the receiver's PAIR socket is bound to.
+//  ack_endpoint: the inproc endpoint the receiver's PULL socket is bound to.
 tx_writer_t *tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
                             const char *ack_endpoint, tx_metrics_t *metrics);
 

@@ -448,9 +448,13 @@ s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
 {
     for (size_t i = 0; i < slot->n; i++)
         s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
-    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    //  The counts first: once the spool lets go, tongxin_flush may return
+    //  and the caller read them.
     pthread_mutex_lock (&self->lock);
     self->stats.rejected += slot->n;
+    pthread_mutex_unlock (&self->lock);
+    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    pthread_mutex_lock (&self->lock);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     s_free_slot (self, slot);
@@ -518,11 +522,15 @@ s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t
                 dup++;
         }
     }
-    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    //  The counts first: once the spool lets go, tongxin_flush may return
+    //  and the caller read them.
     pthread_mutex_lock (&self->lock);
     self->stats.stored += stored;
     self->stats.duplicate += dup;
     self->stats.rejected += rejected;
+    pthread_mutex_unlock (&self->lock);
+    tx_spool_ack (self->spool, slot->seqs, slot->n);
+    pthread_mutex_lock (&self->lock);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     s_free_slot (self, slot);
