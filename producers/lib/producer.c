@@ -560,7 +560,11 @@ s_sender (void *arg)
     char mon_ep [96];
     snprintf (mon_ep, sizeof mon_ep, MON_ENDPOINT_FMT, (void *) self);
     zmq_socket_monitor (dealer, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED);
+    //  Monitor events arrive late: the first handshake's event may come
+    //  after we sent on that connection.  Only a connection that replaces
+    //  a lost one can have lost batches, so resend only after a disconnect.
+    bool lost_one = false;
     void *mon = zmq_socket (ctx, ZMQ_PAIR);
     zmq_connect (mon, mon_ep);
     for (size_t i = 0; i < self->n_endpoints; i++)
@@ -627,10 +631,13 @@ s_sender (void *arg)
                 uint32_t value;
                 memcpy (&e, zmq_msg_data (&ev), 2);
                 memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
+                if (e == ZMQ_EVENT_DISCONNECTED)
+                    lost_one = true;
+                else
                 if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                     //  A new connection has a new routing id at the collector:
                     //  replies to the old one are lost, so resend now.
-                    for (int i = 0; i < self->window; i++)
+                    for (int i = 0; lost_one && i < self->window; i++)
                         if (self->slots [i].used && self->slots [i].attempts > 0)
                             self->slots [i].due_ms = 0;
                 }
