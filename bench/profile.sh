@@ -131,9 +131,13 @@ if command -v perf >/dev/null && [ -n "${PERF:-1}" ]; then
     ppid=$!
     producers
     kill -INT "$ppid"; wait "$ppid" || true
-    echo "PostgreSQL backends of the collector, top symbols (perf, % of samples, children included):"
-    perf report -i "$OUT/postgres.perf" --children --stdio --percent-limit 3 2>/dev/null |
-        grep -E '^ +[0-9.]+%' | head -n 25 | sed 's/^/  /'
+    echo "PostgreSQL backends of the collector, perf samples:"
+    echo "  in the rollup trigger (AfterTriggerEndQuery, children included):" \
+         "$(perf report -i "$OUT/postgres.perf" --children --stdio 2>/dev/null |
+            awk '/AfterTriggerEndQuery/ { print $1; exit }')"
+    echo "  top functions by their own samples:"
+    perf report -i "$OUT/postgres.perf" --no-children --sort symbol --stdio --percent-limit 2 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | head -n 15 | sed 's/^/  /'
 fi
 # The database's share by ablation: the same COPY (bench/baseline, 1000
 # rows a transaction) with the rollup trigger, then without it, then
