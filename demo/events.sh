@@ -9,7 +9,8 @@
 # 70,000 yuan donated to Xide and 10 students aided; 182 instructors;
 # 6 party organisations; 1 + 16 + 9 stations; 600 workers served; 320 lane
 # advisers; 43 governance activities; 220 reports.  Progress toward the
-# 百千万 targets and the smaller activities are illustrative.
+# 百千万 targets and the smaller activities are illustrative.  Every one of
+# the 34 departments and 12 townships/sub-districts reports at least once.
 set -eu
 out=${1:?usage: demo/events.sh DIR}
 mkdir -p "$out"
@@ -137,3 +138,17 @@ ev youth-league youth_exchange 2023-06-10 620723 '{"kind":"hometown_guide","part
 ev youth-league youth_exchange 2023-08-10 620723 '{"kind":"video","participants":10}'
 ev youth-league youth_exchange 2023-10-15 620723 '{"kind":"cloud_visit","participants":120}'
 ev shuangqing mutual_tourism 2023-07-28 150125 '{"visitors":500}'
+
+# The units that take part without a pairing yet (demo/registry.sh): one
+# cloud seminar each, so that 34 departments and 12 townships/sub-districts
+# have reported.
+k=0
+for u in general-office government-office congress-office discipline organisation-dept publicity-dept \
+         united-front political-legal court development-reform finance-bureau hr-social-security \
+         housing-bureau agriculture-bureau emergency-bureau market-regulation civil-affairs justice-bureau \
+         veterans-bureau medical-insurance urban-management womens-federation trade-union \
+         science-association qichezhan xinglong qiaotou ailian shiqiao huochezhan; do
+    k=$((k + 1))
+    ev "$u" cloud_meeting "2023-$(printf %02d $(( (k - 1) % 12 + 1 )))-0$(( k % 9 + 1 ))" "" \
+       "{\"participants\":$(( 12 + k % 20 )),\"topic\":\"“8+N”结对工作交流\"}"
+done

@@ -32,6 +32,45 @@ add_unit gaochong-village    --name 高崇山镇高崇村       --kind village  
 add_unit xiaojiang-community --name 小江湖街道和平社区   --kind community  --parent xiaojiang
 add_unit bubugao-branch      --name 步步高新天地商圈党支部 --kind party_org --parent gig-party-committee
 
+# The article: 34 district departments and 12 townships and sub-districts
+# take part.  The twenty-four departments and six townships/sub-districts
+# below complete the count; their names are illustrative.  Each reports
+# one activity (demo/events.sh), which is what "taking part" counts.
+while read -r code name; do
+    add_unit "$code" --name "$name" --kind department --parent shuangqing
+done <<'DEPTS'
+general-office 区委办
+government-office 区政府办
+congress-office 区人大办
+discipline 区纪委监委
+organisation-dept 区委组织部
+publicity-dept 区委宣传部
+united-front 区委统战部
+political-legal 区委政法委
+court 区法院
+development-reform 区发改局
+finance-bureau 区财政局
+hr-social-security 区人社局
+housing-bureau 区住建局
+agriculture-bureau 区农业农村局
+emergency-bureau 区应急管理局
+market-regulation 区市场监管局
+civil-affairs 区民政局
+justice-bureau 区司法局
+veterans-bureau 区退役军人事务局
+medical-insurance 区医保局
+urban-management 区城管局
+womens-federation 区妇联
+trade-union 区总工会
+science-association 区科协
+DEPTS
+add_unit qichezhan   --name 汽车站街道 --kind subdistrict --parent shuangqing
+add_unit xinglong    --name 兴隆街道   --kind subdistrict --parent shuangqing
+add_unit qiaotou     --name 桥头街道   --kind subdistrict --parent shuangqing
+add_unit ailian      --name 爱莲街道   --kind subdistrict --parent shuangqing
+add_unit shiqiao     --name 石桥街道   --kind subdistrict --parent shuangqing
+add_unit huochezhan  --name 火车站乡   --kind township    --parent shuangqing
+
 # The eight pairings the article names (the district's with Changsha is
 # reported by the education bureau, which runs it).
 add_pairing shuangqing       150125 --counterpart 武川县             --fields ethnic_unity,culture_tourism,team_building --since 2023-03-01

@@ -5,7 +5,7 @@
 # the HTML page rendered by headless Chromium (the figures must be in the
 # rendered DOM; a screenshot is taken).
 . tests/lib.sh
-plan 38
+plan 40
 REPORT=$B/tongxin-report
 db=$(newdb report)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -52,10 +52,14 @@ is "$(grep -E '^  2025-0[456] ' "$T/all.txt")" \
   2025-05       2         1         1           0
   2025-06      10         1         3           6" "activity by month"
 is "$(grep -c '^  2024-' "$T/all.txt")" 12 "months without events are listed too"
+is "$(grep -E '^  (departments|townships and sub-districts) taking part ' "$T/all.txt" | awk '{ print $NF }' | tr '\n' ' ')" \
+   "2 1 " "departments and townships taking part: those that reported (DOMAIN.md: 34 and 12)"
 like "$(sed -n '/^Quiet pairings/,/^$/p' "$T/all.txt")" "vil1 +高崇村 +150000 +内蒙古自治区 +2025-04-01" "quiet pairings"
 
 # A period that cuts months: days of April from the events, May from the rollups.
 $REPORT --db "$adb" --unit town1 --from 2025-04-02 --to 2025-05-31 > "$T/p.txt"
+is "$(grep -E '^  (departments|townships and sub-districts) taking part ' "$T/p.txt" | awk '{ print $NF }' | tr '\n' ' ')" \
+   "0 1 " "a township's subtree: itself, no departments"
 is "$(grep -E '^  (cadre|student|resident) ' "$T/p.txt" | awk '{ print $1 ":" $3 }' | tr '\n' ' ')" \
    "cadre:0 student:200 resident:3,000 " "a period from 2 April leaves out the event of 1 April 05:00 (Shaoyang)"
 $REPORT --db "$adb" --unit town1 --from 2025-04-01 --to 2025-04-01 > "$T/d.txt"
