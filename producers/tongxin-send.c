@@ -1370,6 +1370,7 @@ s_spool (send_t *self)
     int wait_ms = self->args->wait_s * 1000;
     int64_t deadline = 0;
     uint64_t low = UINT64_MAX;
+    char full_why [160] = "";               //  libtongxin's reason: cap or disk
     while (n > 0) {
         tongxin_submit_many (self->tx, todo, n, NULL, results, b->errs [0], sizeof b->errs [0]);
         size_t full = 0;
@@ -1378,6 +1379,8 @@ s_spool (send_t *self)
             if (results [i] == TONGXIN_OK)
                 continue;
             if (results [i] == TONGXIN_EFULL && rc == 0) {
+                if (full == 0)
+                    snprintf (full_why, sizeof full_why, "%s", b->errs [i]);
                 todo [full] = todo [i];         //  full <= i: kept for a retry
                 which [full++] = k;
                 continue;
@@ -1429,9 +1432,14 @@ s_spool (send_t *self)
             char where [40] = "";
             if (!self->flag_form)
                 snprintf (where, sizeof where, "line %" PRIu64 ": ", b->line [which [0]]);
-            s_error (self, "%sthe spool %s is full (cap %" PRIu64 " MiB)%s: this event and the "
+            //  The library says which limit: the cap or the file system.
+            bool disk = strstr (full_why, "file system") != NULL;
+            char cap [48];
+            snprintf (cap, sizeof cap, "cap %" PRIu64 " MiB",
+                      self->args->spool_cap_mb ? self->args->spool_cap_mb : 1024);
+            s_error (self, "%sthe spool %s is full (%s)%s: this event and the "
                      "rest of the input were not sent", where, self->spool,
-                     self->args->spool_cap_mb ? self->args->spool_cap_mb : 1024,
+                     disk ? "no room left on its file system" : cap,
                      wait_ms ? " and the collector did not drain it" : "");
             rc = RC_FULL;
         }

@@ -65,6 +65,13 @@ like() { # like GOT REGEX DESCRIPTION
 
 diag() { echo "# $*"; }
 
+skip() { # skip COUNT REASON
+    _i=0
+    while [ $_i -lt "$1" ]; do
+        _i=$((_i + 1)); _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $2"
+    done
+}
+
 # newdb NAME: create an empty scratch database; prints its conninfo.
 newdb() {
     _db="tx_${1}_$$"

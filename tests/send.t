@@ -3,7 +3,7 @@
 # sent twice), bad lines reported as LINE: CODE: message while the rest goes
 # through, the documented exit codes, the spool lock.
 . tests/lib.sh
-plan 17
+plan 21
 ADMIN=$B/tongxin-admin
 SEND=$B/tongxin-send
 db=$(newdb send)
@@ -66,3 +66,21 @@ $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool2" --wait 1 --type 
     --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>"$T/lock.err"
 like "$(cat "$T/lock.err")" "in use by pid" "a second process on one spool is refused"
 wait $dpid || true   # the driver times out: its collector is gone
+
+# A full spool: exit 4, and the message says which limit was hit.
+awk 'BEGIN { for (i = 0; i < 12000; i++)
+    printf "{\"type\":\"cloud_meeting\",\"occurred_at\":\"2025-04-01T05:00:00+08:00\",\"attrs\":{\"participants\":%d,\"topic\":\"%0100d\"}}\n", i % 50 + 1, i }' \
+    > "$T/many.jsonl"
+$SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool3" --spool-cap 1 --wait 0 "$T/many.jsonl" 2>"$T/cap.err"
+is $? 4 "past --spool-cap: exit 4"
+like "$(cat "$T/cap.err")" "the spool .* is full \(cap 1 MiB\): this event and the rest of the input were not sent" \
+     "...naming the cap"
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=256k tongxin-send-full "$T/small" 2>/dev/null; then
+    at_exit "umount '$T/small'"
+    $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/small/spool" --wait 0 "$T/many.jsonl" 2>"$T/disk.err"
+    is $? 4 "a full file system: exit 4, as at the cap"
+    like "$(cat "$T/disk.err")" "the spool .* is full \(no room left on its file system\)" "...naming the file system"
+else
+    skip 2 "cannot mount a tmpfs here"
+fi

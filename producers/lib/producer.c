@@ -834,11 +834,23 @@ s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8
     return TONGXIN_OK;
 }
 
+//  A spool failure as a submit result, with its reason in err.  A full
+//  file system is "full" as the spool's own cap is: nothing was stored,
+//  and room comes back as the collector acknowledges.
 static int
-s_spool_rc (int rc, char *err, size_t errlen)
+s_spool_rc (tongxin_t *self, int rc, char *err, size_t errlen)
 {
-    snprintf (err, errlen, "spool: %s", tx_spool_strerror (rc));
-    return rc == TX_SPOOL_FULL ? TONGXIN_EFULL : TONGXIN_EIO;
+    if (rc != TX_SPOOL_FULL) {
+        snprintf (err, errlen, "spool: %s", tx_spool_strerror (rc));
+        return TONGXIN_EIO;
+    }
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    snprintf (err, errlen, "spool full: %s; nothing stored, retry once the collector "
+              "has acknowledged earlier events",
+              ss.disk_full ? "no room left on the spool directory's file system"
+                           : "spool_cap_bytes reached");
+    return TONGXIN_EFULL;
 }
 
 static void
@@ -867,7 +879,7 @@ tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [16],
     if (rc == TONGXIN_OK) {
         int src = tx_spool_append (self->spool, sb.data, sb.size, NULL);
         if (src != TX_SPOOL_OK)
-            rc = s_spool_rc (src, err, errlen);
+            rc = s_spool_rc (self, src, err, errlen);
     }
     msgpack_sbuffer_destroy (&sb);
     if (rc != TONGXIN_OK)
@@ -897,7 +909,7 @@ tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
         uint64_t seq;
         int src = tx_spool_put (self->spool, sb.data, sb.size, &seq);
         if (src != TX_SPOOL_OK) {
-            results [i] = s_spool_rc (src, err, elen);
+            results [i] = s_spool_rc (self, src, err, elen);
             continue;
         }
         if (!first)
@@ -908,13 +920,19 @@ tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
             memcpy (ids_out [i], id, 16);
     }
     msgpack_sbuffer_destroy (&sb);
-    if (put && tx_spool_sync (self->spool, first, last) != TX_SPOOL_OK) {
+    int src = put ? tx_spool_sync (self->spool, first, last) : TX_SPOOL_OK;
+    if (src != TX_SPOOL_OK) {
         //  Not durable: none of them counts as stored.
         for (size_t i = 0; i < n; i++)
             if (results [i] == TONGXIN_OK) {
-                results [i] = TONGXIN_EIO;
-                if (errs)
-                    snprintf (errs + i * errlen, errlen, "spool: could not sync to disk");
+                char *err = errs ? errs + i * errlen : dummy;
+                size_t elen = errs ? errlen : sizeof dummy;
+                if (src == TX_SPOOL_FULL)
+                    results [i] = s_spool_rc (self, src, err, elen);
+                else {
+                    results [i] = TONGXIN_EIO;
+                    snprintf (err, elen, "spool: could not sync to disk");
+                }
             }
         return 0;
     }

@@ -63,6 +63,7 @@
 
 typedef struct {
     uint64_t lo, hi;                /* inclusive */
+    bool full;                      /* lost because the file system was full */
 } s_range_t;
 
 typedef struct {
@@ -79,6 +80,7 @@ typedef struct {
     int pins;               /* readers using rfd without mtx */
     bool dead;              /* unlinked and out of the list; free at pins 0 */
     bool suspect;           /* a read met damage: verify at its end */
+    bool spent;             /* cut back by s_reclaim: takes no more records */
 } s_seg_t;
 
 typedef struct {
@@ -127,6 +129,9 @@ struct _tx_spool_t {
     bool syncing;               /* a leader is writing/fdatasyncing */
     bool rotating;              /* a rotation is in progress */
     bool broken;                /* a write/sync failed: repair before use */
+    bool nospace;               /* the last write/sync failure was ENOSPC,
+                                   EDQUOT or EFBIG and no data write has
+                                   succeeded since: failures are FULL */
     uint64_t epoch;             /* bumped by every failure */
     s_range_t failed[MAX_FAILED];   /* seqs lost to I/O errors */
     size_t nfailed;             /* in failed */
@@ -358,14 +363,26 @@ s_pwrite_all (int fd, const void *buf, size_t n, uint64_t off)
     return 0;
 }
 
+/* Returns -1 with errno set on failure */
 static int
 s_fsync_dir (tx_spool_t *self)
 {
     if (fsync (self->dirfd) == 0)
         return 0;
+    int err = errno;
     s_log (self, TX_SPOOL_LOG_ERROR, "event=fsync-dir-failed error=\"%s\"",
-           strerror (errno));
+           strerror (err));
+    errno = err;
     return -1;
+}
+
+/* Whether a write/sync/truncate error means "no room": the file system
+   (ENOSPC), the user's quota (EDQUOT) or the file size limit (EFBIG,
+   RLIMIT_FSIZE).  The caller then sees TX_SPOOL_FULL, as at the cap. */
+static bool
+s_nospace_err (int err)
+{
+    return err == ENOSPC || err == EDQUOT || err == EFBIG;
 }
 
 
@@ -708,19 +725,27 @@ s_next (s_reader_t *r, uint64_t off, bool refill, s_rec_t *rec)
 
 /* ---------------------------------------------------------------- failures */
 
-static bool
-s_is_failed (tx_spool_t *self, uint64_t lo, uint64_t hi)
+/* Whether any of seqs lo..hi was lost to a failure: 0 if none, else
+   TX_SPOOL_FULL when every such failure was for lack of space, or
+   TX_SPOOL_EIO. */
+static int
+s_failed_code (tx_spool_t *self, uint64_t lo, uint64_t hi)
 {
+    int code = 0;
     for (size_t i = 0; i < self->nfailed; i++)
-        if (self->failed[i].lo <= hi && lo <= self->failed[i].hi)
-            return true;
-    return false;
+        if (self->failed[i].lo <= hi && lo <= self->failed[i].hi) {
+            if (!self->failed[i].full)
+                return TX_SPOOL_EIO;
+            code = TX_SPOOL_FULL;
+        }
+    return code;
 }
 
 static void
-s_add_failed (tx_spool_t *self, uint64_t lo, uint64_t hi)
+s_add_failed (tx_spool_t *self, uint64_t lo, uint64_t hi, bool full)
 {
-    if (self->nfailed && self->failed[self->nfailed - 1].hi + 1 >= lo) {
+    if (self->nfailed && self->failed[self->nfailed - 1].hi + 1 >= lo
+    &&  self->failed[self->nfailed - 1].full == full) {
         self->failed[self->nfailed - 1].hi = hi;
         return;
     }
@@ -728,27 +753,44 @@ s_add_failed (tx_spool_t *self, uint64_t lo, uint64_t hi)
         /* Merge the two oldest: durable seqs between them would then be
            reported as failed to a late sync, which is the safe direction. */
         self->failed[0].hi = self->failed[1].hi;
+        self->failed[0].full = self->failed[0].full && self->failed[1].full;
         memmove (&self->failed[1], &self->failed[2],
                  (MAX_FAILED - 2) * sizeof self->failed[0]);
         self->nfailed--;
     }
     self->failed[self->nfailed].lo = lo;
     self->failed[self->nfailed].hi = hi;
+    self->failed[self->nfailed].full = full;
     self->nfailed++;
 }
 
+/* Count a write/sync/truncate failure with errno err (mtx held) and
+   remember whether it was for lack of space.  Returns the code a caller
+   sees for it: TX_SPOOL_FULL or TX_SPOOL_EIO. */
+static int
+s_count_failure (tx_spool_t *self, int err)
+{
+    self->st.io_errors++;
+    self->nospace = s_nospace_err (err);
+    if (self->nospace)
+        self->st.nospace_errors++;
+    return self->nospace ? TX_SPOOL_FULL : TX_SPOOL_EIO;
+}
+
 /* A write or fdatasync of the active segment failed (mtx held): every
-   record not yet durable is lost; the file is cut back by s_repair. */
+   record not yet durable is lost; the file is cut back by s_repair,
+   which s_wait runs before it reports the failure. */
 static void
 s_fail (tx_spool_t *self, const char *what, int err)
 {
     s_seg_t *act = s_active (self);
     uint64_t lo = self->durable_seq + 1, hi = self->next_seq - 1;
+    bool was_nospace = self->nospace;
     self->broken = true;
     self->epoch++;
-    self->st.io_errors++;
+    bool full = s_count_failure (self, err) == TX_SPOOL_FULL;
     if (lo <= hi) {
-        s_add_failed (self, lo, hi);
+        s_add_failed (self, lo, hi, full);
         for (uint64_t s = lo > act->base ? lo : act->base; s <= hi; s++)
             s_seg_lose (act, s);
         if (act->last > self->durable_seq)
@@ -761,31 +803,40 @@ s_fail (tx_spool_t *self, const char *what, int err)
     self->pend_len = 0;
     self->pend_since = 0;
     self->durable_seq = self->next_seq - 1;     /* nothing else is present */
-    s_log (self, TX_SPOOL_LOG_ERROR,
-           "event=io-error op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
-           " msg=\"appends not yet durable fail\"", what, strerror (err), lo, hi);
+    if (!full)
+        s_log (self, TX_SPOOL_LOG_ERROR,
+               "event=io-error op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
+               " msg=\"appends not yet durable fail\"", what, strerror (err), lo, hi);
+    else if (!was_nospace)      /* once per episode: it may last long */
+        s_log (self, TX_SPOOL_LOG_ERROR,
+               "event=disk-full op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
+               " msg=\"no room on the spool's file system: appends fail with"
+               " 'full' until space is freed; acknowledged segments are given"
+               " back\"", what, strerror (err), lo, hi);
     pthread_cond_broadcast (&self->cond);
 }
 
-/* Cut the active segment back to its durable end (mtx held). */
+/* Cut the active segment back to its durable end (mtx held).  Returns
+   TX_SPOOL_OK, or TX_SPOOL_FULL / TX_SPOOL_EIO when that failed. */
 static int
 s_repair (tx_spool_t *self)
 {
     while (self->syncing)
         pthread_cond_wait (&self->cond, &self->mtx);
     if (!self->broken)
-        return 0;
+        return TX_SPOOL_OK;
     if (ftruncate (self->wfd, (off_t) self->durable_off) == 0
     &&  fdatasync (self->wfd) == 0) {
         self->broken = false;
         s_log (self, TX_SPOOL_LOG_INFO, "event=repaired offset=%" PRIu64,
                self->durable_off);
-        return 0;
+        return TX_SPOOL_OK;
     }
-    self->st.io_errors++;
+    int err = errno;
+    int rc = s_count_failure (self, err);
     s_log (self, TX_SPOOL_LOG_ERROR, "event=repair-failed error=\"%s\"",
-           strerror (errno));
-    return -1;
+           strerror (err));
+    return rc;
 }
 
 
@@ -846,6 +897,10 @@ s_lead (tx_spool_t *self)
             if (target_off > self->durable_off)
                 self->durable_off = target_off;
             self->st.fsyncs++;
+            if (len && self->nospace) {
+                self->nospace = false;
+                s_log (self, TX_SPOOL_LOG_INFO, "event=disk-space-back");
+            }
         }
         else
             s_fail (self, what, err);
@@ -853,21 +908,29 @@ s_lead (tx_spool_t *self)
     pthread_cond_broadcast (&self->cond);
 }
 
-/* Wait until seqs lo..hi are durable (mtx held). */
+/* Wait until seqs lo..hi are durable (mtx held).  Returns TX_SPOOL_OK,
+   or TX_SPOOL_FULL / TX_SPOOL_EIO when any of them was lost. */
 static int
 s_wait (tx_spool_t *self, uint64_t lo, uint64_t hi)
 {
     for (;;) {
-        if (s_is_failed (self, lo, hi))
-            return TX_SPOOL_EIO;
+        int failed = s_failed_code (self, lo, hi);
+        if (failed) {
+            /* Cut the lost records off the file before saying so: a
+               record written whole before the failure must not come
+               back after a kill -9 once its writer was told it failed. */
+            if (self->broken)
+                s_repair (self);
+            return failed;
+        }
         if (hi <= self->durable_seq)
             return TX_SPOOL_OK;
         if (self->syncing) {
             pthread_cond_wait (&self->cond, &self->mtx);
             continue;
         }
-        if (self->broken)
-            return TX_SPOOL_EIO;    /* not reached: s_fail marks lo..hi */
+        if (self->broken)           /* not reached: s_fail marks lo..hi */
+            return self->nospace ? TX_SPOOL_FULL : TX_SPOOL_EIO;
         uint64_t now = s_now ();
         uint64_t deadline = self->pend_since
                           + (uint64_t) self->opts.fsync_ms * 1000000ull;
@@ -921,8 +984,10 @@ s_create_segment (tx_spool_t *self, uint64_t base)
     if (s_fsync_dir (self)) {
         /* The file exists; without a durable directory entry records in
            it could vanish on power loss, so do not use it. */
+        int err = errno;
         unlink (path);
         close (fd);
+        errno = err;
         return -1;
     }
     return fd;
@@ -940,7 +1005,8 @@ fail:;
 
 /* Start a new active segment at next_seq (mtx held, !rotating).  Makes
    every put record durable first, so only the active segment ever holds
-   records that are not durable. */
+   records that are not durable.  Returns TX_SPOOL_OK, TX_SPOOL_FULL (no
+   room for the new file), TX_SPOOL_EIO or TX_SPOOL_ERR. */
 static int
 s_rotate (tx_spool_t *self)
 {
@@ -950,7 +1016,7 @@ s_rotate (tx_spool_t *self)
         if (self->syncing)
             pthread_cond_wait (&self->cond, &self->mtx);
         else if (self->broken) {
-            rc = TX_SPOOL_EIO;
+            rc = self->nospace ? TX_SPOOL_FULL : TX_SPOOL_EIO;
             break;
         }
         else if (self->next_seq - 1 > self->durable_seq)
@@ -972,9 +1038,8 @@ s_rotate (tx_spool_t *self)
     if (rc == TX_SPOOL_OK) {
         fd = s_create_segment (self, self->next_seq);
         if (fd < 0) {
-            self->st.io_errors++;
+            rc = s_count_failure (self, errno);
             s_seg_free (&seg);
-            rc = TX_SPOOL_EIO;
         }
     }
     if (rc == TX_SPOOL_OK) {
@@ -986,6 +1051,84 @@ s_rotate (tx_spool_t *self)
     }
     self->rotating = false;
     pthread_cond_broadcast (&self->cond);
+    return rc;
+}
+
+/* Whether the active segment holds nothing but acknowledged records, so
+   that its space could be given back (mtx held). */
+static bool
+s_reclaimable (tx_spool_t *self)
+{
+    s_seg_t *act = s_active (self);
+    return act && !act->spent && act->fsize > SEG_HDR
+        && act->nacked == act->nrec && act->pins == 0 && self->pend_len == 0;
+}
+
+/* Cut the fully acknowledged active segment back to its header (mtx held
+   or open/close, nothing syncing, s_reclaimable).  It then holds no
+   records.  Returns 0, or -1 with errno when the file was not cut. */
+static int
+s_cut_active (tx_spool_t *self)
+{
+    s_seg_t *act = s_active (self);
+    char name[64];
+    s_seg_name (act->base, "log", name, sizeof name);
+    if (ftruncate (self->wfd, SEG_HDR))
+        return -1;
+    /* Enough against kill -9.  Should power loss undo the cut, the
+       acknowledged records come back and are sent again. */
+    if (fdatasync (self->wfd))
+        s_log (self, TX_SPOOL_LOG_WARN,
+               "event=reclaim-sync-failed segment=%s error=\"%s\"", name,
+               strerror (errno));
+    uint64_t freed = act->fsize - SEG_HDR;
+    self->bytes -= freed;
+    act->fsize = act->end = SEG_HDR;
+    self->durable_off = self->written_off = SEG_HDR;
+    if (act->words) {
+        memset (act->present, 0, act->words * 8);
+        memset (act->acked, 0, act->words * 8);
+    }
+    act->nrec = act->nacked = 0;
+    act->last = act->base - 1;
+    self->st.reclaimed++;
+    s_log (self, TX_SPOOL_LOG_INFO,
+           "event=reclaimed segment=%s bytes=%" PRIu64
+           " msg=\"fully acknowledged active segment cut back\"", name, freed);
+    return 0;
+}
+
+/* Give back the space of the active segment when everything in it is
+   acknowledged (mtx held, !rotating; the caller saw s_reclaimable).  The
+   segment is cut back to its header first, since on a full file system
+   no new file can be made before that; it is then spent (takes no more
+   records) and rotated out, so the caller's s_collect_dead finds it.
+   Returns TX_SPOOL_OK when space was given back (a failed rotation is
+   retried by the next put), 1 when there was nothing to give back after
+   all, TX_SPOOL_FULL or TX_SPOOL_EIO. */
+static int
+s_reclaim (tx_spool_t *self)
+{
+    self->rotating = true;      /* keeps appenders out meanwhile */
+    while (self->syncing)
+        pthread_cond_wait (&self->cond, &self->mtx);
+    int rc = 1;
+    if (!self->broken && s_reclaimable (self)) {
+        if (s_cut_active (self) == 0) {
+            s_active (self)->spent = true;
+            rc = TX_SPOOL_OK;
+        }
+        else {
+            int err = errno;
+            rc = s_count_failure (self, err);
+            s_log (self, TX_SPOOL_LOG_ERROR, "event=reclaim-failed error=\"%s\"",
+                   strerror (err));
+        }
+    }
+    self->rotating = false;
+    pthread_cond_broadcast (&self->cond);
+    if (rc == TX_SPOOL_OK)
+        s_rotate (self);
     return rc;
 }
 
@@ -1471,6 +1614,36 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
     if (last && last->last + 1 > self->next_seq)
         self->next_seq = last->last + 1;
 
+    /* A fully acknowledged newest segment must not keep its space: it may
+       be what filled the file system.  Cut it back to its header, then
+       start a fresh segment at next_seq; the emptied one is deleted with
+       the other fully acknowledged segments (tx_spool_open).  The cut
+       comes first, since without it a full file system has no room for
+       the new file; if that cannot be made, the emptied one stays active. */
+    if (last && s_reclaimable (self)) {
+        if (s_cut_active (self) == 0) {
+            s_seg_t *seg = s_seg_new (self->next_seq);
+            if (!seg || s_segs_push (self, seg)) {
+                s_seg_free (&seg);
+                goto nomem;
+            }
+            int wfd = s_create_segment (self, self->next_seq);
+            if (wfd >= 0) {
+                close (self->wfd);
+                self->wfd = wfd;
+                self->bytes += SEG_HDR;
+            }
+            else {
+                self->nsegs--;
+                s_seg_free (&seg);
+            }
+        }
+        else
+            s_log (self, TX_SPOOL_LOG_WARN, "event=reclaim-failed error=\"%s\"",
+                   strerror (errno));
+    }
+    last = s_active (self);
+
     /* An unusable last segment (no valid records, and either a bad header
        or shorter than one) is replaced. */
     if (last && last->nrec == 0 && last->fsize <= SEG_HDR) {
@@ -1630,6 +1803,15 @@ tx_spool_close (tx_spool_t **self_p)
                    strerror (errno));
         close (self->ackfd);
     }
+    /* Everything delivered: give the active segment's space back now
+       (open would, but only if the ack log could be written) */
+    if (self->wfd >= 0) {
+        pthread_mutex_lock (&self->mtx);
+        if (!self->broken && s_reclaimable (self) && s_cut_active (self))
+            s_log (self, TX_SPOOL_LOG_WARN, "event=reclaim-failed error=\"%s\"",
+                   strerror (errno));
+        pthread_mutex_unlock (&self->mtx);
+    }
     for (size_t i = 0; i < self->nsegs; i++)
         s_seg_free (&self->segs[i]);
     free (self->segs);
@@ -1668,6 +1850,7 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
     s_seg_t **dead = NULL;
     size_t ndead = 0;
     int rc = TX_SPOOL_OK;
+    bool retried = false;
 
     pthread_mutex_lock (&self->mtx);
     for (;;) {
@@ -1676,28 +1859,34 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
             continue;
         }
         if (self->broken) {
-            if (s_repair (self)) {
-                rc = TX_SPOOL_EIO;
+            if ((rc = s_repair (self)) != TX_SPOOL_OK)
                 break;
-            }
             continue;
         }
         s_seg_t *act = s_active (self);
         bool rotate = act->fsize > SEG_HDR
                    && act->fsize + rsize > self->opts.segment_bytes;
         uint64_t need = rsize + (rotate ? SEG_HDR : 0);
-        if (self->bytes + need > self->opts.cap_bytes) {
-            /* A fully acknowledged active segment is only kept because it
-               is active: rotate it out and delete it. */
-            if (act->nrec && act->nacked == act->nrec && act->fsize >= rsize) {
-                if ((rc = s_rotate (self)) != TX_SPOOL_OK)
-                    break;
-                ndead = s_collect_dead (self, &dead);
+        bool over = self->bytes + need > self->opts.cap_bytes;
+        if (act->spent || ((over || self->nospace) && s_reclaimable (self))) {
+            /* Short of room (the cap, or the file system was full at the
+               last write), and the active segment is kept only because
+               it is active: give its space back, then delete it.  A spent
+               one was given back already, but its rotation failed. */
+            if (act->spent)
+                rc = s_rotate (self);
+            else if ((rc = s_reclaim (self)) > 0)
+                rc = TX_SPOOL_OK;       /* nothing to give back after all */
+            if (rc != TX_SPOOL_OK)
+                break;
+            if ((ndead = s_collect_dead (self, &dead))) {
                 pthread_mutex_unlock (&self->mtx);
                 s_drop_segs (self, dead, ndead);
                 pthread_mutex_lock (&self->mtx);
-                continue;
             }
+            continue;
+        }
+        if (over) {
             rc = TX_SPOOL_FULL;
             break;
         }
@@ -1744,8 +1933,18 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
             *seq_out = seq;
         if (self->pend_len >= PEND_FLUSH) {
             s_flush_pending (self);
-            if (s_is_failed (self, seq, seq))
-                rc = TX_SPOOL_EIO;
+            if ((rc = s_failed_code (self, seq, seq)) != TX_SPOOL_OK) {
+                if (self->broken)
+                    s_repair (self);    /* before saying so, as s_wait */
+                /* The file system filled up: once more if acknowledged
+                   space can be given back (the loop does that first) */
+                if (rc == TX_SPOOL_FULL && !retried && !self->broken
+                &&  s_reclaimable (self)) {
+                    retried = true;
+                    rc = TX_SPOOL_OK;
+                    continue;
+                }
+            }
         }
         break;
     }
@@ -1772,12 +1971,21 @@ int
 tx_spool_append (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
 {
     uint64_t seq = 0;
-    int rc = tx_spool_put (self, rec, len, &seq);
-    if (rc != TX_SPOOL_OK)
-        return rc;
-    pthread_mutex_lock (&self->mtx);
-    rc = s_wait (self, seq, seq);
-    pthread_mutex_unlock (&self->mtx);
+    int rc;
+    for (int attempt = 0; ; attempt++) {
+        rc = tx_spool_put (self, rec, len, &seq);
+        if (rc != TX_SPOOL_OK)
+            return rc;
+        pthread_mutex_lock (&self->mtx);
+        rc = s_wait (self, seq, seq);
+        /* The file system filled up under this record: once more if
+           acknowledged space can be given back (put does that first) */
+        bool again = rc == TX_SPOOL_FULL && attempt == 0 && !self->broken
+                  && s_reclaimable (self);
+        pthread_mutex_unlock (&self->mtx);
+        if (!again)
+            break;
+    }
     if (rc == TX_SPOOL_OK && seq_out)
         *seq_out = seq;
     return rc;
@@ -2081,19 +2289,44 @@ tx_spool_ack (tx_spool_t *self, const uint64_t *seqs, size_t n)
     self->st.acked += newly;
     s_seg_t **dead = NULL;
     size_t ndead = newly ? s_collect_dead (self, &dead) : 0;
+    bool nospace = newly && self->nospace;
     pthread_mutex_unlock (&self->mtx);
 
     int rc = (int) (newly > INT32_MAX ? INT32_MAX : newly);
+    bool written = true;
     if (nents) {
         pthread_mutex_lock (&self->ack_mtx);
-        if (s_ack_write (self, ents, nents * ACK_ENT))
-            rc = TX_SPOOL_EIO;
+        written = s_ack_write (self, ents, nents * ACK_ENT) == 0;
         pthread_mutex_unlock (&self->ack_mtx);
     }
-    free (ents);
     if (ndead)
         s_drop_segs (self, dead, ndead);
-    return rc;
+
+    /* While the file system is full, give the space of a now fully
+       acknowledged active segment back at once, not only at the next
+       put: the ack log and other programs need it too.  An ack-log
+       write that failed for lack of room is tried once more after. */
+    if (nospace) {
+        pthread_mutex_lock (&self->mtx);
+        bool freed = false;
+        if (self->nospace && !self->rotating && s_reclaimable (self)
+        &&  s_reclaim (self) == TX_SPOOL_OK) {
+            freed = true;
+            ndead = s_collect_dead (self, &dead);
+        }
+        else
+            ndead = 0;
+        pthread_mutex_unlock (&self->mtx);
+        if (ndead)
+            s_drop_segs (self, dead, ndead);
+        if (freed && !written) {
+            pthread_mutex_lock (&self->ack_mtx);
+            written = s_ack_write (self, ents, nents * ACK_ENT) == 0;
+            pthread_mutex_unlock (&self->ack_mtx);
+        }
+    }
+    free (ents);
+    return written ? rc : TX_SPOOL_EIO;
 }
 
 
@@ -2114,6 +2347,7 @@ tx_spool_stats (tx_spool_t *self, tx_spool_stats_t *stats)
     stats->segments = self->nsegs;
     stats->next_seq = self->next_seq;
     stats->durable_seq = self->durable_seq;
+    stats->disk_full = self->nospace;
     pthread_mutex_unlock (&self->mtx);
 }
 

@@ -9,8 +9,12 @@
     Guarantees
     - A record whose append (or sync) returned TX_SPOOL_OK survives kill -9
       and, with a disk that honours fdatasync, power loss.
-    - Nothing is dropped silently: when the size cap would be exceeded the
-      append fails with TX_SPOOL_FULL and stores nothing.
+    - Nothing is dropped silently: when the size cap would be exceeded, or
+      the file system has no room (ENOSPC, EDQUOT, EFBIG), the append
+      fails with TX_SPOOL_FULL and stores nothing.  Space comes back as
+      records are acknowledged: a segment whose records are all
+      acknowledged is deleted, the active one too when room is short, and
+      at open and close.
     - Opening never fails because of damaged data: a torn tail is cut off,
       a damaged record elsewhere is skipped, counted and logged once.
     - An acknowledged record is not read again after a restart, except that
@@ -48,7 +52,8 @@ extern "C" {
    the others are distinct so a caller can react to them. */
 #define TX_SPOOL_OK     0
 #define TX_SPOOL_ERR   -1   /* bad argument, record too large, no memory */
-#define TX_SPOOL_FULL  -2   /* cap_bytes reached: nothing stored; ack, then retry */
+#define TX_SPOOL_FULL  -2   /* cap_bytes reached, or no room on the file
+                               system: nothing stored; ack, then retry */
 #define TX_SPOOL_EIO   -3   /* I/O error: the record is NOT durable; retry later */
 
 /* Log levels passed to the log callback. */
@@ -97,6 +102,13 @@ typedef struct {
     uint64_t damaged_bytes;  /* bytes in those */
     uint64_t truncated_bytes;/* torn-tail bytes cut off by open */
     uint64_t io_errors;      /* write/sync failures since open */
+    uint64_t nospace_errors; /* of those, for lack of room (ENOSPC, EDQUOT,
+                                EFBIG): appends got TX_SPOOL_FULL */
+    uint64_t disk_full;      /* 1 while the file system is full: the last
+                                failure was for lack of room and no write
+                                has succeeded since; else 0 */
+    uint64_t reclaimed;      /* fully acknowledged active segments cut back
+                                to give their space back, since open */
 } tx_spool_stats_t;
 
 typedef struct _tx_spool_t tx_spool_t;
@@ -120,7 +132,9 @@ void
    it is durable per the fsync policy.  On success stores its sequence
    number in *seq_out (may be NULL) and returns TX_SPOOL_OK.  Otherwise
    returns TX_SPOOL_FULL, TX_SPOOL_EIO or TX_SPOOL_ERR, and the record must
-   be treated as not stored. */
+   be treated as not stored.  When the file system fills up under the
+   record and acknowledged space can be given back, it is tried once
+   more before TX_SPOOL_FULL. */
 int
     tx_spool_append (tx_spool_t *self, const void *rec, size_t len,
                      uint64_t *seq_out);
@@ -136,8 +150,9 @@ int
 /* Wait until records first_seq..last_seq (a batch put by this caller) are
    durable, joining or leading a group commit.  last_seq 0 means the newest
    seq put so far; first_seq 0 means last_seq alone.  Returns TX_SPOOL_OK,
-   or TX_SPOOL_EIO when an I/O error lost any record of the batch (then
-   treat the whole batch as not stored). */
+   or TX_SPOOL_FULL (the file system had no room) or TX_SPOOL_EIO (another
+   I/O error) when any record of the batch was lost: then treat the whole
+   batch as not stored. */
 int
     tx_spool_sync (tx_spool_t *self, uint64_t first_seq, uint64_t last_seq);
 
@@ -153,7 +168,8 @@ int
 
 /* Acknowledge n records (any order).  Unknown, not yet durable or already
    acknowledged seqs are ignored.  A segment file is deleted once all its
-   records are acknowledged.  Returns the number newly acknowledged, or
+   records are acknowledged; the active one is cut back instead, while the
+   file system is full.  Returns the number newly acknowledged, or
    TX_SPOOL_EIO if the ack log could not be written (the acknowledgements
    still hold in memory; after a restart those records may be sent again). */
 int

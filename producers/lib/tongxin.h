@@ -32,7 +32,7 @@ extern "C" {
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
 #define TONGXIN_EINVAL     -1   //  bad argument or an invalid event (err says which field)
-#define TONGXIN_EFULL      -2   //  the spool is at its cap: nothing stored
+#define TONGXIN_EFULL      -2   //  the spool is at its cap or its file system is full: nothing stored
 #define TONGXIN_EIO        -3   //  the spool could not write: nothing stored
 #define TONGXIN_ETIMEDOUT  -4   //  flush: events still unacknowledged
 #define TONGXIN_ESTOPPED   -5   //  the collector told us to stop (version, revoked key)

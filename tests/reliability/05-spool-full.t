@@ -71,11 +71,9 @@ fill=$(( $(grep -c '^S ' "$T/out/p1.out") / REL_FAULTS ))
 ok $(( fill * 100 >= cycle * 70 ? 0 : 1 )) "capped spools: a cycle accepted about as much as the cap holds ($fill of ~$cycle)"
 if [ $tmpfs = 1 ]; then
     is "$(runs p3 FE)" "$REL_FAULTS" "tmpfs spool: submit was refused in every cycle (F in $(runs p3 F), E in $(runs p3 E))"
-    todo_is "$(runs p3 F)" "$REL_FAULTS" "tmpfs spool: the refusal of a full file system is 'full'" \
-        "spool: ENOSPC is reported as TONGXIN_EIO, not TONGXIN_EFULL"
+    is "$(runs p3 F)" "$REL_FAULTS" "tmpfs spool: the refusal of a full file system is 'full'"
     # Once drained, the spool must take events again, as a capped one does.
-    todo_is "$(runs p3 S)" "$REL_FAULTS" "tmpfs spool: once drained, it accepts events again in every cycle" \
-        "spool: a fully acknowledged active segment is never freed after ENOSPC (wedged until the files are removed)"
+    is "$(runs p3 S)" "$REL_FAULTS" "tmpfs spool: once drained, it accepts events again in every cycle"
 else
     for _s in 1 2 3; do ok 0 "# SKIP cannot mount a tmpfs here"; done
 fi

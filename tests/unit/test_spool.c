@@ -7,10 +7,17 @@
                           threads (and read+ack from another) and report,
                           one line per event, to the file TX_SPOOL_REPORT:
                             D <seq> <id>   append/sync returned OK (durable)
-                            E <id> <rc>    append/sync failed (not stored)
-                            F <id>         spool full
+                            E <id> <rc>    append/sync failed (not stored);
+                                           rc -2 (TX_SPOOL_FULL): no room on
+                                           the file system (ENOSPC)
+                            F <id>         refused at the cap (cap_bytes)
                             a <seq>        about to ack
                             A <seq>        ack returned
+                            STATS k=v ...  at the end: io_errors,
+                                           nospace_errors, reclaimed (an
+                                           ENOSPC can be absorbed: the
+                                           append gives acknowledged space
+                                           back and succeeds on a retry)
                           TX_SPOOL_ITER (id prefix), TX_SPOOL_THREADS (4),
                           TX_SPOOL_FSYNC_MS (10), TX_SPOOL_SEG (32768),
                           TX_SPOOL_CAP (64 MiB), TX_SPOOL_COUNT (appends per
@@ -18,7 +25,8 @@
     TX_SPOOL_CHECK=DIR    reopen the spool and check it against the report:
                           every D record not acked is present exactly once
                           with its payload intact, no A record is present,
-                          and with TX_SPOOL_STRICT_E=1 no E record is.
+                          and with TX_SPOOL_STRICT_E=1 no E or F record is
+                          (neither was stored).
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,7 +42,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,6 +61,11 @@ typedef struct {
     char base[64];          /* mkdtemp directory */
     char dir[128];          /* the spool directory inside it */
     int warnings;           /* log lines at warn or error */
+    int disk_full_logs;     /* event=disk-full lines */
+    char mnt[96];           /* a small tmpfs mounted here, if mounted */
+    bool mounted;
+    bool fsize_set;         /* RLIMIT_FSIZE lowered: restore fsize */
+    struct rlimit fsize;
 } s_fixture_t;
 
 static void
@@ -58,6 +74,8 @@ s_quiet_log (void *arg, int level, const char *line)
     s_fixture_t *fx = arg;
     if (level <= TX_SPOOL_LOG_WARN && fx)
         fx->warnings++;
+    if (fx && strstr (line, "event=disk-full "))
+        fx->disk_full_logs++;
     if (getenv ("TX_SPOOL_VERBOSE"))
         fprintf (stderr, "%s\n", line);
 }
@@ -100,6 +118,12 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *fx = *state;
+    if (fx->fsize_set) {
+        setrlimit (RLIMIT_FSIZE, &fx->fsize);
+        signal (SIGXFSZ, SIG_DFL);
+    }
+    if (fx->mounted)            /* lazily: a failed test may hold files open */
+        umount2 (fx->mnt, MNT_DETACH);
     s_rmdir (fx->base);
     struct stat sb;
     int left = stat (fx->base, &sb) == 0;
@@ -939,6 +963,384 @@ test_bad_args (void **state)
 }
 
 
+/* ---------------------------------------------------------------- no room */
+
+/* Mount a tmpfs of size bytes on base/small and move the spool there.
+   False where mounting is not allowed (the test is then skipped). */
+static bool
+s_mount_small (s_fixture_t *fx, size_t size)
+{
+    char opts[64];
+    snprintf (fx->mnt, sizeof fx->mnt, "%s/small", fx->base);
+    snprintf (opts, sizeof opts, "size=%zu", size);
+    if (mkdir (fx->mnt, 0750)
+    ||  mount ("tongxin-test-spool", fx->mnt, "tmpfs", 0, opts))
+        return false;
+    fx->mounted = true;
+    snprintf (fx->dir, sizeof fx->dir, "%s/spool", fx->mnt);
+    return true;
+}
+
+/* Lower RLIMIT_FSIZE to limit with SIGXFSZ ignored, so that a write past
+   it fails with EFBIG; s_teardown restores both. */
+static void
+s_limit_file_size (s_fixture_t *fx, rlim_t limit)
+{
+    assert_int_equal (getrlimit (RLIMIT_FSIZE, &fx->fsize), 0);
+    fx->fsize_set = true;
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit rl = fx->fsize;
+    rl.rlim_cur = limit;
+    assert_int_equal (setrlimit (RLIMIT_FSIZE, &rl), 0);
+}
+
+/* Bytes in the segment files of dir */
+static uint64_t
+s_segment_bytes (const char *dir)
+{
+    DIR *d = opendir (dir);
+    uint64_t n = 0;
+    struct dirent *de;
+    char path[512];
+    struct stat sb;
+    while (d && (de = readdir (d)))
+        if (!strncmp (de->d_name, "seg-", 4)) {
+            snprintf (path, sizeof path, "%s/%s", dir, de->d_name);
+            if (stat (path, &sb) == 0)
+                n += (uint64_t) sb.st_size;
+        }
+    if (d)
+        closedir (d);
+    return n;
+}
+
+/* Append 100-byte records with ids first, first + 1, ... until the spool
+   refuses one (at most 100000).  Returns how many it took; the refusal
+   goes to *rc. */
+static uint64_t
+s_fill_up (tx_spool_t *sp, uint64_t first, int *rc)
+{
+    unsigned char buf[128];
+    uint64_t n = 0;
+    *rc = TX_SPOOL_OK;
+    while (n < 100000) {
+        s_fill (buf, first + n, 100);
+        if ((*rc = tx_spool_append (sp, buf, 100, NULL)) != TX_SPOOL_OK)
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Read every unacknowledged record, checking its payload against the id
+   in its first 8 bytes: seqs[i], ids[i] in seq order.  Returns the count. */
+static size_t
+s_read_ids (tx_spool_t *sp, uint64_t *seqs, uint64_t *ids, size_t max)
+{
+    tx_spool_rec_t recs[64];
+    size_t n = 0;
+    uint64_t after = 0;
+    for (;;) {
+        int k = tx_spool_read (sp, after, recs, 64);
+        assert_true (k >= 0);
+        if (!k)
+            return n;
+        for (int i = 0; i < k; i++) {
+            uint64_t id;
+            assert_int_equal (recs[i].len, 100);
+            memcpy (&id, recs[i].data, 8);
+            assert_true (s_payload_ok (recs[i].data, recs[i].len, id));
+            assert_true (recs[i].seq > after);
+            after = recs[i].seq;
+            assert_true (n < max);
+            seqs[n] = recs[i].seq;
+            ids[n++] = id;
+        }
+    }
+}
+
+/* In a child: open the spool, append 100-byte records (batch 1: append;
+   else put batch records, then sync them) until it refuses, writing the
+   id of each accepted one to fd, and stop dead at the refusal as kill -9
+   would (no close).  Exits 0 if the refusal was TX_SPOOL_FULL. */
+static void
+s_child_fill (s_fixture_t *fx, int fd, int batch)
+{
+    tx_spool_opts_t o = s_opts (fx);
+    char err[256];
+    tx_spool_t *sp = tx_spool_open (fx->dir, &o, err, sizeof err);
+    if (!sp)
+        _exit (10);
+    unsigned char buf[128];
+    uint64_t id = 1;
+    for (;;) {
+        uint64_t first = 0, last = 0;
+        int k = 0, rc = TX_SPOOL_OK;
+        for (; k < batch && rc == TX_SPOOL_OK; k++) {
+            s_fill (buf, id + (uint64_t) k, 100);
+            rc = batch == 1 ? tx_spool_append (sp, buf, 100, &last)
+                            : tx_spool_put (sp, buf, 100, &last);
+            first = first ? first : last;
+        }
+        if (rc == TX_SPOOL_OK && batch > 1)
+            rc = tx_spool_sync (sp, first, last);
+        if (rc != TX_SPOOL_OK)
+            _exit (rc == TX_SPOOL_FULL ? 0 : 20 - rc);
+        for (int i = 0; i < k; i++, id++)
+            if (write (fd, &id, sizeof id) != sizeof id)
+                _exit (11);
+    }
+}
+
+/* Run s_child_fill; the ids it reported go to ids (max), their count is
+   returned.  Fails unless the child's refusal was TX_SPOOL_FULL. */
+static size_t
+s_fill_in_child (s_fixture_t *fx, int batch, uint64_t *ids, size_t max)
+{
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    fflush (NULL);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        close (fds[0]);
+        s_child_fill (fx, fds[1], batch);
+    }
+    close (fds[1]);
+    size_t n = 0;
+    uint64_t id;
+    while (read (fds[0], &id, sizeof id) == sizeof id)
+        if (n < max)
+            ids[n++] = id;
+    close (fds[0]);
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);     /* 23: it said EIO */
+    return n;
+}
+
+/* The spool's file system fills up (ENOSPC on a 256 KiB tmpfs, far below
+   the cap): appends say FULL, as at the cap, store nothing and log it
+   once; everything accepted stays intact; once all of it is
+   acknowledged the space comes back at once and the spool takes as much
+   again; a reopen finds exactly the unacknowledged records. */
+static void
+test_disk_full (void **state)
+{
+    s_fixture_t *fx = *state;
+    if (!s_mount_small (fx, 256 * 1024))
+        skip ();
+    tx_spool_opts_t o = s_opts (fx);        /* 1 GiB cap, 4 MiB segments */
+    o.ack_sync_ms = -1;
+    tx_spool_t *sp = s_open (fx, &o);
+    int rc;
+    uint64_t n = s_fill_up (sp, 1, &rc);
+    assert_int_equal (rc, TX_SPOOL_FULL);
+    assert_true (n > 1000);                 /* 128 bytes each on disk */
+    unsigned char buf[128];
+    s_fill (buf, 999999, 100);
+    assert_int_equal (tx_spool_append (sp, buf, 100, NULL), TX_SPOOL_FULL);
+    uint64_t first = 0, last = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal (tx_spool_put (sp, buf, 100, &last), TX_SPOOL_OK);
+        first = first ? first : last;
+    }
+    assert_int_equal (tx_spool_sync (sp, first, last), TX_SPOOL_FULL);
+    tx_spool_stats_t st;
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.records, n);
+    assert_int_equal (st.disk_full, 1);
+    assert_true (st.nospace_errors >= 3);
+    assert_int_equal (fx->disk_full_logs, 1);      /* once, not per append */
+
+    static uint64_t seqs[4096], ids[4096];
+    assert_int_equal (s_read_ids (sp, seqs, ids, 4096), n);
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal (ids[i], i + 1);
+
+    /* half acknowledged: the active segment still holds the rest */
+    assert_int_equal (tx_spool_ack (sp, seqs, n / 2), (int) (n / 2));
+    assert_int_equal (tx_spool_append (sp, buf, 100, NULL), TX_SPOOL_FULL);
+    /* all acknowledged: the space comes back now, not at the next append */
+    assert_int_equal (tx_spool_ack (sp, seqs + n / 2, n - n / 2), (int) (n - n / 2));
+    assert_int_equal (s_segment_bytes (fx->dir), SEG_HDR);
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.reclaimed, 1);
+    assert_int_equal (st.records, 0);
+    uint64_t m = s_fill_up (sp, 10001, &rc);
+    assert_int_equal (rc, TX_SPOOL_FULL);
+    assert_true (m + 64 >= n);
+    assert_int_equal (fx->disk_full_logs, 2);      /* a second episode */
+
+    /* acknowledge 100 of those, reopen: exactly the others, and still full */
+    assert_int_equal (s_read_ids (sp, seqs, ids, 4096), m);
+    assert_int_equal (tx_spool_ack (sp, seqs, 100), 100);
+    tx_spool_close (&sp);
+    sp = s_open (fx, &o);
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.truncated_bytes, 0);      /* cut before refusing */
+    assert_int_equal (st.damaged, 0);
+    assert_int_equal (s_read_ids (sp, seqs, ids, 4096), m - 100);
+    for (uint64_t i = 0; i < m - 100; i++)
+        assert_int_equal (ids[i], 10001 + 100 + i);
+    assert_int_equal (tx_spool_append (sp, buf, 100, NULL), TX_SPOOL_FULL);
+    tx_spool_close (&sp);
+}
+
+/* A writer is stopped dead right after the file system filled up (as by
+   kill -9; with put/sync batches, so that whole records of the refused
+   batch had reached the file).  A new process finds exactly what was
+   accepted, none of the refused batch; once it has acknowledged
+   everything, its appends find the file system full (its own spool did
+   not know), give the acknowledged space back and take about as much
+   again. */
+static void
+test_disk_full_restart (void **state)
+{
+    s_fixture_t *fx = *state;
+    if (!s_mount_small (fx, 256 * 1024))
+        skip ();
+    static uint64_t accepted[4096], seqs[4096], ids[4096];
+    for (int batch = 1; batch <= 10; batch += 9) {
+        size_t n = s_fill_in_child (fx, batch, accepted, 4096);
+        assert_true (n > 1000);
+        tx_spool_opts_t o = s_opts (fx);
+        tx_spool_t *sp = s_open (fx, &o);   /* on a full file system */
+        tx_spool_stats_t st;
+        tx_spool_stats (sp, &st);
+        assert_int_equal (st.records, n);
+        assert_int_equal (st.damaged, 0);
+        assert_int_equal (st.truncated_bytes, 0);  /* cut before refusing */
+        assert_int_equal (s_read_ids (sp, seqs, ids, 4096), n);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal (ids[i], accepted[i]);
+        assert_int_equal (tx_spool_ack (sp, seqs, n), (int) n);
+        /* The first append finds the file system full and gives the
+           space back, or new records still fit in the old segment's
+           last block: then it is given back once they are acknowledged
+           too (the whole segment is the unit). */
+        uint64_t last = seqs[n - 1];
+        int rc;
+        uint64_t m = s_fill_up (sp, 10001, &rc);
+        assert_int_equal (rc, TX_SPOOL_FULL);
+        assert_int_equal (s_read_ids (sp, seqs, ids, 4096), m);
+        assert_true (!m || seqs[0] > last);
+        assert_int_equal (tx_spool_ack (sp, seqs, m), (int) m);
+        uint64_t m2 = s_fill_up (sp, 20001, &rc);
+        assert_int_equal (rc, TX_SPOOL_FULL);
+        assert_true (m2 + 64 >= n);
+        tx_spool_stats (sp, &st);
+        assert_true (st.reclaimed >= 1);
+        assert_int_equal (st.records, m2);
+        assert_int_equal (s_read_ids (sp, seqs, ids, 4096), m2);
+        assert_int_equal (tx_spool_ack (sp, seqs, m2), (int) m2);
+        tx_spool_close (&sp);
+    }
+}
+
+/* The same with a file size limit (RLIMIT_FSIZE: EFBIG), which needs no
+   mount: FULL; all acknowledged, room again; reopen exact. */
+static void
+test_file_size_limit (void **state)
+{
+    s_fixture_t *fx = *state;
+    tx_spool_opts_t o = s_opts (fx);
+    o.ack_sync_ms = -1;
+    tx_spool_t *sp = s_open (fx, &o);
+    s_limit_file_size (fx, 64 * 1024);
+    int rc;
+    uint64_t n = s_fill_up (sp, 1, &rc);
+    assert_int_equal (rc, TX_SPOOL_FULL);
+    assert_int_equal (n, (64 * 1024 - SEG_HDR) / 128);
+    tx_spool_stats_t st;
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.disk_full, 1);
+    assert_int_equal (st.records, n);
+    static uint64_t seqs[1024], ids[1024];
+    assert_int_equal (s_read_ids (sp, seqs, ids, 1024), n);
+    assert_int_equal (tx_spool_ack (sp, seqs, n), (int) n);
+    uint64_t m = s_fill_up (sp, 10001, &rc);
+    assert_int_equal (rc, TX_SPOOL_FULL);
+    assert_int_equal (m, n);
+    assert_int_equal (s_read_ids (sp, seqs, ids, 1024), m);
+    assert_int_equal (tx_spool_ack (sp, seqs, 10), 10);
+    tx_spool_close (&sp);
+
+    sp = s_open (fx, &o);
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.truncated_bytes, 0);
+    assert_int_equal (s_read_ids (sp, seqs, ids, 1024), m - 10);
+    for (uint64_t i = 0; i < m - 10; i++)
+        assert_int_equal (ids[i], 10001 + 10 + i);
+    /* This spool has not met the full file system yet, so the acks do
+       not give the space back: the append meets EFBIG, gives it back
+       and succeeds on its one retry. */
+    assert_int_equal (tx_spool_ack (sp, seqs, m - 10), (int) (m - 10));
+    unsigned char buf[128];
+    s_fill (buf, 20001, 100);
+    assert_int_equal (tx_spool_append (sp, buf, 100, NULL), TX_SPOOL_OK);
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.reclaimed, 1);
+    assert_int_equal (st.records, 1);
+    tx_spool_close (&sp);
+}
+
+/* A fully acknowledged active segment does not keep its space: open
+   gives it back after a kill -9 (the writer acknowledged everything,
+   then died), close gives it back too; seqs go on. */
+static void
+test_acked_space_given_back (void **state)
+{
+    s_fixture_t *fx = *state;
+    tx_spool_opts_t o = s_opts (fx);
+    o.ack_sync_ms = -1;
+    fflush (NULL);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        tx_spool_t *csp = tx_spool_open (fx->dir, &o, err, sizeof err);
+        if (!csp)
+            _exit (10);
+        unsigned char buf[128];
+        uint64_t seqs[200];
+        for (uint64_t i = 0; i < 200; i++) {
+            s_fill (buf, i + 1, 100);
+            if (tx_spool_append (csp, buf, 100, &seqs[i]))
+                _exit (11);
+        }
+        _exit (tx_spool_ack (csp, seqs, 200) == 200 ? 0 : 12);
+    }
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+    assert_int_equal (s_segment_bytes (fx->dir), SEG_HDR + 200 * 128);
+
+    tx_spool_t *sp = s_open (fx, &o);
+    assert_int_equal (s_segment_bytes (fx->dir), SEG_HDR);
+    assert_int_equal (s_count_segments (fx->dir), 1);
+    tx_spool_stats_t st;
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.reclaimed, 1);
+    assert_int_equal (st.records, 0);
+    assert_int_equal (st.bytes, SEG_HDR);
+    assert_int_equal (s_append (sp, 201, 100), 201);
+    uint64_t seq = 201;
+    assert_int_equal (tx_spool_ack (sp, &seq, 1), 1);
+    tx_spool_close (&sp);
+    assert_int_equal (s_segment_bytes (fx->dir), SEG_HDR);
+
+    sp = s_open (fx, &o);
+    tx_spool_rec_t r[1];
+    assert_int_equal (tx_spool_read (sp, 0, r, 1), 0);
+    assert_int_equal (s_append (sp, 202, 100), 202);
+    tx_spool_close (&sp);
+    assert_int_equal (fx->warnings, 0);
+}
+
+
 /* ---------------------------------------------------------------- writer */
 
 static int s_report_fd = -1;
@@ -996,7 +1398,10 @@ s_writer_thread (void *arg)
             s_fill (buf, id, len);
             rc = batch == 1 ? tx_spool_append (w->sp, buf, len, &seqs[n])
                             : tx_spool_put (w->sp, buf, len, &seqs[n]);
-            if (rc == TX_SPOOL_FULL) {
+            tx_spool_stats_t st;
+            if (rc == TX_SPOOL_FULL)
+                tx_spool_stats (w->sp, &st);
+            if (rc == TX_SPOOL_FULL && st.bytes + 4096 > st.cap_bytes) {
                 s_report ("F %" PRIu64 "\n", id);
                 usleep (2000);
                 break;
@@ -1131,6 +1536,11 @@ s_writer_main (const char *dir)
     stop = 1;
     if (acker)
         pthread_join (th[threads], NULL);
+    tx_spool_stats_t st;
+    tx_spool_stats (sp, &st);
+    s_report ("STATS io_errors=%" PRIu64 " nospace_errors=%" PRIu64
+              " reclaimed=%" PRIu64 "\n", st.io_errors, st.nospace_errors,
+              st.reclaimed);
     tx_spool_close (&sp);
     s_report ("CLOSED\n");
     close (s_report_fd);
@@ -1202,8 +1612,9 @@ s_check_main (const char *dir)
             s_vec_push (&acked, a, 0);
         else if (sscanf (line, "a %" SCNu64, &a) == 1)
             s_vec_push (&intent, a, 0);
-        else if (sscanf (line, "E %" SCNu64, &a) == 1)
-            s_vec_push (&failed, a, 0);
+        else if (sscanf (line, "E %" SCNu64, &a) == 1
+             ||  sscanf (line, "F %" SCNu64, &a) == 1)
+            s_vec_push (&failed, a, 0);     /* not stored either way */
     }
     if (f)
         fclose (f);
@@ -1321,6 +1732,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_concurrent_read_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_ack_log_compaction, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_args, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_disk_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_disk_full_restart, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_file_size_limit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_acked_space_given_back, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
