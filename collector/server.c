@@ -438,14 +438,17 @@ s_forward_ack (recv_t *r, void *acks)
     return 0;
 }
 
-static void
+//  Reads one monitor event; 0, or -1 when none was waiting.
+static int
 s_monitor_event (recv_t *r, void *mon)
 {
     zmq_msg_t ev, addr;
     zmq_msg_init (&ev);
     zmq_msg_init (&addr);
+    int rc = -1;
     if (zmq_msg_recv (&ev, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0
     &&  zmq_msg_size (&ev) >= 6) {
+        rc = 0;
         uint16_t e;
         memcpy (&e, zmq_msg_data (&ev), 2);
         if (e == ZMQ_EVENT_ACCEPTED)
@@ -456,6 +459,7 @@ s_monitor_event (recv_t *r, void *mon)
     }
     zmq_msg_close (&ev);
     zmq_msg_close (&addr);
+    return rc;
 }
 
 static int
@@ -464,15 +468,30 @@ s_setup_router (const tx_config_t *cfg, void *router, const tx_keyfile_t *key)
     int one = 1, zero = 0;
     int64_t maxmsg = TX_WIRE_MAX_FRAME + 64;     //  + CURVE's 33 bytes and slack
     int hwm = cfg->peer_hwm, sndhwm = 1000;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    //  No ZMTP PINGs of our own: each producer pings every 5 s with a TTL
+    //  of 15 s (docs/protocol.md 4.4), and libzmq closes a connection whose
+    //  TTL runs out, so a dead producer is dropped all the same.  Our own
+    //  PINGs would cost O(connections) each: libzmq 4.3 cancels the PONG
+    //  timeout timer by a linear search of all timers, and with 10,000
+    //  producers that kept the I/O thread at 100% CPU while idle
+    //  (docs/scaling.md).  TCP keepalive, done by the kernel, closes the
+    //  dead connections of a client that does not ping.
+    int ka = 1, ka_idle = 60, ka_intvl = 10, ka_cnt = 3;
+    //  Room in the listen queue for a crowd reconnecting at once (after a
+    //  restart): with libzmq's 100, 10,000 producers overflowed it and
+    //  waited out SYN retransmits (1, 3, 7, 15 s ...).  Linux caps it at
+    //  net.core.somaxconn.
+    int backlog = 4096;
     if (zmq_setsockopt (router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)
+    ||  zmq_setsockopt (router, ZMQ_BACKLOG, &backlog, sizeof backlog)
     ||  zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)
     ||  zmq_setsockopt (router, ZMQ_RCVHWM, &hwm, sizeof hwm)
     ||  zmq_setsockopt (router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm)
     ||  zmq_setsockopt (router, ZMQ_LINGER, &zero, sizeof zero)
-    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl)
-    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout)
-    ||  zmq_setsockopt (router, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl))
+    ||  zmq_setsockopt (router, ZMQ_TCP_KEEPALIVE, &ka, sizeof ka)
+    ||  zmq_setsockopt (router, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof ka_idle)
+    ||  zmq_setsockopt (router, ZMQ_TCP_KEEPALIVE_INTVL, &ka_intvl, sizeof ka_intvl)
+    ||  zmq_setsockopt (router, ZMQ_TCP_KEEPALIVE_CNT, &ka_cnt, sizeof ka_cnt))
         return -1;
     if (cfg->insecure)
         return 0;
@@ -549,6 +568,12 @@ tx_server_run (const tx_config_t *cfg)
     }
     zmq_socket_monitor (router, MON_ENDPOINT, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
     mon = zmq_socket (ctx, ZMQ_PAIR);
+    //  No limit on events waiting for us: libzmq's I/O thread sends them
+    //  blocking, holding the monitor's lock, so a full pipe (1,000 events:
+    //  10,000 producers disconnecting) would stall it, and stopping the
+    //  monitor at shutdown would wait for that lock forever.
+    int unlimited = 0;
+    zmq_setsockopt (mon, ZMQ_RCVHWM, &unlimited, sizeof unlimited);
     zmq_connect (mon, MON_ENDPOINT);
     for (int i = 0; i < cfg->n_binds; i++) {
         if (zmq_bind (router, cfg->binds [i]) != 0) {
@@ -583,7 +608,8 @@ tx_server_run (const tx_config_t *cfg)
         while (s_forward_ack (&r, acks) == 0)
             ;
         if (items [1].revents & ZMQ_POLLIN)
-            s_monitor_event (&r, mon);
+            for (int i = 0; i < 1000 && s_monitor_event (&r, mon) == 0; i++)
+                ;
         if (room && (items [2].revents & ZMQ_POLLIN))
             for (int i = 0; i < MAX_PER_LOOP && s_receive (&r) == 0; i++)
                 ;
@@ -630,12 +656,14 @@ out:
         pthread_join (zap.thread, NULL);
     }
     tx_writer_destroy (&writer);
+    //  The monitor stops while its reader is still open: an event sent to a
+    //  closed PAIR would block the I/O thread (see above).
+    if (router)
+        zmq_socket_monitor (router, NULL, 0);
     if (mon)
         zmq_close (mon);
-    if (router) {
-        zmq_socket_monitor (router, NULL, 0);
+    if (router)
         zmq_close (router);
-    }
     zmq_close (acks);
     zmq_ctx_term (ctx);
     tx_queue_fini (&queue);
