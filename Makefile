@@ -165,7 +165,7 @@ demo-stop:
 	@B=$(B) scripts/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all >&2
 	@B=$(B) scripts/bench
 
 UNITDIR ?= $(PREFIX)/lib/systemd/system
