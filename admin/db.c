@@ -17,21 +17,6 @@ adm_error (const char *fmt, ...)
     va_end (ap);
 }
 
-const char *
-adm_first_line (const char *msg, char *buf, size_t len)
-{
-    if (!msg)
-        msg = "";
-    if (strncmp (msg, "ERROR:  ", 8) == 0)
-        msg += 8;
-    size_t n = strcspn (msg, "\n");
-    if (n >= len)
-        n = len - 1;
-    memcpy (buf, msg, n);
-    buf [n] = 0;
-    return buf;
-}
-
 PGconn *
 adm_connect (const char *conninfo)
 {
@@ -47,7 +32,7 @@ adm_connect (const char *conninfo)
     if (PQstatus (db) != CONNECTION_OK) {
         char line [512];
         adm_error ("cannot connect to the database: %s",
-                   adm_first_line (PQerrorMessage (db), line, sizeof line));
+                   tx_pg_first_line (PQerrorMessage (db), line, sizeof line));
         PQfinish (db);
         return NULL;
     }
@@ -77,7 +62,7 @@ adm_try (PGconn *db, const char *sql, int nparams, const char *const *params,
     if (msg)
         s_copy (err->msg, sizeof err->msg, msg);
     else
-        adm_first_line (PQerrorMessage (db), err->msg, sizeof err->msg);
+        tx_pg_first_line (PQerrorMessage (db), err->msg, sizeof err->msg);
     PQclear (r);
     return NULL;
 }

@@ -9,6 +9,8 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "pgmsg.h"
+
 //  Connect with CONNINFO (NULL: $TONGXIN_DB, then libpq's defaults).
 //  Returns the connection (caller's, PQfinish it) or NULL.
 PGconn *adm_connect (const char *conninfo);
@@ -38,8 +40,5 @@ int adm_run (PGconn *db, const char *what, const char *sql);
 
 //  Print "tongxin-admin: FMT" on stderr.
 void adm_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-//  The first line of a libpq error message, without "ERROR:  ".
-const char *adm_first_line (const char *msg, char *buf, size_t len);
 
 #endif

@@ -71,7 +71,7 @@ s_apply (PGconn *db, const tx_migration_t *m)
     if (PQresultStatus (r) != PGRES_COMMAND_OK && PQresultStatus (r) != PGRES_TUPLES_OK) {
         char line [512];
         const char *msg = PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY);
-        adm_error ("%s: %s", what, msg ? msg : adm_first_line (PQerrorMessage (db), line, sizeof line));
+        adm_error ("%s: %s", what, msg ? msg : tx_pg_first_line (PQerrorMessage (db), line, sizeof line));
         PQclear (r);
         PQclear (PQexec (db, "ROLLBACK"));
         return -1;

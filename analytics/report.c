@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgmsg.h"
+
 //  Sections of the report: key, heading, columns ('|'-separated; a leading
 //  '#' marks a number, right-aligned).
 typedef struct {
@@ -271,16 +273,7 @@ static const char *
 s_pg_error (PGconn *db, PGresult *r, char *buf, size_t len)
 {
     const char *msg = r ? PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!msg)
-        msg = PQerrorMessage (db);
-    if (strncmp (msg, "ERROR:  ", 8) == 0)
-        msg += 8;
-    size_t n = strcspn (msg, "\n");
-    if (n >= len)
-        n = len - 1;
-    memcpy (buf, msg, n);
-    buf [n] = 0;
-    return buf;
+    return tx_pg_first_line (msg ? msg : PQerrorMessage (db), buf, len);
 }
 
 static PGresult *

@@ -58,17 +58,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "keyfile.h"
 #include "uuid.h"
 #include "wire.h"
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 //  VmRSS and VmHWM of a process, in kB (0 if unreadable).
 static void
@@ -188,13 +182,6 @@ static tx_uuid_gen_t *s_gen;
 static long s_sent_events;
 static lat_t *s_lat;            //  where ack latencies go now (NULL: nowhere)
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 s_cmp64 (const void *a, const void *b)
@@ -338,7 +325,7 @@ s_send (conn_t *c, int events, msgpack_sbuffer *sb)
         fprintf (stderr, "connections: %s\n", err);
         return -1;
     }
-    c->sent_us = s_now_us ();
+    c->sent_us = tx_clock_us ();
     if (zmq_send (c->sock, sb->data, sb->size, ZMQ_DONTWAIT) < 0)
         return -1;
     s_sent_events += events;
@@ -365,7 +352,7 @@ s_read (conn_t *c, tx_wire_decoder_t *dec, int64_t *in_flight)
             (*in_flight)--;
             c->next_ms = -c->next_ms;       //  negative: acknowledged, due then
             if (s_lat)
-                s_lat_add (s_lat, s_now_us () - c->sent_us);
+                s_lat_add (s_lat, tx_clock_us () - c->sent_us);
         }
         else
         if (reply.type == TX_REPLY_ERROR)
@@ -407,8 +394,8 @@ s_barrier (const char *dir, int procs, int phase, int ep, conn_t *conns, tx_wire
         perror (path);
         return -1;
     }
-    int64_t deadline = s_now_ms () + 600000;
-    while (s_now_ms () < deadline) {
+    int64_t deadline = tx_clock_ms () + 600000;
+    while (tx_clock_ms () < deadline) {
         DIR *d = opendir (dir);
         int there = 0;
         struct dirent *e;
@@ -486,7 +473,7 @@ s_run (const opts_t *o)
         return 1;
     int got = 0, skip = o->skip;
     char line [256];
-    int64_t connect_start = s_now_ms ();
+    int64_t connect_start = tx_clock_ms ();
     long ticks0 = s_ticks (pid, NULL), zap0 = s_ticks (pid, "tx-zap");
     while (got < n && fgets (line, sizeof line, f)) {
         char pub [64], sec [64];
@@ -545,10 +532,10 @@ s_run (const opts_t *o)
         in_flight++;
         acked += s_read (&conns [i], dec, &in_flight);
     }
-    int64_t deadline = s_now_ms () + (int64_t) connect_s * 1000;
-    while (in_flight > 0 && s_now_ms () < deadline)
+    int64_t deadline = tx_clock_ms () + (int64_t) connect_s * 1000;
+    while (in_flight > 0 && tx_clock_ms () < deadline)
         acked += s_wait (ep, conns, 100, dec, &in_flight);
-    int64_t connect_ms = s_now_ms () - connect_start;
+    int64_t connect_ms = tx_clock_ms () - connect_start;
     long connect_ticks = s_ticks (pid, NULL) - ticks0, connect_zap = s_ticks (pid, "tx-zap") - zap0;
     long connected = (long) acked;
     s_mem (pid, &rss, &connect_hwm);
@@ -558,13 +545,13 @@ s_run (const opts_t *o)
 
     //  Phase 2: idle (heartbeats only).
     s_lat = NULL;
-    int64_t idle_start = s_now_ms ();
+    int64_t idle_start = tx_clock_ms ();
     ticks0 = s_ticks (pid, NULL);
     deadline = idle_start + (int64_t) idle_s * 1000;
-    for (int64_t now = idle_start; now < deadline; now = s_now_ms ())
+    for (int64_t now = idle_start; now < deadline; now = tx_clock_ms ())
         acked += s_wait (ep, conns, (int) (deadline - now), dec, &in_flight);
     long idle_ticks = s_ticks (pid, NULL) - ticks0;
-    int64_t idle_ms = s_now_ms () - idle_start;
+    int64_t idle_ms = tx_clock_ms () - idle_start;
     s_mem (pid, &idle_rss, &idle_hwm);
     long idle_fds = s_fds (pid);
     if (s_barrier (o->barrier, o->procs, 2, ep, conns, dec, &in_flight, &acked) != 0)
@@ -573,14 +560,14 @@ s_run (const opts_t *o)
     //  Phase 3: a trickle on every socket, spread over the interval; each
     //  batch's latency is from its zmq_send to its ack.
     s_lat = &ack_lat;
-    int64_t start = s_now_ms ();
+    int64_t start = tx_clock_ms ();
     ticks0 = s_ticks (pid, NULL);
     long self0 = s_ticks (getpid (), NULL);
     for (int i = 0; i < n; i++)
         conns [i].next_ms = -(start + (int64_t) i * every_ms / n);
     int64_t end = start + (int64_t) active_s * 1000;
     for (;;) {
-        int64_t now = s_now_ms ();
+        int64_t now = tx_clock_ms ();
         if (now >= end && in_flight == 0)
             break;
         if (now >= end + 60000)
@@ -604,9 +591,9 @@ s_run (const opts_t *o)
             if (-c->next_ms < next)
                 next = -c->next_ms;
         }
-        acked += s_wait (ep, conns, (int) (next - s_now_ms ()), dec, &in_flight);
+        acked += s_wait (ep, conns, (int) (next - tx_clock_ms ()), dec, &in_flight);
     }
-    int64_t active_ms = s_now_ms () - start;
+    int64_t active_ms = tx_clock_ms () - start;
     long active_ticks = s_ticks (pid, NULL) - ticks0, self_ticks = s_ticks (getpid (), NULL) - self0;
     s_lat = NULL;
     if (s_barrier (o->barrier, o->procs, 3, ep, conns, dec, &in_flight, &acked) != 0)

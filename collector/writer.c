@@ -51,22 +51,6 @@ struct tx_writer_t {
     msgpack_sbuffer ack;        //  scratch for one ack
 };
 
-int64_t
-tx_clock_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-tx_clock_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static tx_writer_t *
 s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
             const char *ack_endpoint, tx_metrics_t *metrics, tx_writer_t *main, int lane)

@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "clock.h"
 #include "config.h"
 #include "job.h"
 #include "metrics.h"
@@ -73,9 +74,5 @@ int tx_writer_copy_row (tx_buf_t *rows, const tx_event_t *ev, const char *sender
 
 //  The 19-byte header of a binary COPY stream (the trailer is be16 0xffff).
 extern const uint8_t tx_writer_copy_header [19];
-
-//  Monotonic clock in ms / µs.
-int64_t tx_clock_ms (void);
-int64_t tx_clock_us (void);
 
 #endif

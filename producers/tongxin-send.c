@@ -14,6 +14,7 @@
  *  everything in the spool, and the worst outcome decides the exit status.
  *  See tongxin-send(1).
  */
+#include "clock.h"
 #include "tongxin.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -431,13 +432,6 @@ typedef struct {
     bool progress_shown;        //  a progress line is on the screen (no newline yet)
 } send_t;
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_sleep_ms (int ms)
@@ -463,7 +457,7 @@ s_progress (send_t *self, bool final)
 {
     if (!self->tty || self->lines <= PROGRESS_LINES)
         return;
-    int64_t now = s_now_ms ();
+    int64_t now = tx_clock_ms ();
     if (!final && now - self->drawn_ms < PROGRESS_MS)
         return;
     self->drawn_ms = now;
@@ -1407,7 +1401,7 @@ s_spool (send_t *self)
         //  it does; give up after --wait seconds without progress.
         tongxin_stats_t stats;
         tongxin_stats (self->tx, &stats);
-        int64_t now = s_now_ms ();
+        int64_t now = tx_clock_ms ();
         if (stats.queued < low) {
             low = stats.queued;
             deadline = now + wait_ms;
@@ -1637,10 +1631,10 @@ s_pending_lines (send_t *self)
 static int
 s_wait (send_t *self)
 {
-    int64_t deadline = s_now_ms () + (int64_t) self->args->wait_s * 1000;
+    int64_t deadline = tx_clock_ms () + (int64_t) self->args->wait_s * 1000;
     int rc;
     for (;;) {
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - tx_clock_ms ();
         rc = tongxin_flush (self->tx, left <= 0 ? 0 : left < PROGRESS_MS ? (int) left : PROGRESS_MS);
         s_progress (self, false);
         if (rc != TONGXIN_ETIMEDOUT || left <= 0 || s_interrupted)
@@ -1845,7 +1839,7 @@ main (int argc, char **argv)
         fprintf (stderr, "tongxin-send: %s\n", *err ? err : "cannot start the producer");
         goto done;
     }
-    self.start_ms = s_now_ms ();
+    self.start_ms = tx_clock_ms ();
     if (one) {
         self.lines = self.events = 1;
         rc = s_add (&self, &one, one_id, 1);

@@ -1,6 +1,7 @@
 /*  producer.c: libtongxin — events, submit into the spool, and the sender
  *  thread that batches, sends, resends and deletes what is acknowledged.
  */
+#include "clock.h"
 #include "tongxin.h"
 
 #include <errno.h>
@@ -280,13 +281,6 @@ struct tongxin_t {
     uint64_t next_batch_id;     //  sender thread only
 };
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_set_error (tongxin_t *self, const char *fmt, const char *a, const char *b)
@@ -428,7 +422,7 @@ s_timeout_ms (tongxin_t *self, int attempts)
 static void
 s_send (tongxin_t *self, void *dealer, slot_t *slot)
 {
-    int64_t now = s_now_ms ();
+    int64_t now = tx_clock_ms ();
     if (zmq_send (dealer, slot->frame, slot->frame_len, ZMQ_DONTWAIT) < 0) {
         //  No collector connected (IMMEDIATE) or its queue is full: later.
         slot->due_ms = now + RETRY_SEND_MS;
@@ -579,7 +573,7 @@ s_sender (void *arg)
         pthread_mutex_lock (&self->lock);
         stopped = self->stats.stopped;
         pthread_mutex_unlock (&self->lock);
-        int64_t now = s_now_ms ();
+        int64_t now = tx_clock_ms ();
         //  Fill the window with new batches, and (re)send what is due.
         if (!stopped) {
             slot_t *slot;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "tongxin.h"
 #include "wire.h"
 
@@ -31,13 +32,6 @@ typedef struct {
 
 static char s_dir [64];
 
-static int64_t
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_fake_open (fake_t *f, const char *name)
@@ -167,14 +161,14 @@ test_window (void **state)
     s_submit (tx, 10);
     got_t got [16];
     int n = 0;
-    int64_t until = s_now () + 800;
-    while (s_now () < until && n < 16)
+    int64_t until = tx_clock_ms () + 800;
+    while (tx_clock_ms () < until && n < 16)
         if (s_fake_recv (&c, 50, &got [n]))
             n++;
     assert_int_equal (n, 3);                    //  the window, not 10
     s_fake_ack (&c, &got [0], TX_RESULT_STORED);
-    until = s_now () + 800;
-    while (s_now () < until && n < 16)
+    until = tx_clock_ms () + 800;
+    while (tx_clock_ms () < until && n < 16)
         if (s_fake_recv (&c, 50, &got [n]))
             n++;
     assert_int_equal (n, 4);                    //  one ack, one more batch
@@ -182,8 +176,8 @@ test_window (void **state)
     for (int i = 1; i < n; i++)
         s_fake_ack (&c, &got [i], TX_RESULT_DUPLICATE);
     int acked = 4;
-    until = s_now () + 5000;
-    while (acked < 10 && s_now () < until) {
+    until = tx_clock_ms () + 5000;
+    while (acked < 10 && tx_clock_ms () < until) {
         got_t g;
         if (s_fake_recv (&c, 50, &g)) {
             s_fake_ack (&c, &g, TX_RESULT_STORED);
@@ -250,14 +244,14 @@ test_failover (void **state)
     s_submit (tx, 8);
     int via_a = 0;
     got_t g;
-    int64_t until = s_now () + 500;
-    while (s_now () < until)
+    int64_t until = tx_clock_ms () + 500;
+    while (tx_clock_ms () < until)
         if (s_fake_recv (&a, 20, &g))
             via_a++;                            //  a never answers
     s_fake_close (&a);                          //  and then dies
     int acked = 0;
-    until = s_now () + 10000;
-    while (s_verdicts [TONGXIN_STORED] < 8 && s_now () < until)
+    until = tx_clock_ms () + 10000;
+    while (s_verdicts [TONGXIN_STORED] < 8 && tx_clock_ms () < until)
         if (s_fake_recv (&b, 50, &g)) {
             s_fake_ack (&b, &g, TX_RESULT_STORED);
             acked++;
