@@ -15,12 +15,7 @@ for i in 1 2 3 4; do
     rel_driver "p$i" "rel-$i" $(rel_ep 1) $(rel_rate $per)
 done
 rel_send send rel-5 $((REL_EVENTS - 4 * per)) $(rel_ep 1)
-fault() {
-    rel_collector_kill 1 KILL
-    rel_sleep_ms $((100 + RANDOM % 900))
-    rel_collector 1
-}
-rel_faults fault
+REL_DOWN_MAX_MS=900 rel_faults rel_kill9_collector
 rel_driver_wait p1 p2 p3 p4
 is "$rel_rcs" 0000 "every tx-driver finished with an answer for each of its events"
 rel_send_wait send

@@ -36,12 +36,7 @@ rel_stream_start
 for i in 1 2 3 4 5 6; do
     rel_driver "p$i" "rel-$i" $(rel_ep 1) $(rel_rate $per) ${flags[$((i - 1))]}
 done
-fault() {
-    rel_collector_kill 1 KILL
-    rel_sleep_ms $((100 + RANDOM % 600))
-    rel_collector 1
-}
-rel_faults fault
+rel_faults rel_kill9_collector
 rel_driver_wait p1 p2 p3 p4 p5 p6
 is "$rel_rcs" 000000 "every producer finished with an answer for each of its events"
 for i in 1 2 3 4 5 6; do

@@ -271,6 +271,14 @@ rel_faults() {
 
 rel_stream_start() { REL_STREAM_MS=$(rel_ms); }
 
+# rel_kill9_collector: the usual fault for rel_faults: kill -9
+# collector 1, leave it down 100 ms + up to REL_DOWN_MAX_MS (600), start it again.
+rel_kill9_collector() {
+    rel_collector_kill 1 KILL
+    rel_sleep_ms $((100 + RANDOM % ${REL_DOWN_MAX_MS:-600}))
+    rel_collector 1
+}
+
 # rel_db_dump FILE: event_id TAB unit_code of every stored event.
 rel_db_dump() {
     psql "$db" -X -q -v ON_ERROR_STOP=1 \
