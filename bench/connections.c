@@ -214,33 +214,41 @@ s_lat_add (lat_t *l, int64_t us)
     l->v [l->n++] = us;
 }
 
+//  utime + stime (clock ticks) from a /proc stat file; 0 if unreadable.
+static long
+s_stat_ticks (const char *path)
+{
+    char buf [512];
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf [n] = 0;
+    const char *p = strrchr (buf, ')');
+    unsigned long ut = 0, st = 0;
+    //  after "pid (comm) ": state ppid pgrp session tty tpgid flags
+    //  minflt cminflt majflt cmajflt utime stime
+    if (p && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+        return (long) (ut + st);
+    return 0;
+}
+
 //  CPU time (user + system, clock ticks) of process PID, or of its threads
 //  whose name starts with COMM.
 static long
 s_ticks (int pid, const char *comm)
 {
-    char path [64], buf [512];
-    long ticks = 0;
+    char path [64];
     if (!comm) {
         snprintf (path, sizeof path, "/proc/%d/stat", pid);
-        FILE *f = fopen (path, "r");
-        if (!f)
-            return 0;
-        size_t n = fread (buf, 1, sizeof buf - 1, f);
-        fclose (f);
-        buf [n] = 0;
-        const char *p = strrchr (buf, ')');
-        unsigned long ut = 0, st = 0;
-        //  after "pid (comm) ": state ppid pgrp session tty tpgid flags
-        //  minflt cminflt majflt cmajflt utime stime
-        if (p && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-            ticks = (long) (ut + st);
-        return ticks;
+        return s_stat_ticks (path);
     }
     snprintf (path, sizeof path, "/proc/%d/task", pid);
     DIR *d = opendir (path);
     if (!d)
         return 0;
+    long ticks = 0;
     struct dirent *e;
     while ((e = readdir (d))) {
         if (e->d_name [0] == '.')
@@ -256,16 +264,7 @@ s_ticks (int pid, const char *comm)
         if (strncmp (name, comm, strlen (comm)) != 0)
             continue;
         snprintf (path, sizeof path, "/proc/%d/task/%.16s/stat", pid, e->d_name);
-        f = fopen (path, "r");
-        if (!f)
-            continue;
-        size_t n = fread (buf, 1, sizeof buf - 1, f);
-        fclose (f);
-        buf [n] = 0;
-        const char *p = strrchr (buf, ')');
-        unsigned long ut = 0, st = 0;
-        if (p && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-            ticks += (long) (ut + st);
+        ticks += s_stat_ticks (path);
     }
     closedir (d);
     return ticks;
