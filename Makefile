@@ -30,7 +30,7 @@ LDFLAGS += $(SAN)
 
 # msgpack-c >= 6 calls itself msgpack-c; Debian 12 ships 4.0 as msgpack.
 MSGPACK_PC := $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
-PCS      = libzmq $(MSGPACK_PC) libpq jansson inih libmicrohttpd libsystemd
+PCS      = libzmq $(MSGPACK_PC) libpq jansson inih libmicrohttpd libsystemd libsodium
 PC_CFLAGS := $(shell pkg-config --cflags $(PCS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PCS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -104,7 +104,8 @@ $(B)/gen/migrations.c: $(SCHEMA_SQL) $(B)/tools/embed
 $(B)/gen/migrations.o: $(B)/gen/migrations.c
 	$(CC) $(CFLAGS) -Iadmin -c $< -o $@
 
-$(B)/tongxin-admin: $(ADMIN_OBJ) $(B)/libtxcommon.a
+# replay checks kept events with the collector's decoder and validator.
+$(B)/tongxin-admin: $(ADMIN_OBJ) $(COLLECTOR_OBJ) $(B)/libtxcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tongxin-collectord: $(B)/collector/main.o $(COLLECTOR_OBJ) $(B)/libtxcommon.a

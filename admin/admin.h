@@ -23,4 +23,8 @@ int adm_key_issue (PGconn *db, const char *unit, const char *out);
 int adm_key_revoke (PGconn *db, const char *unit);
 int adm_key_list (PGconn *db);
 
+//  Rejected events (replay.c).  SINCE may be NULL (all).
+int adm_rejected_list (PGconn *db, const char *since);
+int adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry_run);
+
 #endif

@@ -705,6 +705,67 @@ cmd_key_list (int argc, char **argv)
     return rc;
 }
 
+//  ------------------------------------------------------------ rejected
+
+typedef struct {
+    const char *reason;         //  --reason
+    const char *since;          //  --since
+    bool dry_run;               //  --dry-run
+} rejected_opts_t;
+
+static int
+s_opt_rejected (int opt, const char *arg, void *ctx)
+{
+    rejected_opts_t *o = ctx;
+    if (opt == 'r')
+        o->reason = arg;
+    else
+    if (opt == 's')
+        o->since = arg;
+    else
+    if (opt == 'n')
+        o->dry_run = true;
+    else
+        return -1;
+    return 0;
+}
+
+static int
+s_rejected (int argc, char **argv, bool replay)
+{
+    static const struct option opts [] = {
+        { "since", required_argument, NULL, 's' },      //  list: this one only
+        { "reason", required_argument, NULL, 'r' },
+        { "dry-run", no_argument, NULL, 'n' },
+    };
+    rejected_opts_t o = { "db_refused", NULL, false };
+    int rc = 0;
+    int first = s_getopt (argc, argv, opts, replay ? 3 : 1, s_opt_rejected, &o, &rc);
+    if (first < 0)
+        return rc;
+    if (first < argc)
+        return s_usage_error ("unexpected argument '%s'", argv [first]);
+    PGconn *db = adm_connect (s_db);
+    if (!db)
+        return 1;
+    rc = replay ? adm_rejected_replay (db, o.reason, o.since, o.dry_run)
+                : adm_rejected_list (db, o.since);
+    PQfinish (db);
+    return rc;
+}
+
+static int
+cmd_rejected_list (int argc, char **argv)
+{
+    return s_rejected (argc, argv, false);
+}
+
+static int
+cmd_rejected_replay (int argc, char **argv)
+{
+    return s_rejected (argc, argv, true);
+}
+
 //  ---------------------------------------------------------------- main
 
 static const command_t s_commands [] = {
@@ -752,6 +813,18 @@ static const command_t s_commands [] = {
       "30 s by default, or at once on SIGHUP).\n" },
     { "key list", cmd_key_list, "[--db CONNINFO]",
       "List the registered unit keys (unit, public key, issued, revoked), tab-separated.\n" },
+    { "rejected list", cmd_rejected_list, "[--since TIME] [--db CONNINFO]",
+      "Summarise tongxin.rejected_events by reason, tab-separated: rows, rows whose\n"
+      "event was kept whole and not yet replayed, rows replayed, bytes, first, last.\n" },
+    { "rejected replay", cmd_rejected_replay,
+      "[--reason CODE] [--since TIME] [--dry-run] [--db CONNINFO]",
+      "Submit again the refused events of reason CODE (default db_refused: valid\n"
+      "events the database refused) kept whole since TIME, once the cause is fixed:\n"
+      "each is checked with the collector's rules against today's registry and stored\n"
+      "as its unit sent it (an event already stored counts as a duplicate, so a\n"
+      "second replay stores nothing).  Only events of the unit that delivered them\n"
+      "are stored.  Each row is marked with the outcome; rows the database still\n"
+      "refuses stay unmarked and the command exits 1.  --dry-run changes nothing.\n" },
     { "partitions", cmd_partitions, "[--ahead MONTHS] [--db CONNINFO]",
       "Create the monthly partitions of events and rejected_events up to MONTHS\n"
       "(default 3) ahead.  Safe to run at any time, e.g. from a daily timer.\n" },

@@ -26,6 +26,8 @@ typedef struct {
     int registry_refresh;           //  seconds between registry reloads
     int max_skew;                   //  seconds an event's time may be ahead of ours
     int drain_timeout;              //  seconds to finish up on SIGTERM
+    int rejected_budget;            //  KiB of refusals kept per sender per minute (0 = no limit)
+    int rejected_prefix;            //  bytes kept of a refused whole message
     char *log_level;                //  debug, info, warn, error
     char *zap_domain;               //  ZAP domain
 } tx_config_t;

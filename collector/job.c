@@ -2,6 +2,9 @@
 #include "job.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,10 +19,8 @@ tx_job_new (size_t count)
     if (count) {
         self->results = calloc (count, 1);
         self->accepted = calloc (count, sizeof (tx_accepted_t));
-        self->rejrows = calloc (count, sizeof (tx_rejrow_t));
     }
-    else
-        self->rejrows = calloc (1, sizeof (tx_rejrow_t));
+    self->rejrows = calloc (count + 2, sizeof (tx_rejrow_t));
     if ((count && (!self->results || !self->accepted)) || !self->rejrows)
         tx_job_destroy (&self);
     return self;
@@ -58,8 +59,10 @@ tx_job_str (const tx_job_t *self, tx_span_t span)
 int
 tx_job_reject (tx_job_t *self, int32_t index, const uint8_t *id, int code,
                const char *unit, size_t unit_len, const char *msg,
-               const void *raw, size_t raw_len)
+               const void *raw, size_t raw_len, size_t keep)
 {
+    if (keep > raw_len)
+        keep = raw_len;
     tx_rejrow_t *r = &self->rejrows [self->n_rejrows];
     memset (r, 0, sizeof *r);
     r->index = index;
@@ -71,12 +74,39 @@ tx_job_reject (tx_job_t *self, int32_t index, const uint8_t *id, int code,
     if (unit && unit_len)
         r->claimed_unit = tx_job_keep (self, unit, unit_len);
     r->msg = tx_job_keep (self, msg, strlen (msg));
-    r->raw = tx_job_keep (self, raw, raw_len);
-    if ((raw_len && !r->raw.len) || (*msg && !r->msg.len))
+    r->raw = tx_job_keep (self, raw, keep);
+    r->raw_total = raw_len;
+    if (keep < raw_len) {
+        r->cut = true;
+        crypto_hash_sha256 (r->sha256, raw, raw_len);
+    }
+    if ((keep && !r->raw.len) || (*msg && !r->msg.len))
         return -1;
     self->n_rejrows++;
     if (index >= 0)
         self->results [index] = TX_RESULT_REJECTED;
+    return 0;
+}
+
+int
+tx_job_answer_only (tx_job_t *self, int32_t index, int code, const char *msg)
+{
+    if (tx_job_reject (self, index, NULL, code, NULL, 0, msg, NULL, 0, 0) != 0)
+        return -1;
+    self->rejrows [self->n_rejrows - 1].not_kept = true;
+    return 0;
+}
+
+int
+tx_job_note_not_kept (tx_job_t *self, uint64_t rows, uint64_t bytes)
+{
+    char msg [160];
+    snprintf (msg, sizeof msg, "%" PRIu64 " refusals (%" PRIu64 " bytes) from this sender were answered"
+              " but not kept: over its budget of rejected-budget bytes a minute", rows, bytes);
+    if (tx_job_reject (self, -1, NULL, 0, NULL, 0, msg, NULL, 0, 0) != 0)
+        return -1;
+    self->rejrows [self->n_rejrows - 1].reason = "refusals_not_kept";
+    self->rejrows [self->n_rejrows - 1].raw_total = (size_t) bytes;
     return 0;
 }
 

@@ -30,6 +30,7 @@ typedef struct {
     uint32_t index;             //  event index in the batch
     uint8_t id [16];            //  event id
     tx_span_t unit;             //  its unit
+    tx_span_t raw;              //  its bytes, kept for a refusal by the database
 } tx_accepted_t;
 
 typedef struct {
@@ -39,7 +40,12 @@ typedef struct {
     int code;                   //  tx_reject_t (or tx_error_t when index < 0)
     tx_span_t claimed_unit;     //  len 0 = unknown
     tx_span_t msg;              //  human reason
-    tx_span_t raw;              //  the event's bytes or the whole message
+    tx_span_t raw;              //  the event's bytes or the whole message (maybe a prefix)
+    size_t raw_total;           //  bytes received; > raw.len when cut to a prefix
+    bool cut;                   //  raw is a prefix: sha256 holds the whole's digest
+    uint8_t sha256 [32];        //  SHA-256 of all raw_total bytes, when cut
+    const char *reason;         //  stable reason overriding code (static string) or NULL
+    bool not_kept;              //  answered, but not written (sender over its budget)
 } tx_rejrow_t;
 
 typedef struct tx_job_t {
@@ -52,10 +58,11 @@ typedef struct tx_job_t {
     uint8_t *results;           //  count results (TX_RESULT_*)
     tx_accepted_t *accepted;    //  n_accepted events to store
     size_t n_accepted;
-    tx_rejrow_t *rejrows;       //  n_rejrows records for rejected_events
+    tx_rejrow_t *rejrows;       //  n_rejrows records for rejected_events (room: count + 2)
     size_t n_rejrows;
     tx_buf_t rows;              //  binary COPY rows of the accepted events
     tx_buf_t store;             //  strings and raw bytes
+    tx_span_t payload;          //  the whole frame, once an event was accepted
     char sender [160];          //  authenticated identity ("unit" or "insecure:addr")
     int64_t received_us;        //  monotonic time of receipt
 } tx_job_t;
@@ -68,10 +75,19 @@ void tx_job_destroy (tx_job_t **self_p);
 tx_span_t tx_job_keep (tx_job_t *self, const void *data, size_t len);
 const char *tx_job_str (const tx_job_t *self, tx_span_t span);
 
-//  Records a rejection (event index >= 0, or -1 for the whole message).
+//  Records a rejection (event index >= 0, or -1 for the whole message)
+//  keeping the first keep bytes of raw[0..raw_len) (with the SHA-256 of
+//  all of them when keep < raw_len).
 int tx_job_reject (tx_job_t *self, int32_t index, const uint8_t *id, int code,
                    const char *unit, size_t unit_len, const char *msg,
-                   const void *raw, size_t raw_len);
+                   const void *raw, size_t raw_len, size_t keep);
+
+//  Answers a refusal without writing it (not_kept).
+int tx_job_answer_only (tx_job_t *self, int32_t index, int code, const char *msg);
+
+//  Records a row of reason "refusals_not_kept" (no result, not in the
+//  reply): rows refusals of bytes bytes were answered but not written.
+int tx_job_note_not_kept (tx_job_t *self, uint64_t rows, uint64_t bytes);
 
 //  Approximate memory held, for the queue's bound.
 size_t tx_job_bytes (const tx_job_t *self);

@@ -87,6 +87,14 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
                "Groups whose direct COPY met a duplicate and were redone through the staging table.",
                m->fast_path_misses);
     s_counter (b, "tongxin_db_errors_total", "Database errors (each followed by a retry).", m->db_errors);
+    s_counter (b, "tongxin_refusals_not_kept_total",
+               "Refusals answered but not written to rejected_events (sender over rejected-budget).",
+               m->refusals_not_kept);
+    s_counter (b, "tongxin_refusals_not_kept_bytes_total", "Bytes of those refusals.",
+               m->refusals_not_kept_bytes);
+    s_counter (b, "tongxin_refusal_bytes_cut_total",
+               "Bytes of refused messages not kept past rejected-prefix (length and SHA-256 kept).",
+               m->refusal_bytes_cut);
     s_counter (b, "tongxin_handshakes_failed_total", "CURVE handshakes refused by ZAP.",
                m->handshakes_failed);
     s_printf (b, "# HELP tongxin_commit_seconds Latency of writing and committing one group.\n"

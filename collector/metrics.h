@@ -29,6 +29,9 @@ typedef struct {
     atomic_ullong transactions;
     atomic_ullong fast_path_misses;             //  direct COPY aborted by a duplicate, redone staged
     atomic_ullong db_errors;
+    atomic_ullong refusals_not_kept;            //  refusals answered but not written (sender over budget)
+    atomic_ullong refusals_not_kept_bytes;      //  their bytes
+    atomic_ullong refusal_bytes_cut;            //  bytes of refused messages past the kept prefix
     atomic_ullong commit_buckets [TX_METRICS_BUCKETS];  //  commit latency histogram
     atomic_ullong commit_count;
     atomic_ullong commit_sum_us;

@@ -16,6 +16,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "metrics.h"
+#include "refusals.h"
 #include "utf8.h"
 #include "uuid.h"
 #include "validate.h"
@@ -237,6 +238,7 @@ typedef struct {
     tx_metrics_t *m;
     tx_wire_decoder_t *dec;
     tx_buf_t json;                  //  scratch for attribute JSON
+    tx_refusals_t *refusals;        //  what of the refusals is kept, per sender
 } recv_t;
 
 static int64_t
@@ -258,15 +260,39 @@ s_copy_row (recv_t *r, tx_job_t *job, const tx_event_t *ev, const tx_registry_t 
                                r->json.data, r->json.len);
 }
 
-//  A whole message refused: record its bytes and answer an error.
+//  Records one refusal in the job, as much of it as the sender's budget
+//  keeps (refusals.h): its first bytes, or nothing but a count.  0, or -1
+//  out of memory.
+static int
+s_record (recv_t *r, tx_job_t *job, int32_t index, const uint8_t *id, int code,
+          const char *unit, size_t unit_len, const char *msg, const void *raw, size_t raw_len)
+{
+    int64_t now = tx_clock_ms ();
+    uint64_t rows, bytes;
+    if (tx_refusals_take_summary (r->refusals, job->sender, now, &rows, &bytes)
+    &&  tx_job_note_not_kept (job, rows, bytes) != 0)
+        return -1;
+    long keep = tx_refusals_keep (r->refusals, job->sender, now, raw_len, index < 0);
+    if (keep < 0) {
+        atomic_fetch_add (&r->m->refusals_not_kept, 1);
+        atomic_fetch_add (&r->m->refusals_not_kept_bytes, raw_len);
+        return tx_job_answer_only (job, index, code, msg);
+    }
+    if ((size_t) keep < raw_len)
+        atomic_fetch_add (&r->m->refusal_bytes_cut, raw_len - (size_t) keep);
+    return tx_job_reject (job, index, id, code, unit, unit_len, msg, raw, raw_len, (size_t) keep);
+}
+
+//  A whole message refused: record (a prefix of) its bytes and answer an error.
 static tx_job_t *
-s_refuse (tx_job_t *job, int error, uint64_t batch_id, const char *why, const void *data, size_t size)
+s_refuse (recv_t *r, tx_job_t *job, int error, uint64_t batch_id, const char *why,
+          const void *data, size_t size)
 {
     if (!job)
         return NULL;
     job->error = error;
     job->batch_id = batch_id;
-    if (tx_job_reject (job, -1, NULL, error, NULL, 0, why, data, size) != 0)
+    if (s_record (r, job, -1, NULL, error, NULL, 0, why, data, size) != 0)
         tx_job_destroy (&job);
     return job;
 }
@@ -295,7 +321,7 @@ s_process (recv_t *r, const uint8_t *rid, size_t rid_len, zmq_msg_t *payload, co
         return NULL;
     }
     if (rc != TX_WIRE_OK)
-        return s_refuse (job, tx_wire_rc_error (rc), batch.batch_id, err, data, size);
+        return s_refuse (r, job, tx_wire_rc_error (rc), batch.batch_id, err, data, size);
     job->batch_id = batch.batch_id;
     atomic_fetch_add (&r->m->events_received, batch.count);
 
@@ -314,15 +340,20 @@ s_process (recv_t *r, const uint8_t *rid, size_t rid_len, zmq_msg_t *payload, co
             bool has_id = memcmp (ev->id, zero, 16) != 0;
             //  The claimed unit goes into a text column: only if it is clean.
             bool unit_ok = ev->unit && ev->unit_len <= TX_WIRE_MAX_CODE && tx_utf8_valid (ev->unit, ev->unit_len);
-            if (tx_job_reject (job, (int32_t) i, has_id ? ev->id : NULL, code,
-                               unit_ok ? ev->unit : NULL, unit_ok ? ev->unit_len : 0, msg,
-                               ev->raw, ev->raw_len) != 0)
+            if (s_record (r, job, (int32_t) i, has_id ? ev->id : NULL, code,
+                          unit_ok ? ev->unit : NULL, unit_ok ? ev->unit_len : 0, msg,
+                          ev->raw, ev->raw_len) != 0)
                 goto nomem;
             continue;
         }
+        //  The frame is kept once, so that an event the database refuses
+        //  after all is recorded with its bytes (writer.c).
+        if (!job->payload.len && !(job->payload = tx_job_keep (job, data, size)).len)
+            goto nomem;
         tx_accepted_t *a = &job->accepted [job->n_accepted];
         a->index = (uint32_t) i;
         memcpy (a->id, ev->id, 16);
+        a->raw = (tx_span_t) { job->payload.off + (size_t) (ev->raw - data), ev->raw_len };
         a->unit = tx_job_keep (job, ev->unit, ev->unit_len);
         if (!a->unit.len || s_copy_row (r, job, ev, reg) != 0)
             goto nomem;
@@ -386,7 +417,7 @@ s_receive (recv_t *r)
                 memcpy (job->rid, zmq_msg_data (&rid), zmq_msg_size (&rid));
                 job->rid_len = zmq_msg_size (&rid);
                 snprintf (job->sender, sizeof job->sender, "%s", sender);
-                job = s_refuse (job, TX_ERROR_UNAUTHORIZED, 0, "the unit's key has been revoked",
+                job = s_refuse (r, job, TX_ERROR_UNAUTHORIZED, 0, "the unit's key has been revoked",
                                 zmq_msg_data (&payload), zmq_msg_size (&payload));
             }
             goto push;
@@ -590,7 +621,8 @@ tx_server_run (const tx_config_t *cfg)
     uint64_t watchdog_us = 0;
     bool watchdog = sd_watchdog_enabled (0, &watchdog_us) > 0;
 
-    recv_t r = { cfg, router, &queue, writer, &metrics, tx_wire_decoder_new (), { 0 } };
+    recv_t r = { cfg, router, &queue, writer, &metrics, tx_wire_decoder_new (), { 0 },
+                 tx_refusals_new ((size_t) cfg->rejected_budget * 1024, (size_t) cfg->rejected_prefix) };
     size_t queue_max = (size_t) cfg->queue_mb * 1024 * 1024;
     int64_t next_warn = tx_clock_ms () + 60000, next_dog = 0;
     while (!s_stop) {
@@ -647,6 +679,7 @@ tx_server_run (const tx_config_t *cfg)
     while (s_forward_ack (&r, acks) == 0)
         ;
     tx_wire_decoder_destroy (&r.dec);
+    tx_refusals_destroy (&r.refusals);
     tx_buf_reset (&r.json);
     rc = 0;
     tx_log (TX_LOG_INFO, "stopped", NULL);

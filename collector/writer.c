@@ -246,7 +246,8 @@ s_connect (tx_writer_t *self)
     PQclear (r);
     r = PQprepare (self->db, "tx_reject",
         "INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason,"
-        " message, raw) VALUES ($1::uuid, $2, $3, $4::numeric, $5, $6, $7::bytea)", 0, NULL);
+        " message, raw, raw_len, raw_sha256)"
+        " VALUES ($1::uuid, $2, $3, $4::numeric, $5, $6, $7::bytea, $8::bigint, $9::bytea)", 0, NULL);
     if (PQresultStatus (r) != PGRES_COMMAND_OK) {
         s_note_error (self, r);
         PQclear (r);
@@ -444,21 +445,26 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
 static wrc_t
 s_insert_rejected (tx_writer_t *self, const tx_job_t *job, const tx_rejrow_t *rr)
 {
-    char batch [24];
+    if (rr->not_kept)
+        return WR_OK;
+    char batch [24], total [24];
     snprintf (batch, sizeof batch, "%llu", (unsigned long long) job->batch_id);
-    const char *code = rr->index >= 0 ? tx_reject_code_str (rr->code) : tx_error_code_str (rr->code);
+    snprintf (total, sizeof total, "%zu", rr->raw_total);
+    const char *code = rr->reason ? rr->reason
+                     : rr->index >= 0 ? tx_reject_code_str (rr->code) : tx_error_code_str (rr->code);
     char *unit = NULL, *msg = NULL;
     if (rr->claimed_unit.len)
         unit = strndup (tx_job_str (job, rr->claimed_unit), rr->claimed_unit.len);
     msg = strndup (tx_job_str (job, rr->msg), rr->msg.len);
-    const char *values [7] = {
+    const char *values [9] = {
         rr->has_id ? (const char *) rr->id : NULL, unit, job->sender,
         job->batch_id ? batch : NULL, code ? code : "malformed", msg ? msg : "",
-        rr->raw.len ? tx_job_str (job, rr->raw) : ""
+        rr->raw.len ? tx_job_str (job, rr->raw) : "", total,
+        rr->cut ? (const char *) rr->sha256 : NULL
     };
-    int lengths [7] = { 16, 0, 0, 0, 0, 0, (int) rr->raw.len };
-    int formats [7] = { 1, 0, 0, 0, 0, 0, 1 };
-    PGresult *r = PQexecPrepared (self->db, "tx_reject", 7, values, lengths, formats, 0);
+    int lengths [9] = { 16, 0, 0, 0, 0, 0, (int) rr->raw.len, 0, 32 };
+    int formats [9] = { 1, 0, 0, 0, 0, 0, 1, 0, 1 };
+    PGresult *r = PQexecPrepared (self->db, "tx_reject", 9, values, lengths, formats, 0);
     free (unit);
     free (msg);
     wrc_t rc = WR_OK;
@@ -611,8 +617,41 @@ s_write_retry (tx_writer_t *self, const part_t *p)
     }
 }
 
+//  Logs a refusal by the database once per cause (SQLSTATE and message):
+//  a flood of refusals of one cause gives one line, and the count is in
+//  tongxin_events_rejected_total{code="db_refused"}.
+static void
+s_log_refusal_cause (tx_writer_t *self)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t seen [64];
+    static size_t n_seen;
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = self->dbstate; *p; p++)
+        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    for (const char *p = self->dberr; *p; p++)
+        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    bool first = true;
+    pthread_mutex_lock (&lock);
+    for (size_t i = 0; i < n_seen && first; i++)
+        first = seen [i] != h;
+    if (first)
+        seen [n_seen++ % 64] = h;
+    pthread_mutex_unlock (&lock);
+    tx_log (first ? TX_LOG_ERROR : TX_LOG_DEBUG,
+            "the database refused an event the validator passed; kept whole as db_refused for"
+            " tongxin-admin rejected replay (logged once per cause)",
+            "sqlstate=%s err=\"%s\"", self->dbstate, self->dberr);
+}
+
 //  A job whose transaction failed on data: store its events one by one, turn
 //  the ones the database refuses into rejections, then record the rejections.
+//  A refused event keeps all its bytes (db_refused): it was valid, so the
+//  cause is the database's (a bug, a constraint added by hand, a trigger),
+//  and the operator replays it once the cause is fixed (docs/operations.md).
+//  It is answered as refused, not "retry later": a cause that lasts would
+//  otherwise hold the event, and everything behind it, in the producer's
+//  spool forever.
 static wrc_t
 s_write_isolated (tx_writer_t *self, tx_job_t *job)
 {
@@ -624,13 +663,23 @@ s_write_isolated (tx_writer_t *self, tx_job_t *job)
             return rc;
         if (rc == WR_FAIL) {
             tx_accepted_t *a = &job->accepted [k];
-            char msg [320];
-            snprintf (msg, sizeof msg, "the database refused the event: %s", self->dberr);
-            tx_log (TX_LOG_ERROR, "database refused an event the validator passed",
-                    "sqlstate=%s err=\"%s\"", self->dbstate, self->dberr);
-            //  The row is not raw input; record the reason with an empty raw.
-            tx_job_reject (job, (int32_t) a->index, a->id, TX_REJECT_MALFORMED_EVENT,
-                           tx_job_str (job, a->unit), a->unit.len, msg, "", 0);
+            char msg [400];
+            snprintf (msg, sizeof msg, "the database refused the event (%s: %s); the collector kept it"
+                      " for replay once the cause is fixed", self->dbstate, self->dberr);
+            s_log_refusal_cause (self);
+            //  The unit and the bytes are in the job's store already: the
+            //  row refers to them (a copy could move the store under them).
+            tx_span_t unit = a->unit;
+            //  Out of memory for the message: the row goes without it
+            //  (that call allocates nothing).
+            if (tx_job_reject (job, (int32_t) a->index, a->id, TX_REJECT_DB_REFUSED,
+                               NULL, 0, msg, NULL, 0, 0) != 0)
+                tx_job_reject (job, (int32_t) a->index, a->id, TX_REJECT_DB_REFUSED,
+                               NULL, 0, "", NULL, 0, 0);
+            tx_rejrow_t *r = &job->rejrows [job->n_rejrows - 1];
+            r->claimed_unit = unit;
+            r->raw = a->raw;
+            r->raw_total = a->raw.len;
         }
     }
     job->n_accepted = 0;        //  every accepted event has its result now

@@ -42,6 +42,7 @@ static const char *const s_reject_codes [TX_REJECT_COUNT_] = {
     [TX_REJECT_BAD_ENUM]        = "bad_enum",
     [TX_REJECT_BAD_DATE]        = "bad_date",
     [TX_REJECT_TOO_MANY_ATTRS]  = "too_many_attrs",
+    [TX_REJECT_DB_REFUSED]      = "db_refused",
 };
 
 static const char *const s_error_codes [TX_ERROR_COUNT_] = {

@@ -115,6 +115,7 @@ typedef enum {
     TX_REJECT_BAD_ENUM,             //  "bad_enum"          (validator)
     TX_REJECT_BAD_DATE,             //  "bad_date"          (validator)
     TX_REJECT_TOO_MANY_ATTRS,       //  "too_many_attrs"
+    TX_REJECT_DB_REFUSED,           //  "db_refused"        (writer: kept for replay)
     TX_REJECT_COUNT_                //  number of codes, not a code
 } tx_reject_t;
 

@@ -6,7 +6,7 @@
 # memory stays bounded through a flood of bad frames.
 . tests/lib.sh
 . tests/collector.sh
-plan 100
+plan 101
 
 db=$(collector_db hostile) || { echo "Bail out! no database"; exit 1; }
 collector_start hostile --group-ms 1 || { echo "Bail out! collector"; exit 1; }
@@ -66,8 +66,9 @@ perl -e 'print "\xc6", pack("N", 1048572), "\0" x 1048572' >"$T/1m+1"
 head -c 2097152 /dev/zero >"$T/2m"
 is "$(wc -c <"$T/1m") $(raw file "$T/1m")" "1048576 error batch=nil code=malformed" "a frame of exactly 1 MiB is decoded (and refused: a bin)"
 is "$(wc -c <"$T/1m+1") $(raw file "$T/1m+1")" "1048577 error batch=nil code=too_large" "1 MiB + 1 byte: too_large"
-is "$(sql "$db" "SELECT string_agg(reason || ':' || length(raw), ',') FROM tongxin.rejected_events WHERE length(raw) > 1000000")" \
-   "malformed:1048576,too_large:1048577" "both recorded with their raw bytes"
+is "$(sql "$db" "SELECT string_agg(reason || ':' || raw_len || ':' || length(raw), ',' ORDER BY raw_len)
+                 FROM tongxin.rejected_events WHERE raw_len > 1000000")" \
+   "malformed:1048576:4096,too_large:1048577:4096" "both recorded: their length and first 4096 bytes"
 is "$(raw --timeout 1000 file "$T/2m")" "none" "2 MiB (over MAXMSGSIZE): no reply, the connection is dropped"
 alive "a 2 MiB frame"
 
@@ -113,12 +114,13 @@ is "$(raw hex 84a176cb3ff0000000000000a174a56261746368a5626174636804a66576656e74
    "v = 1.0 (a float): malformed"
 is "$(raw batch unit=u1 type=student_aid @students=u:18446744073709551615)" "ack batch=1 results=2 rejected=0:out_of_range" "an attribute of 2^64-1"
 is "$(raw batch unit=u1 type=student_aid @students=i:-9223372036854775808)" "ack batch=1 results=2 rejected=0:out_of_range" "an attribute of -2^63"
-is "$(raw batch unit=u1 type=donation @amount_yuan=x:cf7fffffffffffffff)" "ack batch=1 results=0 rejected=" \
-   "a numeric of 2^63-1, uint64-encoded, is stored"
+is "$(raw batch unit=u1 type=donation @amount_yuan=x:cf7fffffffffffffff)" "ack batch=1 results=2 rejected=0:out_of_range" \
+   "a numeric of 2^63-1, uint64-encoded: past the registry's bound"
+is "$(raw batch unit=u1 type=donation @amount_yuan=x:cf00038d7ea4c68000)" "ack batch=1 results=0 rejected=" \
+   "a numeric of 10^15 (the default bound), uint64-encoded, is stored"
 n_good=$((n_good + 1))
-is "$(sql "$db" "SELECT attrs->>'amount_yuan' FROM tongxin.events WHERE type = 'donation'")" 9223372036854775807 "exactly"
-is "$(raw batch unit=u1 type=donation @amount_yuan=f:1e308)" "ack batch=1 results=0 rejected=" "a numeric float of 1e308 is stored"
-n_good=$((n_good + 1))
+is "$(sql "$db" "SELECT attrs->>'amount_yuan' FROM tongxin.events WHERE type = 'donation'")" 1000000000000000 "exactly"
+is "$(raw batch unit=u1 type=donation @amount_yuan=f:1e308)" "ack batch=1 results=2 rejected=0:out_of_range" "a numeric float of 1e308: out_of_range"
 alive "NULs, ext types and huge integers"
 
 # ------------------------------------------------------------ memory under a flood

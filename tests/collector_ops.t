@@ -124,7 +124,7 @@ tongxin_messages_dropped_bad_frames_total 1
 tongxin_acks_sent_total 3
 tongxin_transactions_total 3
 tongxin_database_up 1' "the counters count exactly what was sent"
-is "$(grep -c '^tongxin_events_rejected_total{code="[a-z0-9_]*"} [0-9]*$' "$T/metrics")" 22 "one rejected series per reject code"
+is "$(grep -c '^tongxin_events_rejected_total{code="[a-z0-9_]*"} [0-9]*$' "$T/metrics")" 23 "one rejected series per reject code"
 is "$(grep '^tongxin_commit_seconds_\(count\|bucket{le="+Inf"}\)' "$T/metrics" | cut -d' ' -f2 | tr '\n' ' ')" "3 3 " \
    "the commit histogram counts the 3 transactions"
 like "$(http_get "$metrics" /nosuch)" "^404 " "another path: 404"

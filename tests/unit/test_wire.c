@@ -259,7 +259,8 @@ test_reject_codes (void **state)
         "bad_id_time", "bad_utf8", "too_long", "unknown_unit", "unit_inactive",
         "unit_mismatch", "unknown_type", "bad_time", "missing_partner",
         "unknown_partner", "missing_attr", "unknown_attr", "bad_attr_type",
-        "out_of_range", "bad_number", "bad_enum", "bad_date", "too_many_attrs"
+        "out_of_range", "bad_number", "bad_enum", "bad_date", "too_many_attrs",
+        "db_refused"
     };
     assert_int_equal (sizeof want / sizeof want [0], TX_REJECT_COUNT_);
     assert_null (tx_reject_code_str (TX_REJECT_NONE));
