@@ -685,8 +685,20 @@ s_write_isolated (tx_writer_t *self, tx_job_t *job)
     job->n_accepted = 0;        //  every accepted event has its result now
     part_t p = { one, 1, -1, false };
     wrc_t rc = s_write_retry (self, &p);
-    if (rc == WR_FAIL)
-        tx_log (TX_LOG_ERROR, "cannot record rejected events", "err=\"%s\"", self->dberr);
+    if (rc == WR_FAIL) {
+        //  A text column refused: record the rows again with only what
+        //  cannot fail (the code, the sender, the bytes) so no refused
+        //  event goes unrecorded.
+        tx_log (TX_LOG_ERROR, "cannot record rejected events; recording them without their texts",
+                "err=\"%s\"", self->dberr);
+        for (size_t k = 0; k < job->n_rejrows; k++) {
+            job->rejrows [k].claimed_unit.len = 0;
+            job->rejrows [k].msg.len = 0;
+        }
+        rc = s_write_retry (self, &p);
+        if (rc == WR_FAIL)
+            tx_log (TX_LOG_ERROR, "cannot record rejected events", "err=\"%s\"", self->dberr);
+    }
     return rc;
 }
 

@@ -7,7 +7,7 @@
 # budget per sender).
 . tests/lib.sh
 . tests/collector.sh
-plan 36
+plan 38
 
 ADMIN=$B/tongxin-admin
 db=$(collector_db advdb) || { echo "Bail out! no database"; exit 1; }
@@ -100,6 +100,15 @@ out=$($ADMIN --db "$db" rejected replay 2>&1)
 like "$out" "4 kept events of reason db_refused: 0 stored, 4 already stored" "replaying again stores nothing twice"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE attrs->>'topic' = 'poison'")" 4 "still four"
 like "$($ADMIN --db "$db" rejected list)" "db_refused	4	0	4	" "rejected list sums it up"
+
+# A rejected event whose texts the database refuses is recorded without them.
+sql "$db" "ALTER TABLE tongxin.rejected_events ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%xyzzy%')" >/dev/null
+is "$(raw --ids "$T/pid2" --batch-id 30 batch unit=a1 type=cloud_meeting @participants=i:1 @xyzzy=x)" \
+   "ack batch=30 results=2 rejected=0:unknown_attr" "an event refused for an attribute named xyzzy"
+is "$(sql "$db" "SELECT reason || ' ' || (length(raw) > 0) || ' [' || message || ']'
+                   FROM tongxin.rejected_events WHERE event_id = '$(cat "$T/pid2")'")" "unknown_attr true []" \
+   "is recorded with its code and bytes when its message cannot be"
+sql "$db" "ALTER TABLE tongxin.rejected_events DROP CONSTRAINT no_poison" >/dev/null
 
 # ------------------------------------------- 3. bounded refusal storage
 head -c 1048576 /dev/urandom >"$T/big"
