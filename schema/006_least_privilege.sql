@@ -50,8 +50,6 @@ BEGIN
     IF p_months_ahead IS NULL OR p_months_ahead < 0 OR p_months_ahead > 120 THEN
         RAISE EXCEPTION 'months ahead must be between 0 and 120, not %', p_months_ahead;
     END IF;
-    -- Two callers at once would race to create the same table.
-    PERFORM pg_advisory_xact_lock(7458786913);
     WHILE m <= last LOOP
         lo := (m::timestamp AT TIME ZONE 'UTC');
         hi := ((m + interval '1 month')::timestamp AT TIME ZONE 'UTC');
