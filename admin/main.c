@@ -6,6 +6,7 @@
  */
 #include "admin.h"
 #include "migrations.h"
+#include "safetext.h"
 
 #include <stdarg.h>
 
@@ -84,6 +85,21 @@ s_valid_region (const char *s)
         if (!isdigit ((unsigned char) s [i]))
             return false;
     return true;
+}
+
+//  A name or description is one line of printable UTF-8 (safetext.h; the
+//  database's CHECK constraints refuse the same).  0, or 2 after a usage
+//  error that says what is wrong and where.
+static int
+s_check_text (const char *option, const char *s)
+{
+    char what [64];
+    long at = tx_safetext_find (s, what, sizeof what);
+    if (at < 0)
+        return 0;
+    return s_usage_error ("%s holds %s at byte %ld: names and descriptions are one line of "
+                          "printable text (no tabs, newlines, escape sequences or direction "
+                          "controls)", option, what, at + 1);
 }
 
 //  Parse the options of a command: --db and --help are common to all.
@@ -215,8 +231,10 @@ s_opt_store (int opt, const char *arg, void *ctx)
     return 0;
 }
 
-//  Print a result as tab-separated lines with a header.
-static void
+//  Print a result as tab-separated lines with a header.  Values are shown
+//  escaped (safetext.h): a tab, newline or escape sequence in a name can
+//  neither forge a row or column nor drive the terminal.
+static int
 s_print_table (PGresult *r)
 {
     int cols = PQnfields (r);
@@ -224,10 +242,18 @@ s_print_table (PGresult *r)
         printf ("%s%s", c ? "\t" : "", PQfname (r, c));
     putchar ('\n');
     for (int i = 0; i < PQntuples (r); i++) {
-        for (int c = 0; c < cols; c++)
-            printf ("%s%s", c ? "\t" : "", PQgetisnull (r, i, c) ? "" : PQgetvalue (r, i, c));
+        for (int c = 0; c < cols; c++) {
+            char *v = tx_safetext_escape (PQgetisnull (r, i, c) ? "" : PQgetvalue (r, i, c));
+            if (!v) {
+                adm_error ("out of memory");
+                return 1;
+            }
+            printf ("%s%s", c ? "\t" : "", v);
+            free (v);
+        }
         putchar ('\n');
     }
+    return 0;
 }
 
 static int
@@ -253,6 +279,8 @@ cmd_unit_add (int argc, char **argv)
         return s_usage_error ("--name is required");
     if (strlen (o.name) > 200)
         return s_usage_error ("--name is longer than 200 bytes");
+    if (s_check_text ("--name", o.name) != 0)
+        return 2;
     if (!o.kind)
         return s_usage_error ("--kind is required");
     if (!s_in (o.kind, s_unit_kinds))
@@ -309,9 +337,8 @@ cmd_unit_list (int argc, char **argv)
         1, (const char *[]) { o.all ? "true" : "false" });
     rc = 1;
     if (r) {
-        s_print_table (r);
+        rc = s_print_table (r);
         PQclear (r);
-        rc = 0;
     }
     PQfinish (db);
     return rc;
@@ -411,6 +438,8 @@ cmd_pairing_add (int argc, char **argv)
         return s_usage_error ("bad region code '%s': a GB/T 2260 code has 6 digits", region);
     if (!o.counterpart || !*o.counterpart)
         return s_usage_error ("--counterpart is required");
+    if (s_check_text ("--counterpart", o.counterpart) != 0)
+        return 2;
     if (!o.fields)
         return s_usage_error ("--fields is required");
     char bad [64];
@@ -448,7 +477,7 @@ cmd_pairing_add (int argc, char **argv)
     if (strncmp (err.state, "22", 2) == 0 && !strstr (err.constraint, "until"))
         adm_error ("bad date (use YYYY-MM-DD): %s", err.msg);
     else
-    if (strcmp (err.state, "23514") == 0)
+    if (strcmp (err.state, "23514") == 0 && strstr (err.constraint, "until"))
         adm_error ("--until is before --since");
     else
     if (adm_no_schema (&err))
@@ -483,9 +512,8 @@ cmd_pairing_list (int argc, char **argv)
         1, (const char *[]) { o.unit });
     rc = 1;
     if (r) {
-        s_print_table (r);
+        rc = s_print_table (r);
         PQclear (r);
-        rc = 0;
     }
     PQfinish (db);
     return rc;

@@ -107,11 +107,11 @@ s_targets (FILE *out, const rpt_table_t *t)
         fputs ("</span> (<span class=\"percent\">", out);
         s_esc (out, rpt_cell (t, i, 3));
         fputs ("%</span>)</div>\n", out);
-        fprintf (out,
-            "<svg viewBox=\"0 0 400 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"%s%% of the target\">"
-            "<rect width=\"400\" height=\"16\" rx=\"3\" fill=\"#e5e7eb\"/>"
+        fputs ("<svg viewBox=\"0 0 400 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"", out);
+        s_esc (out, rpt_cell (t, i, 3));
+        fprintf (out, "%% of the target\"><rect width=\"400\" height=\"16\" rx=\"3\" fill=\"#e5e7eb\"/>"
             "<rect width=\"%.1f\" height=\"16\" rx=\"3\" fill=\"#b91c1c\"/></svg></div>\n",
-            rpt_cell (t, i, 3), 400 * share);
+            400 * share);
     }
 }
 

@@ -172,21 +172,69 @@ rpt_write_table (const rpt_t *self, FILE *out)
     return 0;
 }
 
-//  One CSV field (RFC 4180): quoted when it holds a comma, quote or newline.
-static void
-s_csv_field (FILE *out, const char *v)
+//  A number as PostgreSQL writes one: -?digits[.digits].
+static bool
+s_is_number (const char *v)
 {
-    if (strpbrk (v, ",\"\r\n") == NULL) {
+    const char *p = v [0] == '-' ? v + 1 : v;
+    size_t digits = strspn (p, "0123456789");
+    if (digits == 0)
+        return false;
+    p += digits;
+    if (*p == '.') {
+        digits = strspn (p + 1, "0123456789");
+        if (digits == 0)
+            return false;
+        p += 1 + digits;
+    }
+    return *p == 0;
+}
+
+//  Would a spreadsheet take a cell beginning so for a formula?  OWASP's
+//  list (= + - @ TAB CR), LF, and the full-width forms of the four signs
+//  (U+FF1D, U+FF0B, U+FF0D, U+FF20), which some spreadsheet programs in
+//  East Asian locales read as the ASCII ones.
+static bool
+s_formula_like (const char *v)
+{
+    if (v [0] && strchr ("=+-@\t\r\n", v [0]))
+        return true;
+    return strncmp (v, "\xef\xbc\x9d", 3) == 0 || strncmp (v, "\xef\xbc\x8b", 3) == 0
+        || strncmp (v, "\xef\xbc\x8d", 3) == 0 || strncmp (v, "\xef\xbc\xa0", 3) == 0;
+}
+
+//  One CSV field (RFC 4180): quoted when it holds a comma, quote or newline.
+//  A text cell that begins like a formula is neutralised by OWASP's CSV
+//  injection rule: a single quote in front, the whole cell quoted.  A cell
+//  of a numeric column that is a number (e.g. a negative amount) is
+//  written as it is, so spreadsheets still read it as a number.
+static void
+s_csv_field (FILE *out, const char *v, bool numeric)
+{
+    bool formula = !(numeric && s_is_number (v)) && s_formula_like (v);
+    if (!formula && strpbrk (v, ",\"\r\n") == NULL) {
         fputs (v, out);
         return;
     }
     fputc ('"', out);
+    if (formula)
+        fputc ('\'', out);
     for (const char *p = v; *p; p++) {
         if (*p == '"')
             fputc ('"', out);
         fputc (*p, out);
     }
     fputc ('"', out);
+}
+
+//  A line "label,value" of the CSV's head.
+static void
+s_csv_pair (FILE *out, const char *label, const char *value)
+{
+    s_csv_field (out, label, false);
+    fputc (',', out);
+    s_csv_field (out, value, false);
+    fputs ("\r\n", out);
 }
 
 int
@@ -196,30 +244,32 @@ rpt_write_csv (const rpt_t *self, FILE *out, bool excel_bom)
     if (excel_bom)
         fputs ("\xef\xbb\xbf", out);
     fputs ("unit,", out);
-    s_csv_field (out, self->unit_code);
+    s_csv_field (out, self->unit_code, false);
     fputs (",", out);
-    s_csv_field (out, self->unit_name);
-    fprintf (out, "\r\nfrom,%s\r\nto,%s\r\ntime zone,%s\r\ngenerated,%s\r\n",
-             *self->from ? self->from : "", *self->to ? self->to : self->today,
-             self->timezone, self->generated);
+    s_csv_field (out, self->unit_name, false);
+    fputs ("\r\n", out);
+    s_csv_pair (out, "from", self->from);
+    s_csv_pair (out, "to", *self->to ? self->to : self->today);
+    s_csv_pair (out, "time zone", self->timezone);
+    s_csv_pair (out, "generated", self->generated);
     if (self->stale)
         fputs ("warning,rollups stale: run SELECT analytics.rebuild_rollups()\r\n", out);
     for (int i = 0; i < self->ntables; i++) {
         const rpt_table_t *t = self->tables [i];
         fputs ("\r\n", out);
-        s_csv_field (out, t->title);
+        s_csv_field (out, t->title, false);
         fputs ("\r\n", out);
         for (int c = 0; c < t->ncols; c++) {
             if (c)
                 fputc (',', out);
-            s_csv_field (out, t->cols [c]);
+            s_csv_field (out, t->cols [c], false);
         }
         fputs ("\r\n", out);
         for (int row = 0; row < t->nrows; row++) {
             for (int c = 0; c < t->ncols; c++) {
                 if (c)
                     fputc (',', out);
-                s_csv_field (out, rpt_cell (t, row, c));
+                s_csv_field (out, rpt_cell (t, row, c), t->numeric [c]);
             }
             fputs ("\r\n", out);
         }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pgmsg.h"
+#include "safetext.h"
 
 //  Sections of the report: key, heading, columns ('|'-separated; a leading
 //  '#' marks a number, right-aligned).
@@ -215,6 +216,20 @@ s_strdup (const char *s)
     return copy;
 }
 
+//  A value read from the database, with every control and direction
+//  character written visibly (safetext.h): no renderer passes a name's
+//  escape sequence or newline on to a terminal, a CSV reader or a page.
+static char *
+s_dbtext (const char *s)
+{
+    char *copy = tx_safetext_escape (s ? s : "");
+    if (!copy) {
+        rpt_error ("out of memory");
+        exit (1);
+    }
+    return copy;
+}
+
 static void
 s_table_destroy (rpt_table_t **self_p)
 {
@@ -346,7 +361,7 @@ s_table_add (rpt_table_t *t, PGresult *r, int first, int last, int offset)
         for (int c = 0; c < t->ncols; c++) {
             int col = offset + c;
             bool null = col >= PQnfields (r) || PQgetisnull (r, i, col);
-            t->cells [t->nrows * t->ncols + c] = s_strdup (null ? "" : PQgetvalue (r, i, col));
+            t->cells [t->nrows * t->ncols + c] = s_dbtext (null ? "" : PQgetvalue (r, i, col));
         }
 }
 
@@ -392,14 +407,14 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         PQclear (r);
         goto fail;
     }
-    self->unit_code = s_strdup (PQgetvalue (r, 0, 0));
-    self->unit_name = s_strdup (PQgetvalue (r, 0, 1));
-    self->timezone = s_strdup (PQgetvalue (r, 0, 2));
+    self->unit_code = s_strdup (PQgetvalue (r, 0, 0));     //  [a-z0-9._-] only (CHECK)
+    self->unit_name = s_dbtext (PQgetvalue (r, 0, 1));
+    self->timezone = s_dbtext (PQgetvalue (r, 0, 2));
     self->stale = strcmp (PQgetvalue (r, 0, 3), "t") == 0;
-    self->generated = s_strdup (PQgetvalue (r, 0, 4));
-    self->today = s_strdup (PQgetvalue (r, 0, 5));
-    self->from = s_strdup (PQgetvalue (r, 0, 6));
-    self->to = s_strdup (PQgetvalue (r, 0, 7));
+    self->generated = s_dbtext (PQgetvalue (r, 0, 4));
+    self->today = s_dbtext (PQgetvalue (r, 0, 5));
+    self->from = s_dbtext (PQgetvalue (r, 0, 6));
+    self->to = s_dbtext (PQgetvalue (r, 0, 7));
     PQclear (r);
 
     for (int i = 0; i < NSECTIONS; i++)

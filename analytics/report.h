@@ -4,7 +4,9 @@
  *  unit subtree and period and returns a report: a header and a list of
  *  tables, each a title, column names and rows of text cells.  The
  *  renderers (render.c: aligned table and CSV; html.c: one page) only walk
- *  that structure.
+ *  that structure.  Every text read from the database is kept escaped
+ *  (tx_safetext_escape): no control or direction character reaches any
+ *  output; CSV cells are also neutralised against formulas (render.c).
  *
  *  Ownership: rpt_load returns a report the caller frees with
  *  rpt_destroy (safe twice).  Every const char * a function returns is
@@ -25,7 +27,7 @@ typedef struct {
     char **cols;                //  column names
     bool *numeric;              //  per column: a number (right-aligned)
     int nrows;                  //  rows
-    char **cells;               //  nrows * ncols, "" for NULL
+    char **cells;               //  nrows * ncols, "" for NULL; escaped (safetext.h)
 } rpt_table_t;
 
 typedef struct {

@@ -2,7 +2,7 @@
 # tongxin-admin: every error path prints one clear line, exits non-zero
 # and leaves nothing half-applied; --help works on every command.
 . tests/lib.sh
-plan 29
+plan 48
 ADMIN=$B/tongxin-admin
 db=$(newdb adminerr)
 
@@ -45,6 +45,40 @@ expect 1 "already exists" "duplicate pairing" -- \
     --db "$db" pairing add district 513432 --counterpart 喜德县 --fields youth
 is "$(sql "$db" "SELECT count(*) FROM tongxin.units")/$(sql "$db" "SELECT count(*) FROM tongxin.pairings")" "1/1" \
     "nothing half-applied by the failures"
+
+# Names are one line of printable text: refused at registration, saying
+# what and where (the database refuses the same: schema.t).
+expect 2 "--name holds U\+001B \(a control character\) at byte 1: names and descriptions are one line" \
+    "a unit name with ESC[2J" -- --db "$db" unit add v2 --name "$(printf '\033[2J')" --kind village
+expect 2 "--name holds U\+000A \(a control character\) at byte 3" "a unit name with a newline" -- \
+    --db "$db" unit add v2 --name "$(printf 'v2\nv3\tvillage')" --kind village
+expect 2 "--name holds U\+202E \(a line separator or bidirectional control\)" "a right-to-left override" -- \
+    --db "$db" unit add v2 --name "$(printf 'abc\342\200\256fed')" --kind village
+expect 2 "--name holds the byte 0xFF \(not UTF-8\)" "a name that is not UTF-8" -- \
+    --db "$db" unit add v2 --name "$(printf 'a\377')" --kind village
+expect 2 "--counterpart holds U\+0009" "a pairing counterpart with a tab" -- \
+    --db "$db" pairing add district 513432 --counterpart "$(printf 'x\ty')" --fields youth
+is "$(sql "$db" "SELECT count(*) FROM tongxin.units")/$(sql "$db" "SELECT count(*) FROM tongxin.pairings")" "1/1" \
+    "none of them registered"
+
+# Names stored before 006 (or by hand) cannot forge rows or columns of the
+# lists, nor drive the terminal: they are shown escaped.
+sql "$db" "ALTER TABLE tongxin.units DROP CONSTRAINT IF EXISTS units_name_clean;
+           ALTER TABLE tongxin.pairings DROP CONSTRAINT IF EXISTS pairings_counterpart_clean;
+           INSERT INTO tongxin.units (code, name, kind) VALUES
+               ('v3', E'\x1b[2J\x1b]0;pwned\x07cleared', 'village'),
+               ('v4', E'v4\nroot\tdistrict\t\tactive\t双清区', 'village');
+           INSERT INTO tongxin.pairings (unit_code, region_code, counterpart, fields)
+               VALUES ('v4', '513432', E'a\tb\nc', '{youth}')"
+$ADMIN --db "$db" unit list > "$T/units"; ok $? "unit list"
+is "$(wc -l < "$T/units")" 4 "one line per unit and the header"
+is "$(awk -F '\t' 'NF != 5' "$T/units" | wc -l)" 0 "five columns on every line"
+grep -q "$(printf '\033')" "$T/units"; is $? 1 "no escape character reaches the terminal"
+is "$(grep '^v3' "$T/units" | cut -f5)" '\x1b[2J\x1b]0;pwned\x07cleared' "the name is shown, escaped"
+is "$(grep '^v4' "$T/units" | cut -f5)" 'v4\nroot\tdistrict\t\tactive\t双清区' "a newline and tabs too"
+$ADMIN --db "$db" pairing list > "$T/pairings"
+is "$(wc -l < "$T/pairings"):$(awk -F '\t' 'NF != 8' "$T/pairings" | wc -l)" "3:0" "pairing list: one line of eight columns each"
+is "$(tail -n 1 "$T/pairings" | cut -f8)" 'a\tb\nc' "the counterpart escaped"
 
 help_ok=0
 for c in "migrate" "status" "unit add" "unit list" "unit disable" "pairing add" "pairing list" "partitions"; do

@@ -3,7 +3,7 @@
 # with its password in a libpq password file (never on a command line), and
 # everything still works; that login and an analyst's cannot do more.
 . tests/lib.sh
-plan 14
+plan 19
 ADMIN=$B/tongxin-admin
 db=$(newdb leastpriv)
 $ADMIN --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -37,6 +37,17 @@ send() { $B/tongxin-send --unit u1 --key "$T/u1.key" --server-key "$T/server.key
 send && send; ok $? "a resent event is answered duplicate"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events")" 46 "and stored once"
 grep -q "$pw" "/proc/$cpid/cmdline"; is $? 1 "the password is not on the collector's command line"
+grep -q "creating partitions failed" "$T/collector.log"; is $? 1 "the collector's own ensure_partitions() call works"
+is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE received_at < now() - interval '5 minutes' OR received_at > now()")" 0 \
+   "stored events carry the database's received_at"
+
+out=$(psql "$cdb" -X -q -A -t -c "SELECT tongxin.ensure_partitions(120, '1970-01-01')" 2>&1)
+like "$out" "permission denied for function ensure_partitions" "the collector's login cannot make partitions back to 1970"
+out=$(printf '%s\tu1\tvisit\t2025-01-01\tt\t2001-01-01\n\\.\n' "$(sql "$db" "SELECT tongxin.uuid7_floor(now())")" |
+      psql "$cdb" -X -q -v ON_ERROR_STOP=1 -c "COPY tongxin.events (event_id, unit_code, type, occurred_at, sender, received_at) FROM STDIN" 2>&1)
+like "$out" "permission denied for table events" "nor COPY events with a received_at of its choice"
+out=$(psql "$cdb" -X -q -A -t -c "INSERT INTO tongxin.rejected_events (sender, reason, message, raw, received_at) VALUES ('t', 'x', 'm', '', '2037-01-01')" 2>&1)
+like "$out" "permission denied for table rejected_events" "nor date a rejection"
 
 out=$(psql "$cdb" -X -q -A -t -c "DELETE FROM tongxin.events" 2>&1)
 like "$out" "permission denied" "the collector's login cannot DELETE events"

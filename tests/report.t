@@ -5,7 +5,7 @@
 # the HTML page rendered by headless Chromium (the figures must be in the
 # rendered DOM; a screenshot is taken).
 . tests/lib.sh
-plan 40
+plan 54
 REPORT=$B/tongxin-report
 db=$(newdb report)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -81,6 +81,47 @@ is "$(tail -c +4 "$T/x.csv" | md5sum)" "$(md5sum < "$T/r.csv")" "and is otherwis
 grep -q "$(printf 'investment (yuan),600000000\r')" "$T/r.csv"; ok $? "plain numbers, CRLF line ends"
 grep -q "$(printf '"units paired with the ""8""",2\r')" "$T/r.csv"; ok $? "quotes are doubled inside quoted fields"
 grep -q "$(printf '^54,西藏自治区,8,1,1,3\r')" "$T/r.csv"; ok $? "UTF-8 names"
+
+# ---------------------------------------------------------------- injection
+# Names a spreadsheet would run as formulas, and names with escape sequences
+# and newlines (stored before 006 refused them, or by hand), in a database
+# of their own.
+db2=$(newdb report_inj)
+$B/tongxin-admin --db "$db2" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
+id=$(sql "$db2" "SELECT overlay(tongxin.uuid7_floor(now())::text placing '7000-8000-000000000001' from 15 for 22)")
+sql "$db2" "ALTER TABLE tongxin.units DROP CONSTRAINT IF EXISTS units_name_clean;
+    INSERT INTO tongxin.units (code, name, kind, parent_code) VALUES
+        ('d', 'D', 'district', NULL),
+        ('evil', '=HYPERLINK(\"http://x.example/\",\"click\")', 'department', 'd'),
+        ('esc', E'\x1b[2J\x1b]0;pwned\x07', 'department', 'd'),
+        ('nl', E'nl\n  forged  row', 'department', 'd'),
+        ('html', '<script>alert(1)</script>', 'department', 'd');
+    INSERT INTO tongxin.regions (code, name, name_en) VALUES ('659999', '@SUM(1+1)', '-2+3');
+    INSERT INTO tongxin.pairings (unit_code, region_code, counterpart, fields) VALUES
+        ('evil', '659999', '+cmd', '{youth}'), ('esc', '659004', 'x', '{youth}'),
+        ('nl', '659004', 'y', '{youth}'), ('html', '659004', 'z', '{youth}');
+    INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region, attrs, sender)
+        VALUES ('$id', 'evil', 'investment', now(), '659999', '{\"amount_yuan\": -5000}', 't')" >/dev/null
+adb2=$(printf '%s' "$db2" | sed "s/user=[a-z_]*/user=$ana/")
+$REPORT --db "$adb2" --unit d --format csv --out "$T/inj.csv"; ok $? "a report with hostile names, as CSV"
+$REPORT --db "$adb2" --unit evil --format csv | head -n 1 > "$T/evil.csv"
+is "$(cat "$T/evil.csv")" "$(printf 'unit,evil,"'"'"'=HYPERLINK(""http://x.example/"",""click"")"\r')" \
+   "a unit name =HYPERLINK(...) is quoted text with a single quote in front"
+grep -q "$(printf '^659999,"'"'"'@SUM(1+1)",-5000,0,0,0,0\r')" "$T/inj.csv"; ok $? "a region name @SUM(1+1) too, and a negative amount stays a number"
+grep -q "$(printf '^investment (yuan),-5000\r')" "$T/inj.csv"; ok $? "negative figures are numbers"
+is "$(grep -cE '(^|,)([=+@]|-[^0-9])' "$T/inj.csv")" 0 "no cell begins with = + - @ unless it is a number"
+grep -q "$(printf '\033')" "$T/inj.csv"; is $? 1 "no escape character in the CSV"
+grep -qF '\x1b[2J\x1b]0;pwned\x07' "$T/inj.csv"; ok $? "it is written visibly"
+$REPORT --db "$adb2" --unit d > "$T/inj.txt"; ok $? "the same as a table"
+grep -q "$(printf '\033')" "$T/inj.txt"; is $? 1 "no escape character reaches the terminal"
+is "$(sed -n '/^Quiet pairings/,/^$/p' "$T/inj.txt" | grep -c .)" 6 "one line per quiet pairing: a newline cannot forge one"
+like "$(cat "$T/inj.txt")" '  nl +nl\\n  forged  row +659004' "the newline is shown escaped"
+like "$(sed -n 1p "$T/inj.txt")" "^Tongxin report: D \(d\)$" "the heading"
+$REPORT --db "$adb2" --unit esc | sed -n 1p > "$T/esc.txt"
+is "$(cat "$T/esc.txt")" 'Tongxin report: \x1b[2J\x1b]0;pwned\x07 (esc)' "a unit's name in the heading is escaped"
+$REPORT --db "$adb2" --unit d --format html --out "$T/inj.html"
+is "$(grep -c "$(printf '\033')\|<script" "$T/inj.html"):$(grep -c '&lt;script&gt;alert(1)&lt;/script&gt;' "$T/inj.html")" "0:1" \
+   "HTML: names are escaped, control characters too"
 
 # ---------------------------------------------------------------- HTML
 $REPORT --db "$adb" --format html --out "$T/r.html"; ok $? "--format html --out"
