@@ -9,7 +9,8 @@
 --    month and up to 120 ahead, is the administrator's only: as the
 --    collector it once made 1,576 partitions (1970 to 2037), opened the
 --    accepted id window to match and slowed planning 50-fold.
--- 2. received_at is the database's to say.  The collector may INSERT (and
+-- 2. received_at is the database's to say (and replayed_at, replay_result
+--    the administrator's: tongxin-admin rejected replay).  The collector may INSERT (and
 --    COPY) every column of events and rejected_events except received_at
 --    (and any identity, generated or sequence-fed column a later migration
 --    adds), so received_at always takes its DEFAULT now() and an audit by
@@ -103,7 +104,8 @@ BEGIN
           FROM pg_attribute a
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE a.attrelid = ('tongxin.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
-           AND a.attname <> 'received_at' AND a.attidentity = '' AND a.attgenerated = ''
+           AND a.attname NOT IN ('received_at', 'replayed_at', 'replay_result')
+           AND a.attidentity = '' AND a.attgenerated = ''
            AND coalesce(pg_get_expr(d.adbin, d.adrelid), '') NOT LIKE 'nextval(%';
         EXECUTE format('GRANT INSERT (%s) ON tongxin.%I TO tongxin_collector', cols, t);
     END LOOP;

@@ -2,7 +2,7 @@
 # Roles: the collector inserts and reads the registry only; the analyst
 # reads only.
 . tests/lib.sh
-plan 32
+plan 33
 db=$(newdb roles)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
 sql "$db" "INSERT INTO tongxin.units (code, name, kind) VALUES ('u1', 'Unit 1', 'department')"
@@ -52,6 +52,8 @@ out=$(printf '%s\tu1\tvisit\t2025-01-01\tt\t2001-01-01\n\\.\n' "$id" | psql "$db
 like "$out" "permission denied for table events" "nor COPY events with received_at"
 like "$(sql_as $C "$db" "INSERT INTO tongxin.rejected_events (sender, reason, message, raw, received_at) VALUES ('t', 'bad_utf8', 'm', '\\x00', '2037-01-01')")" \
      "permission denied for table rejected_events" "nor a rejection with its received_at"
+like "$(sql_as $C "$db" "INSERT INTO tongxin.rejected_events (sender, reason, message, raw, replayed_at) VALUES ('t', 'db_refused', 'm', '\\x00', now())")" \
+     "permission denied for table rejected_events" "nor mark a rejection replayed (the administrator's)"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE received_at < now() - interval '1 minute'")/$(sql "$db" "SELECT count(*) FROM tongxin.rejected_events WHERE received_at < now() - interval '1 minute' OR received_at > now()")" \
    "0/0" "every row the collector stored has the database's received_at"
 
