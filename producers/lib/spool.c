@@ -85,6 +85,8 @@ typedef struct {
     bool suspect;           /* a read met damage: verify at its end */
     bool spent;             /* cut back by s_reclaim: takes no more records */
     bool badhdr;            /* open found its header damaged */
+    bool bare;              /* open found the file holding only its header
+                               (not made so by cutting a torn tail) */
 } s_seg_t;
 
 typedef struct {
@@ -370,36 +372,40 @@ static int
 s_check_stat (const char *dir, const char *name, const struct stat *sb,
               char *err, size_t errlen)
 {
-    char what[3200];
-    if (name)
-        snprintf (what, sizeof what, "%s/%s", dir, name);
-    else
-        snprintf (what, sizeof what, "%s", dir);
+    char what[3200];            /* "spool directory D" or "spool D: file D/N" */
+    char path[3100];
+    if (name) {
+        snprintf (path, sizeof path, "%s/%s", dir, name);
+        snprintf (what, sizeof what, "spool %s: %s", dir, path);
+    }
+    else {
+        snprintf (path, sizeof path, "%s", dir);
+        snprintf (what, sizeof what, "spool directory %s", dir);
+    }
     unsigned me = (unsigned) geteuid ();
     if (name ? !S_ISREG (sb->st_mode) : !S_ISDIR (sb->st_mode)) {
         if (name)
-            s_set_err (err, errlen, "spool %s: %s is not a regular file; remove it",
-                       dir, what);
+            s_set_err (err, errlen, "%s is not a regular file; remove it", what);
         else
             s_set_err (err, errlen, "spool %s is not a directory", dir);
         return -1;
     }
     if ((unsigned) sb->st_uid != me) {
-        s_set_err (err, errlen, "spool %s: %s is owned by uid %u, not by you (uid %u);"
+        s_set_err (err, errlen, "%s is owned by uid %u, not by you (uid %u);"
                    " run chown %u %s, or give a spool directory of your own",
-                   dir, what, (unsigned) sb->st_uid, me, me, what);
+                   what, (unsigned) sb->st_uid, me, me, path);
         return -1;
     }
     if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
-        s_set_err (err, errlen, "spool %s: %s is writable by group or others"
-                   " (mode %04o); run chmod go-w %s", dir, what,
-                   (unsigned) (sb->st_mode & 07777), what);
+        s_set_err (err, errlen, "%s is writable by group or others (mode %04o);"
+                   " run chmod go-w %s", what, (unsigned) (sb->st_mode & 07777),
+                   path);
         return -1;
     }
     if (name && sb->st_nlink != 1) {
-        s_set_err (err, errlen, "spool %s: %s has %lu hard links; remove the"
-                   " other names of it (find -samefile %s)", dir, what,
-                   (unsigned long) sb->st_nlink, what);
+        s_set_err (err, errlen, "%s has %lu hard links; remove the other names"
+                   " of it (find -samefile %s)", what,
+                   (unsigned long) sb->st_nlink, path);
         return -1;
     }
     return 0;
@@ -1721,7 +1727,7 @@ s_find_lost (tx_spool_t *self, s_ranges_t *done, uint64_t durable)
         return 0;               /* no mark: a spool of an older version */
     for (size_t i = 0; i < self->nsegs; i++) {
         s_seg_t *seg = self->segs[i];
-        if (seg->nrec || seg->fsize != SEG_HDR || seg->badhdr)
+        if (seg->nrec || !seg->bare || seg->badhdr)
             continue;
         uint64_t hi = i + 1 < self->nsegs ? self->segs[i + 1]->base - 1 : durable;
         if (hi >= seg->base && s_ranges_add (done, seg->base, hi))
@@ -1784,6 +1790,7 @@ s_seg_scan (tx_spool_t *self, s_seg_t *seg, int fd, bool is_last,
     }
     uint64_t size = (uint64_t) sb.st_size;
     seg->fsize = size;
+    seg->bare = size == SEG_HDR;
     seg->end = SEG_HDR;
     s_reader_reset (r, fd, size);
     r->blen = 0;
