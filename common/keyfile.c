@@ -99,8 +99,9 @@ s_check_key_stat (const char *path, const struct stat *sb, bool has_secret,
         mode_t allowed = s_in_credentials_dir (path) ? S_IRGRP : 0;
         if (mode & (S_IRWXG | S_IRWXO) & ~allowed) {
             snprintf (err, errlen, "%s: this secret key is readable by group or"
-                      " others (mode %04o); run chmod 600 %s, and issue a new key"
-                      " if others may have read it", path, mode, path);
+                      " others (mode %04o); run chmod 600 %s (a service must own"
+                      " it, or load it with systemd's LoadCredential=), and issue"
+                      " a new key if others may have read it", path, mode, path);
             return -1;
         }
     }

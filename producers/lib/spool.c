@@ -949,10 +949,11 @@ s_add_failed (tx_spool_t *self, uint64_t lo, uint64_t hi, bool full)
     self->nfailed++;
 }
 
-/* Remember (mtx held) that seqs lo..hi were never stored, their appends
-   having failed, for the next durable mark (s_ack_mark): the ack log must
-   say so before it says that everything up to them is durable, or a
-   reopen would count them as lost.  Exact ranges, never merged across
+/* Remember (mtx held) that seqs lo..hi are done though not acknowledged
+   (their appends failed, or their loss was reported already), for the
+   next durable mark (s_ack_mark_locked): the ack log must say so before
+   it says that everything up to them is durable, or a reopen would count
+   them as lost.  Exact ranges, never merged across
    durable seqs; when there is no room, marks stop below lo until a
    snapshot (which covers every seq not stored) is written. */
 static void
@@ -1394,12 +1395,22 @@ s_ack_push_run (unsigned char **buf, size_t *len, size_t *cap, uint64_t lo,
     return 0;
 }
 
-/* Whether seq is stored and not acknowledged (mtx held) */
-static bool
-s_unacked (tx_spool_t *self, uint64_t seq)
+/* Add the n done seqs from lo to the run being built (snapshot), which
+   is written out when the next done seq does not follow it; -1 on no
+   memory.  n 0 with lo 0 writes the last run. */
+static int
+s_ack_run (unsigned char **buf, size_t *len, size_t *cap, uint64_t *run,
+           uint64_t *count, uint64_t lo, uint64_t n)
 {
-    s_seg_t *seg = s_find_seg (self, seq);
-    return seg && s_seg_present (seg, seq) && !s_seg_acked (seg, seq);
+    if (n && *count && lo == *run + *count) {
+        *count += n;
+        return 0;
+    }
+    if (*count && s_ack_push_run (buf, len, cap, *run, *count))
+        return -1;
+    *run = lo;
+    *count = n;
+    return 0;
 }
 
 /* The whole ack state as entries (mtx held): NEXT, FLOOR, RANGE runs of
@@ -1417,22 +1428,24 @@ s_ack_snapshot (tx_spool_t *self, size_t *lenp)
     if (s_ack_push (&buf, &len, &cap, ACK_NEXT, self->next_seq, 0)
     ||  s_ack_push (&buf, &len, &cap, ACK_FLOOR, floor, 0))
         goto nomem;
-    uint64_t run = 0, count = 0;
-    for (uint64_t s = floor; s <= upto && s >= floor; s++) {
-        bool done = !s_unacked (self, s);
-        if (done && count && s == run + count) {
-            count++;
-            continue;
+    uint64_t run = 0, count = 0, s = floor;    /* s: first seq not yet looked at */
+    for (size_t i = 0; i < self->nsegs && s <= upto; i++) {
+        s_seg_t *seg = self->segs[i];
+        if (seg->base > s) {    /* between segments: done */
+            uint64_t hi = seg->base - 1 < upto ? seg->base - 1 : upto;
+            if (s_ack_run (&buf, &len, &cap, &run, &count, s, hi - s + 1))
+                goto nomem;
+            s = hi + 1;
         }
-        if (count && s_ack_push_run (&buf, &len, &cap, run, count))
-            goto nomem;
-        count = 0;
-        if (done) {
-            run = s;
-            count = 1;
-        }
+        uint64_t last = seg->last < upto ? seg->last : upto;
+        for (; s <= last; s++)
+            if (!(s_seg_present (seg, s) && !s_seg_acked (seg, s))
+            &&  s_ack_run (&buf, &len, &cap, &run, &count, s, 1))
+                goto nomem;
     }
-    if (count && s_ack_push_run (&buf, &len, &cap, run, count))
+    if (s <= upto && s_ack_run (&buf, &len, &cap, &run, &count, s, upto - s + 1))
+        goto nomem;
+    if (s_ack_run (&buf, &len, &cap, &run, &count, 0, 0))
         goto nomem;
     if (upto && s_ack_push (&buf, &len, &cap, ACK_DURABLE, upto, 0))
         goto nomem;
@@ -1535,7 +1548,12 @@ s_ack_mark_locked (tx_spool_t *self, uint64_t upto, uint64_t epoch)
 {
     if (self->ackfd < 0)
         return -1;
-    if (self->ack_stale)        /* acks are missing from the log */
+    pthread_mutex_lock (&self->mtx);
+    bool capped = self->mark_cap != UINT64_MAX;
+    pthread_mutex_unlock (&self->mtx);
+    /* Acks missing from the log, or failed ranges that did not fit in
+       the queue: only a snapshot says it all */
+    if (self->ack_stale || capped)
         return s_ack_compact (self);
     unsigned char ents[(MAX_SETTLED + 1) * ACK_ENT * 2];
     size_t len = 0, n;
@@ -2513,6 +2531,16 @@ s_seg_verify (tx_spool_t *self, s_seg_t *seg)
             s_seg_name (seg->base, "log", name, sizeof name);
             self->st.damaged += lost;
             s_note_lost (self, first, last, lost);
+            /* done from now on: a reopen must not report them again */
+            for (uint64_t s = first, lo = 0; s <= last + 1; s++) {
+                bool gone = s <= last && !s_seg_present (seg, s);
+                if (gone && !lo)
+                    lo = s;
+                else if (!gone && lo) {
+                    s_settle (self, lo, s - 1);
+                    lo = 0;
+                }
+            }
             s_log (self, TX_SPOOL_LOG_ERROR,
                    "event=lost segment=%s records=%" PRIu64 " seqs=%" PRIu64
                    "-%" PRIu64 " msg=\"damaged after open: these durable"
