@@ -53,7 +53,7 @@
 #define READ_CHUNK      (256 * 1024)
 #define ACK_COMPACT_MIN (64 * 1024)
 #define MAX_FAILED      64              /* failed seq ranges remembered */
-#define MAX_SETTLED     64              /* failed ranges not yet in the ack log */
+#define MAX_SETTLED     64              /* done ranges not yet in the ack log */
 
 /* Result of parsing at an offset (s_next) */
 #define S_END        0      /* clean end of data */
@@ -140,8 +140,9 @@ struct _tx_spool_t {
                                    succeeded since: failures are FULL */
     uint64_t epoch;             /* bumped by every failure */
     s_range_t failed[MAX_FAILED];   /* seqs lost to I/O errors */
-    s_range_t settled[MAX_SETTLED]; /* exact ranges of failed seqs (never
-                                       stored) not yet in the ack log */
+    s_range_t settled[MAX_SETTLED]; /* exact ranges of seqs done without
+                                       an ack (failed appends, reported
+                                       losses) not yet in the ack log */
     size_t nsettled;            /* in settled */
     uint64_t mark_cap;          /* a durable mark may not pass this: one
                                    failed range did not fit in settled, so
@@ -2052,6 +2053,10 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
     }
     else if (errno != ENOENT)
         goto done;
+    else if (nbases)
+        s_log (self, TX_SPOOL_LOG_WARN, "event=ack-log-missing msg=\"segments"
+               " without an ack log: acknowledged records may be sent again, and"
+               " records lost before this open cannot be counted\"");
     if (s_find_lost (self, &done, durable))
         goto nomem;
 

@@ -68,6 +68,7 @@ typedef struct {
     int warnings;           /* log lines at warn or error */
     int disk_full_logs;     /* event=disk-full lines */
     int lost_logs;          /* event=lost lines */
+    int no_acks_logs;       /* event=ack-log-missing lines */
     char lost_line[512];    /* the last of them */
     char mnt[96];           /* a small tmpfs mounted here, if mounted */
     bool mounted;
@@ -83,6 +84,8 @@ s_quiet_log (void *arg, int level, const char *line)
         fx->warnings++;
     if (fx && strstr (line, "event=disk-full "))
         fx->disk_full_logs++;
+    if (fx && strstr (line, "event=ack-log-missing "))
+        fx->no_acks_logs++;
     if (fx && strstr (line, "event=lost ")) {
         fx->lost_logs++;
         snprintf (fx->lost_line, sizeof fx->lost_line, "%s", line);
@@ -1533,6 +1536,26 @@ test_lost_tail_zeroed (void **state)
     s_expect_lost (fx, &o, 2, 39, 40, 41);
 }
 
+/* Without its ack log the spool cannot know what was durable: it says so
+   rather than stay silent. */
+static void
+test_lost_ack_log_missing (void **state)
+{
+    s_fixture_t *fx = *state;
+    tx_spool_opts_t o = s_lost_setup (fx);
+    char path[256];
+    s_seg_path (fx, 15, path, sizeof path);
+    assert_int_equal (unlink (path), 0);
+    snprintf (path, sizeof path, "%s/acks", fx->dir);
+    assert_int_equal (unlink (path), 0);
+    tx_spool_t *sp = s_open (fx, &o);
+    assert_int_equal (fx->no_acks_logs, 1);
+    tx_spool_stats_t st;
+    tx_spool_stats (sp, &st);
+    assert_int_equal (st.records, 33);
+    tx_spool_close (&sp);
+}
+
 /* Acknowledged records are not lost: segments deleted after their acks,
    an active segment cut back, failed appends, reopened many times. */
 static void
@@ -2112,6 +2135,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_lost_bytes_middle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_lost_bytes_end, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_lost_tail_zeroed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_lost_ack_log_missing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_lost_none_after_acks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trust_dir, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trust_links, s_setup, s_teardown),
