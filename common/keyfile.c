@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,13 +48,99 @@ s_value (const char *line, const char *name, char *out, size_t outlen)
     return true;
 }
 
+//  True if path is a file directly in $CREDENTIALS_DIRECTORY, where systemd
+//  puts the credentials of LoadCredential= (root-owned, mode 0400, or 0440
+//  when an ACL gives the service's user read access).
+static bool
+s_in_credentials_dir (const char *path)
+{
+    const char *cred = getenv ("CREDENTIALS_DIRECTORY");
+    const char *slash = strrchr (path, '/');
+    if (!cred || !*cred || !slash)
+        return false;
+    char parent [PATH_MAX], a [PATH_MAX], b [PATH_MAX];
+    snprintf (parent, sizeof parent, "%.*s", (int) (slash - path), path);
+    if (slash == path)
+        strcpy (parent, "/");
+    return realpath (parent, a) && realpath (cred, b) && strcmp (a, b) == 0;
+}
+
+//  Whether the key file described by sb may be trusted (ssh's StrictModes
+//  for its keys):
+//  - owned by the effective uid, or by root;
+//  - never writable by group or others: the public key decides whom the
+//    producer trusts, the secret one who it is;
+//  - a file holding a secret key (has_secret) readable by nobody else: no
+//    group or other permission at all, except group read in systemd's
+//    $CREDENTIALS_DIRECTORY (0440 there is systemd's ACL mask).
+//  0, or -1 with what to fix in err.
+static int
+s_check_key_stat (const char *path, const struct stat *sb, bool has_secret,
+                  char *err, size_t errlen)
+{
+    unsigned me = (unsigned) geteuid ();
+    unsigned mode = (unsigned) (sb->st_mode & 07777);
+    if (!S_ISREG (sb->st_mode)) {
+        snprintf (err, errlen, "%s: not a regular file", path);
+        return -1;
+    }
+    if ((unsigned) sb->st_uid != me && sb->st_uid != 0) {
+        snprintf (err, errlen, "%s: owned by uid %u, not by you (uid %u) or root;"
+                  " run chown %u %s", path, (unsigned) sb->st_uid, me, me, path);
+        return -1;
+    }
+    if (mode & (S_IWGRP | S_IWOTH)) {
+        snprintf (err, errlen, "%s: writable by group or others (mode %04o), so"
+                  " anyone could put another key there; run chmod go-w %s",
+                  path, mode, path);
+        return -1;
+    }
+    if (has_secret) {
+        mode_t allowed = s_in_credentials_dir (path) ? S_IRGRP : 0;
+        if (mode & (S_IRWXG | S_IRWXO) & ~allowed) {
+            snprintf (err, errlen, "%s: this secret key is readable by group or"
+                      " others (mode %04o); run chmod 600 %s (a service must own"
+                      " it, or load it with systemd's LoadCredential=), and issue"
+                      " a new key if others may have read it", path, mode, path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out, char *err, size_t errlen)
 {
     memset (out, 0, sizeof *out);
-    FILE *f = fopen (path, "r");
+    //  Never through a symbolic link (whoever can change the link chooses
+    //  the key); O_NONBLOCK so that a FIFO cannot hang the open.
+    int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            snprintf (err, errlen, "%s: a symbolic link; key files are not read"
+                      " through links: give the file's own path (readlink -f %s)",
+                      path, path);
+        else
+            snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat (fd, &sb) != 0) {
+        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    if (s_check_key_stat (path, &sb, need_secret, err, errlen) != 0) {
+        close (fd);
+        return -1;
+    }
+    int fl = fcntl (fd, F_GETFL);
+    if (fl >= 0)
+        fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen (fd, "r");
     if (!f) {
         snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        close (fd);
         return -1;
     }
     char line [512];
@@ -76,20 +164,26 @@ tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out, char *er
         snprintf (err, errlen, "%s: the secret-key is not 40 Z85 characters", path);
         return -1;
     }
+    //  A secret file given where a public key was asked for: the same care
+    if (!need_secret && *out->secret_key
+    &&  s_check_key_stat (path, &sb, true, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
 static int
 s_write_file (const char *path, mode_t mode, const char *text, char *err, size_t errlen)
 {
-    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         snprintf (err, errlen, "%s: %s", path, errno == EEXIST ? "exists already; refusing to overwrite it"
                                                              : strerror (errno));
         return -1;
     }
     size_t len = strlen (text);
-    if (write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
+    //  Exactly mode, whatever the umask (a umask can only take bits away,
+    //  and 0600 has none to spare)
+    if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
         snprintf (err, errlen, "%s: %s", path, strerror (errno));
         close (fd);
         unlink (path);

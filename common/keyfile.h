@@ -28,7 +28,12 @@ typedef struct {
 } tx_keyfile_t;
 
 //  Reads a key file.  With need_secret, a file without a secret key is an
-//  error.  0, or -1 with a reason in err.
+//  error.  0, or -1 with a reason in err.  The file is refused (the reason
+//  says what to fix) if it is a symbolic link (O_NOFOLLOW), not a regular
+//  file, owned by someone other than the effective uid or root, or
+//  writable by group or others; a file holding a secret key also if group
+//  or others have any permission on it, except group read (0440) in
+//  systemd's $CREDENTIALS_DIRECTORY.
 int tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out,
                      char *err, size_t errlen);
 

@@ -1854,6 +1854,8 @@ main (int argc, char **argv)
         s_error (&self, "interrupted; what was spooled stays in %s for the next tongxin-send",
                  self.spool);
     s_progress (&self, true);
+    tongxin_stats_t spool_stats;
+    tongxin_stats (self.tx, &spool_stats);
     tongxin_destroy (&self.tx);
 
     //  No callback runs any more.
@@ -1863,6 +1865,17 @@ main (int argc, char **argv)
         fprintf (stderr, "tongxin-send: %" PRIu64 " of %" PRIu64 " event%s refused (%" PRIu64
                  " here, %" PRIu64 " by the collector)\n", self.rejected + self.invalid,
                  self.events, self.events == 1 ? "" : "s", self.invalid, self.rejected);
+    //  Events the spool had reported durable and could not read back
+    if (spool_stats.lost > 0) {
+        fprintf (stderr, "tongxin-send: %" PRIu64 " spooled event%s could not be read back and %s"
+                 " lost (spool %s, seqs %" PRIu64 "-%" PRIu64 ": a spool file was deleted or"
+                 " damaged); send %s again from the source\n", spool_stats.lost,
+                 spool_stats.lost == 1 ? "" : "s", spool_stats.lost == 1 ? "is" : "are",
+                 self.spool, spool_stats.lost_first, spool_stats.lost_last,
+                 spool_stats.lost == 1 ? "it" : "them");
+        if (rc < RC_RUNTIME)
+            rc = RC_RUNTIME;
+    }
 done:
     if (in > STDIN_FILENO)
         close (in);

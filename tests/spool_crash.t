@@ -20,6 +20,14 @@
 #     must survive that; kill -9 alone cannot show it, the page cache does.
 #     Not emulated: directory entries lost or unlinks undone by power loss
 #     (the spool fsyncs the directory after both).
+# (a)-(c) also check that nothing is counted as lost: the durable mark in
+#     the ack log never covers a record that was not durable.
+# (d) Durable records destroyed on purpose after a clean run: a middle
+#     segment deleted, the last segment deleted, a record header in the
+#     middle of a segment zeroed, a payload byte of the very last record
+#     changed.  The reopened spool must count every missing durable record
+#     as lost (TX_SPOOL_EXPECT_LOST); before, they vanished without a word
+#     or were cut off as a "torn tail".
 #
 # Env: B (build dir, default build), SPOOL_CRASH_KILLS (default 30),
 # SPOOL_CRASH_POWERCUTS (default 10).
@@ -48,7 +56,8 @@ SCENARIOS=(
     "fdatasync-dead    fdatasync:25:EIO:0                seg-  1 0  permanent"
 )
 
-PLAN=$((KILLS + 1 + 2 * ${#SCENARIOS[@]} + CUTS))
+DAMAGE=(delete-middle delete-last zero-middle flip-end)
+PLAN=$((KILLS + 1 + 2 * ${#SCENARIOS[@]} + CUTS + ${#DAMAGE[@]}))
 echo "1..$PLAN"
 if [ ! -x "$T" ] || [ ! -f "$SHIM" ]; then
     for i in $(seq 1 "$PLAN"); do
@@ -217,6 +226,34 @@ for i in $(seq 1 "$CUTS"); do
         report OK "power cut $i after ${delay}s ($threads threads, fsync_ms=$fsync_ms, $lost unsynced bytes lost): $out"
     else
         report FAIL "power cut $i after ${delay}s ($threads threads, fsync_ms=$fsync_ms, $lost unsynced bytes lost): $out"
+        tail -5 "$tmp/check.err" | sed 's/^/# /'
+    fi
+done
+
+# ---------------------------------------------------------------- (d) damage
+for name in "${DAMAGE[@]}"; do
+    d=$tmp/damage-$name
+    mkdir -p "$d"
+    TX_SPOOL_WRITER=$d/spool TX_SPOOL_REPORT=$d/writer.report TX_SPOOL_THREADS=2 \
+    TX_SPOOL_FSYNC_MS=0 TX_SPOOL_SEG=4096 TX_SPOOL_COUNT=60 TX_SPOOL_ACKER=0 \
+        "$T" 2>"$d/writer.err"
+    segs=$(ls "$d/spool" | grep '^seg-.*\.log$' | sort)
+    nsegs=$(printf '%s\n' "$segs" | wc -l)
+    middle=$d/spool/$(printf '%s\n' "$segs" | sed -n "$(( (nsegs + 1) / 2 ))p")
+    last=$d/spool/$(printf '%s\n' "$segs" | tail -n 1)
+    case $name in
+        delete-middle) rm "$middle" ;;
+        delete-last)   rm "$last" ;;
+        zero-middle)   # the header of the segment's first record
+                       dd if=/dev/zero of="$middle" bs=1 seek=32 count=24 conv=notrunc 2>/dev/null ;;
+        flip-end)      # inside the payload of the last record (>= 40 bytes)
+                       size=$(stat -c %s "$last")
+                       printf '\132\245' | dd of="$last" bs=1 seek=$((size - 20)) conv=notrunc 2>/dev/null ;;
+    esac
+    if [ "$nsegs" -ge 3 ] && out=$(TX_SPOOL_EXPECT_LOST=1 check "$d/spool" "$d/writer.report" 1); then
+        report OK "$name ($nsegs segments): every missing durable record counted as lost: $out"
+    else
+        report FAIL "$name ($nsegs segments): $out"
         tail -5 "$tmp/check.err" | sed 's/^/# /'
     fi
 done

@@ -5,6 +5,7 @@
 #include "tongxin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -264,7 +265,6 @@ struct tongxin_t {
     int window, batch_events, linger_ms, ack_timeout_ms;
     tongxin_verdict_fn *on_verdict;
     void *verdict_arg;
-    char *rejected_path;        //  SPOOL/rejected.log
 
     tx_spool_t *spool;
     tx_uuid_gen_t *gen;
@@ -293,13 +293,22 @@ s_set_error (tongxin_t *self, const char *fmt, const char *a, const char *b)
     pthread_mutex_unlock (&self->lock);
 }
 
-//  Writes one rejected event to SPOOL/rejected.log as a JSON line.
+//  Writes one rejected event to SPOOL/rejected.log as a JSON line.  The
+//  file is opened under the spool's rules (no symbolic link, ours alone).
 static void
 s_log_rejected (tongxin_t *self, const uint8_t id [16], const char *code, const char *msg)
 {
-    FILE *f = fopen (self->rejected_path, "a");
-    if (!f)
+    char err [512];
+    int fd = tx_spool_open_file (self->spool, "rejected.log",
+                                 O_WRONLY | O_APPEND | O_CREAT, err, sizeof err);
+    FILE *f = fd >= 0 ? fdopen (fd, "a") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close (fd);
+        fprintf (stderr, "level=error module=producer event=rejected-log-failed"
+                 " error=\"%s\"\n", err);
         return;
+    }
     char text [37], when [32];
     tx_uuid_format (id, text);
     time_t now = time (NULL);
@@ -661,7 +670,6 @@ s_free (tongxin_t *self)
     for (size_t i = 0; i < self->n_endpoints; i++)
         free (self->endpoints [i]);
     free (self->unit);
-    free (self->rejected_path);
     if (self->slots)
         for (int i = 0; i < self->window; i++)
             free (self->slots [i].frame);
@@ -710,14 +718,11 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));
     self->gen = tx_uuid_gen_new ();
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    size_t plen = strlen (opts->spool_dir) + 16;
-    self->rejected_path = malloc (plen);
-    if (!self->unit || !self->slots || !self->gen || self->wake_fd < 0 || !self->rejected_path) {
+    if (!self->unit || !self->slots || !self->gen || self->wake_fd < 0) {
         snprintf (err, errlen, "out of memory");
         s_free (self);
         return NULL;
     }
-    snprintf (self->rejected_path, plen, "%s/rejected.log", opts->spool_dir);
     if (!opts->insecure) {
         if (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
         ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0) {
@@ -993,4 +998,7 @@ tongxin_stats (tongxin_t *self, tongxin_stats_t *stats)
     *stats = self->stats;
     pthread_mutex_unlock (&self->lock);
     stats->queued = ss.records;
+    stats->lost = ss.lost;
+    stats->lost_first = ss.lost_first;
+    stats->lost_last = ss.lost_last;
 }

@@ -40,6 +40,8 @@
 #define ACK_RANGE       1           /* seqs [seq, seq+count) acknowledged */
 #define ACK_FLOOR       2           /* every seq < seq is done */
 #define ACK_NEXT        3           /* next_seq >= seq (seqs below were used) */
+#define ACK_DURABLE     4           /* every seq <= seq is stored durably or
+                                       done (RANGE, FLOOR): the rest is lost */
 
 #define DEF_CAP         (1024ull * 1024 * 1024)
 #define DEF_SEGMENT     (4ull * 1024 * 1024)
@@ -51,6 +53,7 @@
 #define READ_CHUNK      (256 * 1024)
 #define ACK_COMPACT_MIN (64 * 1024)
 #define MAX_FAILED      64              /* failed seq ranges remembered */
+#define MAX_SETTLED     64              /* done ranges not yet in the ack log */
 
 /* Result of parsing at an offset (s_next) */
 #define S_END        0      /* clean end of data */
@@ -81,6 +84,9 @@ typedef struct {
     bool dead;              /* unlinked and out of the list; free at pins 0 */
     bool suspect;           /* a read met damage: verify at its end */
     bool spent;             /* cut back by s_reclaim: takes no more records */
+    bool badhdr;            /* open found its header damaged */
+    bool bare;              /* open found the file holding only its header
+                               (not made so by cutting a torn tail) */
 } s_seg_t;
 
 typedef struct {
@@ -134,6 +140,13 @@ struct _tx_spool_t {
                                    succeeded since: failures are FULL */
     uint64_t epoch;             /* bumped by every failure */
     s_range_t failed[MAX_FAILED];   /* seqs lost to I/O errors */
+    s_range_t settled[MAX_SETTLED]; /* exact ranges of seqs done without
+                                       an ack (failed appends, reported
+                                       losses) not yet in the ack log */
+    size_t nsettled;            /* in settled */
+    uint64_t mark_cap;          /* a durable mark may not pass this: one
+                                   failed range did not fit in settled, so
+                                   only a snapshot can cover it */
     size_t nfailed;             /* in failed */
     uint64_t bytes;             /* sum of segment fsize */
     tx_spool_stats_t st;        /* counters (records/bytes computed on demand) */
@@ -144,6 +157,9 @@ struct _tx_spool_t {
     uint64_t ack_compact_at;    /* rewrite the log when ack_off passes this */
     uint64_t ack_synced;        /* monotonic ns of the last fdatasync */
     bool ack_dirty;             /* written since the last fdatasync */
+    uint64_t mark_at;           /* monotonic ns of the last durable mark */
+    bool ack_stale;             /* an ack entry could not be written: only a
+                                   snapshot makes the log whole again */
 
     pthread_mutex_t rd_mtx;     /* serialises tx_spool_read; fields below */
     s_reader_t rd;              /* read window (tx_spool_rec_t data) */
@@ -158,6 +174,10 @@ struct _tx_spool_t {
     size_t rd_n;                /* in rd_seqs/rd_ends */
     size_t rd_cap;              /* allocated */
 };
+
+
+static int s_ack_mark_locked (tx_spool_t *self, uint64_t upto, uint64_t epoch);
+static void s_ack_mark_due (tx_spool_t *self, uint64_t upto, uint64_t epoch);
 
 
 /* ---------------------------------------------------------------- CRC32C */
@@ -339,6 +359,151 @@ static void
 s_seg_name (uint64_t base, const char *ext, char *buf, size_t size)
 {
     snprintf (buf, size, "seg-%016" PRIx64 ".%s", base, ext);
+}
+
+
+/* ---------------------------------------------------------------- trust */
+
+/* Whether the spool directory (name NULL) or the file NAME in it, as sb
+   describes it, may be trusted: ssh's StrictModes rules.  It must be owned
+   by the effective uid and not writable by group or others; a file must
+   also be a regular file with one link (another name for it could be
+   another user's way in).  0, or -1 with what to fix in err. */
+static int
+s_check_stat (const char *dir, const char *name, const struct stat *sb,
+              char *err, size_t errlen)
+{
+    char what[3200];            /* "spool directory D" or "spool D: file D/N" */
+    char path[3100];
+    if (name) {
+        snprintf (path, sizeof path, "%s/%s", dir, name);
+        snprintf (what, sizeof what, "spool %s: %s", dir, path);
+    }
+    else {
+        snprintf (path, sizeof path, "%s", dir);
+        snprintf (what, sizeof what, "spool directory %s", dir);
+    }
+    unsigned me = (unsigned) geteuid ();
+    if (name ? !S_ISREG (sb->st_mode) : !S_ISDIR (sb->st_mode)) {
+        if (name)
+            s_set_err (err, errlen, "%s is not a regular file; remove it", what);
+        else
+            s_set_err (err, errlen, "spool %s is not a directory", dir);
+        return -1;
+    }
+    if ((unsigned) sb->st_uid != me) {
+        s_set_err (err, errlen, "%s is owned by uid %u, not by you (uid %u);"
+                   " run chown %u %s, or give a spool directory of your own",
+                   what, (unsigned) sb->st_uid, me, me, path);
+        return -1;
+    }
+    if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
+        s_set_err (err, errlen, "%s is writable by group or others (mode %04o);"
+                   " run chmod go-w %s", what, (unsigned) (sb->st_mode & 07777),
+                   path);
+        return -1;
+    }
+    if (name && sb->st_nlink != 1) {
+        s_set_err (err, errlen, "%s has %lu hard links; remove the other names"
+                   " of it (find -samefile %s)", what,
+                   (unsigned long) sb->st_nlink, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Open NAME in the spool directory (through dirfd, so a directory renamed
+   or replaced since open does not matter), never through a symbolic link,
+   and only if s_check_stat trusts it.  New files get mode 0600.  Returns
+   an fd, or -1 with errno set and the reason in err. */
+static int
+s_openat (tx_spool_t *self, const char *name, int flags, char *err,
+          size_t errlen)
+{
+    /* O_NONBLOCK: a FIFO planted under a spool name must not hang open */
+    int fd = openat (self->dirfd, name,
+                     flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP)
+            s_set_err (err, errlen, "spool %s: %s/%s is a symbolic link, which the"
+                       " spool never follows; remove it", self->dir, self->dir,
+                       name);
+        else
+            s_set_err (err, errlen, "spool %s: cannot open %s/%s: %s", self->dir,
+                       self->dir, name, strerror (e));
+        errno = e;
+        return -1;
+    }
+    struct stat sb;
+    if (fstat (fd, &sb)) {
+        int e = errno;
+        s_set_err (err, errlen, "spool %s: stat %s: %s", self->dir, name,
+                   strerror (e));
+        close (fd);
+        errno = e;
+        return -1;
+    }
+    if (s_check_stat (self->dir, name, &sb, err, errlen)) {
+        close (fd);
+        errno = EPERM;
+        return -1;
+    }
+    int fl = fcntl (fd, F_GETFL);
+    if (fl >= 0)
+        fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Open the spool directory, creating it (mode 0700) if it does not exist:
+   never through a symbolic link, and only if s_check_stat trusts it.
+   Returns the fd, or -1 with the reason in err. */
+static int
+s_open_dir (const char *dir, char *err, size_t errlen)
+{
+    if (mkdir (dir, 0700) && errno != EEXIST) {
+        s_set_err (err, errlen, "spool %s: cannot create: %s", dir, strerror (errno));
+        return -1;
+    }
+    int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct stat lsb;
+        if (errno == ELOOP || (errno == ENOTDIR && lstat (dir, &lsb) == 0
+                               && S_ISLNK (lsb.st_mode)))
+            s_set_err (err, errlen, "spool %s is a symbolic link, which the spool"
+                       " never follows; give the directory itself", dir);
+        else
+            s_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat (fd, &sb)) {
+        s_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    if (s_check_stat (dir, NULL, &sb, err, errlen)) {
+        close (fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+/* s_openat for a file that must be new: any old one (a leftover .tmp, or
+   whatever was planted under its name) is unlinked first, then the file
+   is created exclusively. */
+static int
+s_create_new (tx_spool_t *self, const char *name, char *err, size_t errlen)
+{
+    if (unlinkat (self->dirfd, name, 0) && errno != ENOENT) {
+        int e = errno;
+        s_set_err (err, errlen, "spool %s: cannot remove %s: %s", self->dir,
+                   name, strerror (e));
+        errno = e;
+        return -1;
+    }
+    return s_openat (self, name, O_RDWR | O_CREAT | O_EXCL, err, errlen);
 }
 
 static int
@@ -575,15 +740,36 @@ s_collect_dead (tx_spool_t *self, s_seg_t ***dead)
 static void
 s_drop_segs (tx_spool_t *self, s_seg_t **dead, size_t n)
 {
-    char name[64], path[4096];
-    for (size_t i = 0; i < n; i++) {
+    /* Their acknowledgements must be durable first: should power loss
+       keep the unlink and lose the acks, a reopen would count the
+       records as lost (their seqs neither stored nor done). */
+    pthread_mutex_lock (&self->ack_mtx);
+    bool logged = self->ackfd < 0       /* open: the old log holds them */
+               || !(self->ack_dirty || self->ack_stale)
+               || s_ack_mark_locked (self, UINT64_MAX, 0) == 0;
+    pthread_mutex_unlock (&self->ack_mtx);
+    pthread_mutex_lock (&self->mtx);
+    bool nospace = self->nospace;
+    pthread_mutex_unlock (&self->mtx);
+    size_t nunlink = n;
+    if (!logged && !nospace) {
+        /* Keep the files: a reopen finds the records and sends them again
+           (the collector deduplicates), rather than count them lost.  On a
+           full file system the space comes first. */
+        s_log (self, TX_SPOOL_LOG_WARN, "event=segments-kept count=%zu"
+               " msg=\"the ack log could not be made durable: these"
+               " acknowledged records will be sent again after a restart\"", n);
+        nunlink = 0;
+    }
+    char name[64];
+    for (size_t i = 0; i < nunlink; i++) {
         s_seg_name (dead[i]->base, "log", name, sizeof name);
-        if (unlink (s_path (self, name, path, sizeof path)) && errno != ENOENT)
+        if (unlinkat (self->dirfd, name, 0) && errno != ENOENT)
             s_log (self, TX_SPOOL_LOG_WARN,
                    "event=unlink-failed segment=%s error=\"%s\"", name,
                    strerror (errno));
     }
-    if (n)
+    if (nunlink)
         s_fsync_dir (self);
     pthread_mutex_lock (&self->mtx);
     for (size_t i = 0; i < n; i++) {
@@ -764,6 +950,31 @@ s_add_failed (tx_spool_t *self, uint64_t lo, uint64_t hi, bool full)
     self->nfailed++;
 }
 
+/* Remember (mtx held) that seqs lo..hi are done though not acknowledged
+   (their appends failed, or their loss was reported already), for the
+   next durable mark (s_ack_mark_locked): the ack log must say so before
+   it says that everything up to them is durable, or a reopen would count
+   them as lost.  Exact ranges, never merged across
+   durable seqs; when there is no room, marks stop below lo until a
+   snapshot (which covers every seq not stored) is written. */
+static void
+s_settle (tx_spool_t *self, uint64_t lo, uint64_t hi)
+{
+    if (self->nsettled && self->settled[self->nsettled - 1].hi + 1 == lo) {
+        self->settled[self->nsettled - 1].hi = hi;
+        return;
+    }
+    if (self->nsettled == MAX_SETTLED) {
+        if (lo - 1 < self->mark_cap)
+            self->mark_cap = lo - 1;
+        return;
+    }
+    self->settled[self->nsettled].lo = lo;
+    self->settled[self->nsettled].hi = hi;
+    self->settled[self->nsettled].full = false;
+    self->nsettled++;
+}
+
 /* Count a write/sync/truncate failure with errno err (mtx held) and
    remember whether it was for lack of space.  Returns the code a caller
    sees for it: TX_SPOOL_FULL or TX_SPOOL_EIO. */
@@ -791,6 +1002,7 @@ s_fail (tx_spool_t *self, const char *what, int err)
     bool full = s_count_failure (self, err) == TX_SPOOL_FULL;
     if (lo <= hi) {
         s_add_failed (self, lo, hi, full);
+        s_settle (self, lo, hi);
         for (uint64_t s = lo > act->base ? lo : act->base; s <= hi; s++)
             s_seg_lose (act, s);
         if (act->last > self->durable_seq)
@@ -887,6 +1099,8 @@ s_lead (tx_spool_t *self)
         rc = fdatasync (fd);
     }
     int err = errno;
+    if (rc == 0 && target_seq)
+        s_ack_mark_due (self, target_seq, epoch);
 
     pthread_mutex_lock (&self->mtx);
     self->syncing = false;
@@ -961,17 +1175,21 @@ s_seg_header (unsigned char *p, uint64_t base)
 static int
 s_create_segment (tx_spool_t *self, uint64_t base)
 {
-    char name[64], tmpname[64], path[4096], tmppath[4096];
+    char name[64], tmpname[64], why[512];
     unsigned char hdr[SEG_HDR];
     s_seg_name (base, "log", name, sizeof name);
     s_seg_name (base, "tmp", tmpname, sizeof tmpname);
-    s_path (self, name, path, sizeof path);
-    s_path (self, tmpname, tmppath, sizeof tmppath);
     s_seg_header (hdr, base);
     const char *what = "open";
-    int fd = open (tmppath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        goto fail;
+    int fd = s_create_new (self, tmpname, why, sizeof why);
+    if (fd < 0) {
+        int err = errno;
+        s_log (self, TX_SPOOL_LOG_ERROR,
+               "event=create-segment-failed segment=%s op=open error=\"%s\"",
+               name, why);
+        errno = err;
+        return -1;
+    }
     what = "write";
     if (s_pwrite_all (fd, hdr, SEG_HDR, 0))
         goto fail;
@@ -979,13 +1197,13 @@ s_create_segment (tx_spool_t *self, uint64_t base)
     if (fdatasync (fd))
         goto fail;
     what = "rename";
-    if (rename (tmppath, path))
+    if (renameat (self->dirfd, tmpname, self->dirfd, name))
         goto fail;
     if (s_fsync_dir (self)) {
         /* The file exists; without a durable directory entry records in
            it could vanish on power loss, so do not use it. */
         int err = errno;
-        unlink (path);
+        unlinkat (self->dirfd, name, 0);
         close (fd);
         errno = err;
         return -1;
@@ -995,7 +1213,7 @@ fail:;
     int err = errno;
     if (fd >= 0)
         close (fd);
-    unlink (tmppath);
+    unlinkat (self->dirfd, tmpname, 0);
     s_log (self, TX_SPOOL_LOG_ERROR,
            "event=create-segment-failed segment=%s op=%s error=\"%s\"", name,
            what, strerror (err));
@@ -1163,39 +1381,75 @@ s_ack_push (unsigned char **buf, size_t *len, size_t *cap, uint32_t kind,
     return 0;
 }
 
-/* The whole ack state as entries (mtx held): NEXT, FLOOR, then the runs
-   of acknowledged seqs in live segments. */
+/* Append the run [lo, lo+count) as RANGE entries; -1 on no memory */
+static int
+s_ack_push_run (unsigned char **buf, size_t *len, size_t *cap, uint64_t lo,
+                uint64_t count)
+{
+    while (count) {
+        uint32_t c = count > UINT32_MAX ? UINT32_MAX : (uint32_t) count;
+        if (s_ack_push (buf, len, cap, ACK_RANGE, lo, c))
+            return -1;
+        lo += c;
+        count -= c;
+    }
+    return 0;
+}
+
+/* Add the n done seqs from lo to the run being built (snapshot), which
+   is written out when the next done seq does not follow it; -1 on no
+   memory.  n 0 with lo 0 writes the last run. */
+static int
+s_ack_run (unsigned char **buf, size_t *len, size_t *cap, uint64_t *run,
+           uint64_t *count, uint64_t lo, uint64_t n)
+{
+    if (n && *count && lo == *run + *count) {
+        *count += n;
+        return 0;
+    }
+    if (*count && s_ack_push_run (buf, len, cap, *run, *count))
+        return -1;
+    *run = lo;
+    *count = n;
+    return 0;
+}
+
+/* The whole ack state as entries (mtx held): NEXT, FLOOR, RANGE runs of
+   every seq from the floor to durable_seq that is done (acknowledged, or
+   not stored: a failed append, a deleted segment, a loss already
+   reported), then DURABLE(durable_seq).  Every seq not named is therefore
+   stored, so a reopen that cannot read it counts it as lost. */
 static unsigned char *
 s_ack_snapshot (tx_spool_t *self, size_t *lenp)
 {
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
     uint64_t floor = self->nsegs ? self->segs[0]->base : self->next_seq;
+    uint64_t upto = self->durable_seq;
     if (s_ack_push (&buf, &len, &cap, ACK_NEXT, self->next_seq, 0)
     ||  s_ack_push (&buf, &len, &cap, ACK_FLOOR, floor, 0))
         goto nomem;
-    for (size_t i = 0; i < self->nsegs; i++) {
+    uint64_t run = 0, count = 0, s = floor;    /* s: first seq not yet looked at */
+    for (size_t i = 0; i < self->nsegs && s <= upto; i++) {
         s_seg_t *seg = self->segs[i];
-        uint64_t run = 0, count = 0;
-        for (uint64_t s = seg->base; s <= seg->last; s++) {
-            bool a = s_seg_acked (seg, s);
-            if (a && count && s == run + count && count < UINT32_MAX) {
-                count++;
-                continue;
-            }
-            if (count && s_ack_push (&buf, &len, &cap, ACK_RANGE, run,
-                                     (uint32_t) count))
+        if (seg->base > s) {    /* between segments: done */
+            uint64_t hi = seg->base - 1 < upto ? seg->base - 1 : upto;
+            if (s_ack_run (&buf, &len, &cap, &run, &count, s, hi - s + 1))
                 goto nomem;
-            count = 0;
-            if (a) {
-                run = s;
-                count = 1;
-            }
+            s = hi + 1;
         }
-        if (count && s_ack_push (&buf, &len, &cap, ACK_RANGE, run,
-                                 (uint32_t) count))
-            goto nomem;
+        uint64_t last = seg->last < upto ? seg->last : upto;
+        for (; s <= last; s++)
+            if (!(s_seg_present (seg, s) && !s_seg_acked (seg, s))
+            &&  s_ack_run (&buf, &len, &cap, &run, &count, s, 1))
+                goto nomem;
     }
+    if (s <= upto && s_ack_run (&buf, &len, &cap, &run, &count, s, upto - s + 1))
+        goto nomem;
+    if (s_ack_run (&buf, &len, &cap, &run, &count, 0, 0))
+        goto nomem;
+    if (upto && s_ack_push (&buf, &len, &cap, ACK_DURABLE, upto, 0))
+        goto nomem;
     *lenp = len;
     return buf;
 nomem:
@@ -1207,17 +1461,17 @@ nomem:
 static int
 s_ack_compact (tx_spool_t *self)
 {
-    char path[4096], tmppath[4096];
+    char why[512] = "";
     size_t len = 0;
     pthread_mutex_lock (&self->mtx);
     unsigned char *snap = s_ack_snapshot (self, &len);
+    size_t nsettled = self->nsettled;       /* the snapshot covers these */
+    uint64_t mark_cap = self->mark_cap;
     pthread_mutex_unlock (&self->mtx);
     if (!snap)
         return -1;
-    s_path (self, "acks", path, sizeof path);
-    s_path (self, "acks.tmp", tmppath, sizeof tmppath);
     const char *what = "open";
-    int fd = open (tmppath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int fd = s_create_new (self, "acks.tmp", why, sizeof why);
     if (fd < 0)
         goto fail;
     what = "write";
@@ -1227,7 +1481,7 @@ s_ack_compact (tx_spool_t *self)
     if (fdatasync (fd))
         goto fail;
     what = "rename";
-    if (rename (tmppath, path))
+    if (renameat (self->dirfd, "acks.tmp", self->dirfd, "acks"))
         goto fail;
     s_fsync_dir (self);     /* if it fails the old log may come back: fine */
     free (snap);
@@ -1237,19 +1491,27 @@ s_ack_compact (tx_spool_t *self)
     self->ack_off = len;
     self->ack_compact_at = len * 4 > ACK_COMPACT_MIN ? len * 4 : ACK_COMPACT_MIN;
     self->ack_dirty = false;
-    self->ack_synced = s_now ();
+    self->ack_stale = false;
+    self->ack_synced = self->mark_at = s_now ();
+    pthread_mutex_lock (&self->mtx);
+    self->nsettled -= nsettled;
+    memmove (self->settled, self->settled + nsettled,
+             self->nsettled * sizeof self->settled[0]);
+    if (self->mark_cap == mark_cap)
+        self->mark_cap = UINT64_MAX;
+    pthread_mutex_unlock (&self->mtx);
     return 0;
 fail:;
     int err = errno;
     free (snap);
     if (fd >= 0)
         close (fd);
-    unlink (tmppath);
+    unlinkat (self->dirfd, "acks.tmp", 0);
     self->ack_compact_at = self->ack_off * 2 > ACK_COMPACT_MIN
                          ? self->ack_off * 2 : ACK_COMPACT_MIN;
     s_log (self, TX_SPOOL_LOG_WARN,
            "event=ack-compact-failed op=%s error=\"%s\" msg=\"keeping the old ack log\"",
-           what, strerror (err));
+           what, *why ? why : strerror (err));
     return -1;
 }
 
@@ -1261,6 +1523,7 @@ s_ack_write (tx_spool_t *self, const unsigned char *ents, size_t len)
     if (self->ackfd < 0 || s_pwrite_all (self->ackfd, ents, len, self->ack_off)) {
         s_log (self, TX_SPOOL_LOG_ERROR, "event=ack-write-failed error=\"%s\"",
                strerror (self->ackfd < 0 ? EBADF : errno));
+        self->ack_stale = true;
         return -1;
     }
     self->ack_off += len;
@@ -1268,27 +1531,138 @@ s_ack_write (tx_spool_t *self, const unsigned char *ents, size_t len)
     uint64_t now = s_now ();
     int rc = 0;
     if (self->opts.ack_sync_ms < 0
-    ||  now - self->ack_synced >= (uint64_t) self->opts.ack_sync_ms * 1000000ull) {
-        if (fdatasync (self->ackfd) == 0) {
-            self->ack_dirty = false;
-            self->ack_synced = now;
-        }
-        else {
-            s_log (self, TX_SPOOL_LOG_ERROR, "event=ack-sync-failed error=\"%s\"",
-                   strerror (errno));
-            rc = -1;
-        }
-    }
+    ||  now - self->ack_synced >= (uint64_t) self->opts.ack_sync_ms * 1000000ull)
+        rc = s_ack_mark_locked (self, UINT64_MAX, 0);
     if (self->ack_off > self->ack_compact_at)
         s_ack_compact (self);
     return rc;
 }
 
-/* Replay the ack log into the segments (open, single-threaded).
-   *max_seq gets the highest seq any entry mentions. */
+/* Write a durable mark (ack_mtx held, not mtx): RANGE entries for the
+   failed seqs not yet logged (s_settle), then DURABLE(W), and fdatasync
+   the ack log.  W is durable_seq, or upto when the group-commit leader
+   marks what it has just synced (then nothing may have failed since
+   epoch).  A reopen counts every seq <= W that is neither stored nor
+   done as lost.  0, or -1 when the log could not be written or synced. */
+static int
+s_ack_mark_locked (tx_spool_t *self, uint64_t upto, uint64_t epoch)
+{
+    if (self->ackfd < 0)
+        return -1;
+    pthread_mutex_lock (&self->mtx);
+    bool capped = self->mark_cap != UINT64_MAX;
+    pthread_mutex_unlock (&self->mtx);
+    /* Acks missing from the log, or failed ranges that did not fit in
+       the queue: only a snapshot says it all */
+    if (self->ack_stale || capped)
+        return s_ack_compact (self);
+    unsigned char ents[(MAX_SETTLED + 1) * ACK_ENT * 2];
+    size_t len = 0, n;
+    pthread_mutex_lock (&self->mtx);
+    if (epoch && epoch != self->epoch) {
+        pthread_mutex_unlock (&self->mtx);
+        return 0;               /* a failure since: the next mark will do */
+    }
+    uint64_t w = upto == UINT64_MAX ? self->durable_seq : upto;
+    if (w > self->mark_cap)
+        w = self->mark_cap;
+    n = self->nsettled;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lo = self->settled[i].lo, count = self->settled[i].hi - lo + 1;
+        while (count && len + 2 * ACK_ENT <= sizeof ents) {
+            uint32_t c = count > UINT32_MAX ? UINT32_MAX : (uint32_t) count;
+            s_ack_entry (ents + len, ACK_RANGE, lo, c);
+            len += ACK_ENT;
+            lo += c;
+            count -= c;
+        }
+        if (count && lo - 1 < w)
+            w = lo - 1;         /* did not fit: not past it */
+    }
+    pthread_mutex_unlock (&self->mtx);
+    if (w)
+        s_ack_entry (ents + len, ACK_DURABLE, w, 0), len += ACK_ENT;
+    if (len && s_pwrite_all (self->ackfd, ents, len, self->ack_off)) {
+        s_log (self, TX_SPOOL_LOG_ERROR,
+               "event=ack-write-failed entry=durable error=\"%s\"", strerror (errno));
+        return -1;
+    }
+    self->ack_off += len;
+    if (fdatasync (self->ackfd)) {
+        self->ack_dirty = true;
+        s_log (self, TX_SPOOL_LOG_ERROR, "event=ack-sync-failed error=\"%s\"",
+               strerror (errno));
+        return -1;
+    }
+    self->ack_dirty = false;
+    self->ack_synced = self->mark_at = s_now ();
+    pthread_mutex_lock (&self->mtx);
+    self->nsettled -= n;
+    memmove (self->settled, self->settled + n,
+             self->nsettled * sizeof self->settled[0]);
+    pthread_mutex_unlock (&self->mtx);
+    return 0;
+}
+
+/* The group-commit leader has made seqs up to upto durable (no lock
+   held): mark that in the ack log, at most every ack_sync_ms (every time
+   with -1, before the appenders hear of it, so that the mark is exact).
+   A leader never waits for a busy ack log unless ack_sync_ms is -1. */
 static void
+s_ack_mark_due (tx_spool_t *self, uint64_t upto, uint64_t epoch)
+{
+    bool always = self->opts.ack_sync_ms < 0;
+    if (always)
+        pthread_mutex_lock (&self->ack_mtx);
+    else if (pthread_mutex_trylock (&self->ack_mtx))
+        return;
+    if (always || s_now () - self->mark_at
+                  >= (uint64_t) self->opts.ack_sync_ms * 1000000ull) {
+        s_ack_mark_locked (self, upto, epoch);
+        if (self->ack_off > self->ack_compact_at)
+            s_ack_compact (self);
+    }
+    pthread_mutex_unlock (&self->ack_mtx);
+}
+
+/* A growing list of seq ranges (open) */
+typedef struct {
+    s_range_t *v;
+    size_t n, cap;
+} s_ranges_t;
+
+static int
+s_ranges_add (s_ranges_t *r, uint64_t lo, uint64_t hi)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        s_range_t *p = realloc (r->v, cap * sizeof *p);
+        if (!p)
+            return -1;
+        r->v = p;
+        r->cap = cap;
+    }
+    r->v[r->n].lo = lo;
+    r->v[r->n].hi = hi;
+    r->v[r->n].full = false;
+    r->n++;
+    return 0;
+}
+
+static int
+s_range_cmp (const void *a, const void *b)
+{
+    const s_range_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Replay the ack log into the segments (open, single-threaded).
+   *max_seq gets the highest seq any entry mentions, *durable the highest
+   DURABLE mark, done the ranges of done seqs (RANGE, FLOOR).  -1 on no
+   memory. */
+static int
 s_ack_replay (tx_spool_t *self, const unsigned char *buf, size_t len,
-              uint64_t *max_seq)
+              uint64_t *max_seq, uint64_t *durable, s_ranges_t *done)
 {
     uint64_t bad = 0;
     for (size_t off = 0; off + ACK_ENT <= len; off += ACK_ENT) {
@@ -1318,10 +1692,19 @@ s_ack_replay (tx_spool_t *self, const unsigned char *buf, size_t len,
                 *max_seq = seq - 1;
             continue;
         }
+        else if (kind == ACK_DURABLE && seq > 0) {
+            if (seq > *max_seq)
+                *max_seq = seq;
+            if (seq > *durable)
+                *durable = seq;
+            continue;
+        }
         else {
             bad++;
             continue;
         }
+        if (s_ranges_add (done, lo, hi))
+            return -1;
         for (size_t i = 0; i < self->nsegs; i++) {
             s_seg_t *seg = self->segs[i];
             uint64_t a = lo > seg->base ? lo : seg->base;
@@ -1334,6 +1717,77 @@ s_ack_replay (tx_spool_t *self, const unsigned char *buf, size_t len,
         s_log (self, TX_SPOOL_LOG_WARN,
                "event=ack-log-damaged entries=%" PRIu64
                " msg=\"those records may be sent again\"", bad);
+    return 0;
+}
+
+/* Count durable records that cannot be read back: lost seqs lo..hi,
+   count of them (mtx held, or open). */
+static void
+s_note_lost (tx_spool_t *self, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    if (!count)
+        return;
+    self->st.lost += count;
+    if (!self->st.lost_first || lo < self->st.lost_first)
+        self->st.lost_first = lo;
+    if (hi > self->st.lost_last)
+        self->st.lost_last = hi;
+}
+
+/* Open: every seq up to the durable mark that is neither stored (found by
+   the scan) nor done (per the ack log) was durable and cannot be read
+   back: a segment was deleted, or its bytes damaged.  Count, log once.
+   A segment holding only its header was cut back after all its records
+   were acknowledged (s_cut_active), so its seqs are done. */
+static int
+s_find_lost (tx_spool_t *self, s_ranges_t *done, uint64_t durable)
+{
+    if (!durable)
+        return 0;               /* no mark: a spool of an older version */
+    for (size_t i = 0; i < self->nsegs; i++) {
+        s_seg_t *seg = self->segs[i];
+        if (seg->nrec || !seg->bare || seg->badhdr)
+            continue;
+        uint64_t hi = i + 1 < self->nsegs ? self->segs[i + 1]->base - 1 : durable;
+        if (hi >= seg->base && s_ranges_add (done, seg->base, hi))
+            return -1;
+    }
+    if (done->n)
+        qsort (done->v, done->n, sizeof *done->v, s_range_cmp);
+    uint64_t lost = 0, first = 0, last = 0, ranges = 0, prev = 0;
+    size_t i = 0;
+    for (uint64_t s = 1; s <= durable; ) {
+        while (i < done->n && done->v[i].hi < s)
+            i++;
+        if (i < done->n && done->v[i].lo <= s) {
+            if (done->v[i].hi >= durable)
+                break;
+            s = done->v[i].hi + 1;
+            continue;
+        }
+        uint64_t end = i < done->n && done->v[i].lo - 1 < durable
+                     ? done->v[i].lo - 1 : durable;
+        for (; s <= end; s++) {
+            s_seg_t *seg = s_find_seg (self, s);
+            if (seg && s_seg_present (seg, s))
+                continue;
+            if (!lost || s != prev + 1)
+                ranges++;
+            if (!lost)
+                first = s;
+            last = prev = s;
+            lost++;
+        }
+    }
+    if (lost) {
+        s_note_lost (self, first, last, lost);
+        s_log (self, TX_SPOOL_LOG_ERROR,
+               "event=lost records=%" PRIu64 " seqs=%" PRIu64 "-%" PRIu64
+               " ranges=%" PRIu64 " msg=\"records reported durable cannot be"
+               " read back (a segment file deleted, or damaged): they are"
+               " lost\"", lost, first, last, ranges);
+    }
+    return 0;
 }
 
 
@@ -1355,6 +1809,7 @@ s_seg_scan (tx_spool_t *self, s_seg_t *seg, int fd, bool is_last,
     }
     uint64_t size = (uint64_t) sb.st_size;
     seg->fsize = size;
+    seg->bare = size == SEG_HDR;
     seg->end = SEG_HDR;
     s_reader_reset (r, fd, size);
     r->blen = 0;
@@ -1371,6 +1826,7 @@ s_seg_scan (tx_spool_t *self, s_seg_t *seg, int fd, bool is_last,
         /* Records carry their own checks; the name gives the base */
         s_log (self, TX_SPOOL_LOG_WARN, "event=bad-segment-header segment=%s",
                name);
+        seg->badhdr = true;
         self->st.damaged++;
         self->st.damaged_bytes += size < SEG_HDR ? size : SEG_HDR;
     }
@@ -1452,12 +1908,9 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
 {
     char path[4096];
     s_path (self, "LOCK", path, sizeof path);
-    self->lockfd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (self->lockfd < 0) {
-        s_set_err (err, errlen, "spool %s: cannot open %s: %s", self->dir, path,
-                   strerror (errno));
+    self->lockfd = s_openat (self, "LOCK", O_RDWR | O_CREAT, err, errlen);
+    if (self->lockfd < 0)
         return -1;
-    }
     if (flock (self->lockfd, LOCK_EX | LOCK_NB)) {
         int e = errno;
         if (e != EWOULDBLOCK) {
@@ -1497,16 +1950,19 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
 static int
 s_recover (tx_spool_t *self, char *err, size_t errlen)
 {
-    char path[4096];
+    s_ranges_t done = { 0 };    /* seqs the ack log says are done */
     uint64_t *bases = NULL;
     size_t nbases = 0, capb = 0;
     int rc = -1, fd = -1;
     s_reader_t r;
     s_reader_init (&r, MAX_MAX_RECORD);
 
-    DIR *d = opendir (self->dir);
+    int lfd = openat (self->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = lfd >= 0 ? fdopendir (lfd) : NULL;
     if (!d) {
         s_set_err (err, errlen, "spool %s: %s", self->dir, strerror (errno));
+        if (lfd >= 0)
+            close (lfd);
         return -1;
     }
     struct dirent *de;
@@ -1515,7 +1971,7 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
         size_t l = strlen (n);
         if (l > 4 && strcmp (n + l - 4, ".tmp") == 0
         &&  (strncmp (n, "seg-", 4) == 0 || strcmp (n, "acks.tmp") == 0)) {
-            unlink (s_path (self, n, path, sizeof path));
+            unlinkat (self->dirfd, n, 0);
             continue;
         }
         uint64_t base;
@@ -1542,13 +1998,9 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
         bool is_last = i + 1 == nbases;
         char name[64];
         s_seg_name (bases[i], "log", name, sizeof name);
-        s_path (self, name, path, sizeof path);
-        fd = open (path, (is_last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-        if (fd < 0) {
-            s_set_err (err, errlen, "spool %s: cannot open %s: %s", self->dir,
-                       path, strerror (errno));
+        fd = s_openat (self, name, is_last ? O_RDWR : O_RDONLY, err, errlen);
+        if (fd < 0)
             goto done;
-        }
         s_seg_t *seg = s_seg_new (bases[i]);
         if (!seg || s_segs_push (self, seg)) {
             s_seg_free (&seg);
@@ -1569,9 +2021,8 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
     }
 
     /* Acknowledgements */
-    uint64_t max_seq = 0;
-    s_path (self, "acks", path, sizeof path);
-    int afd = open (path, O_RDONLY | O_CLOEXEC);
+    uint64_t max_seq = 0, durable = 0;
+    int afd = s_openat (self, "acks", O_RDONLY, err, errlen);
     if (afd >= 0) {
         struct stat sb;
         unsigned char *buf = NULL;
@@ -1595,14 +2046,19 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
             len = got;
         }
         close (afd);
-        s_ack_replay (self, buf, len, &max_seq);
+        int rrc = s_ack_replay (self, buf, len, &max_seq, &durable, &done);
         free (buf);
+        if (rrc)
+            goto nomem;
     }
-    else if (errno != ENOENT) {
-        s_set_err (err, errlen, "spool %s: cannot open %s: %s", self->dir, path,
-                   strerror (errno));
+    else if (errno != ENOENT)
         goto done;
-    }
+    else if (nbases)
+        s_log (self, TX_SPOOL_LOG_WARN, "event=ack-log-missing msg=\"segments"
+               " without an ack log: acknowledged records may be sent again, and"
+               " records lost before this open cannot be counted\"");
+    if (s_find_lost (self, &done, durable))
+        goto nomem;
 
     /* Sequence numbers are never reused for anything an ack could name */
     self->next_seq = 1;
@@ -1654,7 +2110,7 @@ s_recover (tx_spool_t *self, char *err, size_t errlen)
         if (k != SEG_HDR || memcmp (hdr, want, SEG_HDR)) {
             char name[64];
             s_seg_name (last->base, "log", name, sizeof name);
-            unlink (s_path (self, name, path, sizeof path));
+            unlinkat (self->dirfd, name, 0);
             close (self->wfd);
             self->wfd = -1;
             self->bytes -= last->fsize;
@@ -1687,6 +2143,7 @@ done:
     if (fd >= 0)
         close (fd);
     free (bases);
+    free (done.v);
     free (r.buf);
     return rc;
 }
@@ -1728,8 +2185,12 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
         s_set_err (err, errlen, "spool %s: out of memory", dir);
         return NULL;
     }
+    /* "spool/" would follow a symbolic link "spool": open "spool" */
+    for (size_t l = strlen (self->dir); l > 1 && self->dir[l - 1] == '/'; l--)
+        self->dir[l - 1] = 0;
     self->opts = o;
     self->dirfd = self->lockfd = self->wfd = self->ackfd = -1;
+    self->mark_cap = UINT64_MAX;
     s_reader_init (&self->rd, MAX_MAX_RECORD);
     pthread_condattr_t ca;
     pthread_condattr_init (&ca);
@@ -1740,15 +2201,8 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
     pthread_mutex_init (&self->ack_mtx, NULL);
     pthread_mutex_init (&self->rd_mtx, NULL);
 
-    if (mkdir (dir, 0750) && errno != EEXIST) {
-        s_set_err (err, errlen, "spool %s: cannot create: %s", dir, strerror (errno));
+    if ((self->dirfd = s_open_dir (self->dir, err, errlen)) < 0)
         goto fail;
-    }
-    self->dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (self->dirfd < 0) {
-        s_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
-        goto fail;
-    }
     if (s_lock (self, err, errlen) || s_recover (self, err, errlen))
         goto fail;
 
@@ -1759,12 +2213,16 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
         s_drop_segs (self, dead, ndead);
     self->ack_compact_at = ACK_COMPACT_MIN;
     if (s_ack_compact (self)) {
-        char path[4096];
-        self->ackfd = open (s_path (self, "acks", path, sizeof path),
-                            O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        char why[512];
+        self->ackfd = s_openat (self, "acks", O_RDWR | O_CREAT, why, sizeof why);
         struct stat sb;
         if (self->ackfd >= 0 && fstat (self->ackfd, &sb) == 0)
             self->ack_off = (uint64_t) sb.st_size / ACK_ENT * ACK_ENT;
+        else if (self->ackfd < 0 && errno == EPERM) {
+            /* not ours after all: refuse, as at open */
+            s_set_err (err, errlen, "%s", why);
+            goto fail;
+        }
         else
             s_log (self, TX_SPOOL_LOG_ERROR, "event=ack-log-unusable error=\"%s\"",
                    strerror (errno));
@@ -1798,7 +2256,14 @@ tx_spool_close (tx_spool_t **self_p)
         pthread_mutex_unlock (&self->mtx);
     }
     if (self->ackfd >= 0) {
-        if (self->ack_dirty && fdatasync (self->ackfd))
+        /* the acks, and an exact durable mark: a reopen finds any record
+           that disappears from now on */
+        if (self->wfd >= 0) {
+            pthread_mutex_lock (&self->ack_mtx);
+            s_ack_mark_locked (self, UINT64_MAX, 0);
+            pthread_mutex_unlock (&self->ack_mtx);
+        }
+        else if (self->ack_dirty && fdatasync (self->ackfd))
             s_log (self, TX_SPOOL_LOG_ERROR, "event=ack-sync-failed error=\"%s\"",
                    strerror (errno));
         close (self->ackfd);
@@ -2056,20 +2521,36 @@ s_seg_verify (tx_spool_t *self, s_seg_t *seg)
     if (ok && !seg->dead) {
         if (nfound)
             qsort (found, nfound, sizeof *found, s_cmp_u64);
-        uint64_t lost = 0;
+        uint64_t lost = 0, first = 0, last = 0;
         for (uint64_t s = seg->base; s <= hi; s++)
             if (s_seg_present (seg, s)
             &&  (!nfound || !bsearch (&s, found, nfound, sizeof *found, s_cmp_u64))) {
                 s_seg_lose (seg, s);
+                if (!lost)
+                    first = s;
+                last = s;
                 lost++;
             }
         if (lost) {
             char name[64];
             s_seg_name (seg->base, "log", name, sizeof name);
             self->st.damaged += lost;
+            s_note_lost (self, first, last, lost);
+            /* done from now on: a reopen must not report them again */
+            for (uint64_t s = first, lo = 0; s <= last + 1; s++) {
+                bool gone = s <= last && !s_seg_present (seg, s);
+                if (gone && !lo)
+                    lo = s;
+                else if (!gone && lo) {
+                    s_settle (self, lo, s - 1);
+                    lo = 0;
+                }
+            }
             s_log (self, TX_SPOOL_LOG_ERROR,
-                   "event=damaged-after-open segment=%s records=%" PRIu64
-                   " msg=\"skipped; these records are lost\"", name, lost);
+                   "event=lost segment=%s records=%" PRIu64 " seqs=%" PRIu64
+                   "-%" PRIu64 " msg=\"damaged after open: these durable"
+                   " records cannot be read back and are lost\"", name, lost,
+                   first, last);
         }
     }
     free (found);
@@ -2161,14 +2642,13 @@ tx_spool_read (tx_spool_t *self, uint64_t after, tx_spool_rec_t *recs, size_t ma
             self->rd.fd = -1;
         }
         if (seg->rfd < 0) {
-            char name[64], path[4096];
+            char name[64], why[512];
             s_seg_name (seg->base, "log", name, sizeof name);
-            seg->rfd = open (s_path (self, name, path, sizeof path),
-                             O_RDONLY | O_CLOEXEC);
+            seg->rfd = s_openat (self, name, O_RDONLY, why, sizeof why);
             if (seg->rfd < 0) {
                 s_log (self, TX_SPOOL_LOG_ERROR,
                        "event=read-open-failed segment=%s error=\"%s\"", name,
-                       strerror (errno));
+                       why);
                 result = TX_SPOOL_EIO;
                 break;
             }
@@ -2349,6 +2829,20 @@ tx_spool_stats (tx_spool_t *self, tx_spool_stats_t *stats)
     stats->durable_seq = self->durable_seq;
     stats->disk_full = self->nospace;
     pthread_mutex_unlock (&self->mtx);
+}
+
+int
+tx_spool_open_file (tx_spool_t *self, const char *name, int flags, char *err,
+                    size_t errlen)
+{
+    if (!self || !name || !*name || strchr (name, '/') || !strcmp (name, ".")
+    ||  !strcmp (name, "..")) {
+        s_set_err (err, errlen, "spool: bad file name");
+        errno = EINVAL;
+        return -1;
+    }
+    return s_openat (self, name, flags & (O_ACCMODE | O_APPEND | O_CREAT | O_TRUNC),
+                     err, errlen);
 }
 
 const char *

@@ -17,6 +17,16 @@
       at open and close.
     - Opening never fails because of damaged data: a torn tail is cut off,
       a damaged record elsewhere is skipped, counted and logged once.
+    - A durable record that cannot be read back (a segment file deleted,
+      bytes damaged) is counted in `lost` and logged with its seq range,
+      once; a torn tail is only what was never reported durable.  Exact
+      for a spool closed cleanly or run with ack_sync_ms -1; otherwise
+      records made durable within the last ack_sync_ms before a crash are
+      not yet covered (docs/spool.md section 5).
+    - The directory and its files are trusted only if they are the
+      process's own (ssh's StrictModes): owned by the effective uid, not
+      writable by group or others, no symbolic links, files with one link.
+      Otherwise open fails with a message that says what to fix.
     - An acknowledged record is not read again after a restart, except that
       power loss can forget the acknowledgements of roughly the last
       ack_sync_ms (not kill -9: acks reach the kernel before tx_spool_ack
@@ -109,13 +119,18 @@ typedef struct {
                                 has succeeded since; else 0 */
     uint64_t reclaimed;      /* fully acknowledged active segments cut back
                                 to give their space back, since open */
+    uint64_t lost;           /* durable records that could not be read back
+                                (deleted or damaged), found since open */
+    uint64_t lost_first;     /* lowest and highest seq of those; 0 if none */
+    uint64_t lost_last;
 } tx_spool_stats_t;
 
 typedef struct _tx_spool_t tx_spool_t;
 
-/* Open (creating if needed) the spool in directory dir, which must be on a
-   local file system (flock and fdatasync semantics); its parent must
-   exist.  Takes an exclusive lock on dir/LOCK; scans and
+/* Open (creating if needed, mode 0700) the spool in directory dir, which
+   must be on a local file system (flock and fdatasync semantics); its
+   parent must exist.  dir and the spool's files must be the process's own
+   (see Guarantees), else open fails saying what to fix.  Takes an exclusive lock on dir/LOCK; scans and
    verifies every segment; replays the ack log.  opts may be NULL.  Returns
    NULL on failure with a reason in err, e.g. "spool /x is in use by pid 42"
    when another process (or another open in this one) holds the lock. */
@@ -178,6 +193,17 @@ int
 /* Fill *stats. */
 void
     tx_spool_stats (tx_spool_t *self, tx_spool_stats_t *stats);
+
+/* Open the file NAME (no '/') in the spool directory under the rules of
+   the spool's own files: never through a symbolic link, owned by the
+   effective uid, not writable by group or others, one link; created with
+   mode 0600.  flags: O_RDONLY/O_WRONLY/O_RDWR with O_APPEND, O_CREAT,
+   O_TRUNC; O_CLOEXEC is added.  For files kept beside the spool (the
+   producer's rejected.log).  Returns an fd the caller closes, or -1 with
+   a reason in err. */
+int
+    tx_spool_open_file (tx_spool_t *self, const char *name, int flags,
+                        char *err, size_t errlen);
 
 /* A short text for a TX_SPOOL_ result code. */
 const char *

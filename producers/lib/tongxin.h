@@ -73,6 +73,9 @@ typedef struct {
     uint64_t duplicate;
     uint64_t rejected;
     uint64_t resent_batches;        //  batches sent again (timeout or reconnect)
+    uint64_t lost;                  //  spooled events that could not be read back
+                                    //  (a spool file deleted or damaged): lost
+    uint64_t lost_first, lost_last; //  their spool seqs, lowest and highest
     bool stopped;                   //  the collector said stop (see last_error)
     char last_error [160];          //  last error reply or failure, for logs
 } tongxin_stats_t;

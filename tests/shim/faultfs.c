@@ -60,6 +60,7 @@ static ssize_t (*s_real_pwrite64) (int, const void *, size_t, off_t);
 static int (*s_real_fsync) (int);
 static int (*s_real_fdatasync) (int);
 static int (*s_real_rename) (const char *, const char *);
+static int (*s_real_renameat) (int, const char *, int, const char *);
 static int (*s_real_ftruncate) (int, off_t);
 static int (*s_real_ftruncate64) (int, off_t);
 
@@ -83,6 +84,8 @@ s_init (void)
     s_real_fsync = (int (*) (int)) dlsym (RTLD_NEXT, "fsync");
     s_real_fdatasync = (int (*) (int)) dlsym (RTLD_NEXT, "fdatasync");
     s_real_rename = (int (*) (const char *, const char *)) dlsym (RTLD_NEXT, "rename");
+    s_real_renameat = (int (*) (int, const char *, int, const char *))
+                      dlsym (RTLD_NEXT, "renameat");
     s_real_ftruncate = (int (*) (int, off_t)) dlsym (RTLD_NEXT, "ftruncate");
     s_real_ftruncate64 = (int (*) (int, off_t)) dlsym (RTLD_NEXT, "ftruncate64");
 
@@ -249,6 +252,36 @@ rename (const char *from, const char *to)
     if (rc == 0 && s_synclog >= 0 && s_path_matches (to)) {
         char line[8300];
         int n = snprintf (line, sizeof line, "R\t%s\t%s\n", from, to);
+        if (n > 0 && (size_t) n < sizeof line)
+            if (s_real_write (s_synclog, line, (size_t) n) < 0)
+                (void) 0;
+    }
+    return rc;
+}
+
+/* The full path of name relative to dirfd (as renameat sees it) */
+static void
+s_at_path (int dirfd, const char *name, char *buf, size_t size)
+{
+    char dir[2048];
+    if (name[0] == '/' || dirfd == AT_FDCWD || !s_fd_path (dirfd, dir, sizeof dir)
+    ||  snprintf (buf, size, "%s/%s", dir, name) >= (int) size)
+        snprintf (buf, size, "%.*s", (int) size - 1, name);
+}
+
+int
+renameat (int fromfd, const char *from, int tofd, const char *to)
+{
+    pthread_once (&s_once, s_init);
+    char fpath[4096], tpath[4096];
+    s_at_path (fromfd, from, fpath, sizeof fpath);
+    s_at_path (tofd, to, tpath, sizeof tpath);
+    if (s_nrules && s_fail (F_RENAME, s_path_matches (tpath)))
+        return -1;
+    int rc = s_real_renameat (fromfd, from, tofd, to);
+    if (rc == 0 && s_synclog >= 0 && s_path_matches (tpath)) {
+        char line[8300];
+        int n = snprintf (line, sizeof line, "R\t%s\t%s\n", fpath, tpath);
         if (n > 0 && (size_t) n < sizeof line)
             if (s_real_write (s_synclog, line, (size_t) n) < 0)
                 (void) 0;
