@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "keyfile.h"
+#include "lex.h"
 #include "spool.h"
 #include "uuid.h"
 #include "wire.h"
@@ -178,47 +179,12 @@ tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
 }
 
 //  numeric and date travel as strings; the collector checks their form too.
-//  A decimal: a JSON number (no leading zeros, no '+', no NaN), <= 64 bytes.
-static bool
-s_decimal (const char *s)
-{
-    size_t len = strlen (s), i = 0;
-    if (len == 0 || len > 64)
-        return false;
-    if (s [i] == '-')
-        i++;
-    if (s [i] == '0')
-        i++;
-    else
-    if (s [i] >= '1' && s [i] <= '9')
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-    else
-        return false;
-    if (s [i] == '.') {
-        size_t start = ++i;
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (s [i] == 'e' || s [i] == 'E') {
-        i++;
-        if (s [i] == '+' || s [i] == '-')
-            i++;
-        size_t start = i;
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    return i == len;
-}
-
+//  A decimal is sent exactly as written, so it must be one the collector
+//  takes as it is (common/lex.c): decimal-text, <= 64 bytes, within binary64.
 int
 tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
 {
-    if (!decimal || !s_decimal (decimal))
+    if (!decimal || !tx_lex_is_decimal (tx_lex_number (decimal, strlen (decimal), NULL, NULL)))
         return TONGXIN_EINVAL;
     return tongxin_event_add_text (ev, name, decimal);
 }
