@@ -1343,17 +1343,60 @@ fail:
 
 //  ---------------------------------------------------------------- sending
 
-//  Checks whether the collector told the producer to stop.
+//  The line for a link that the handshakes say is broken (libtongxin's
+//  stats.link), naming the flag to check.
+static void
+s_link_report (send_t *self, const tongxin_stats_t *stats)
+{
+    const args_t *a = self->args;
+    const char *ep = stats->link_endpoint;
+    int n = stats->link_failures;
+    switch (stats->link) {
+        case TONGXIN_LINK_KEY_REFUSED:
+            s_error (self, "the collector at %s refused the key of unit %s (--key %s) %d times: it "
+                     "is unknown or revoked; ask the administrator to issue one (tongxin-admin key "
+                     "issue %s); the events stay in %s", ep, a->unit, a->key_file, n, a->unit,
+                     self->spool);
+            break;
+        case TONGXIN_LINK_SERVER_KEY:
+            s_error (self, "no %shandshake with the collector at %s succeeded (%d tries, it closed "
+                     "the connection each time): check %s--endpoint; the events stay in %s",
+                     a->insecure ? "" : "CURVE ", ep, n,
+                     a->insecure ? "" : "--server-key (the collector's public key) and ", self->spool);
+            break;
+        case TONGXIN_LINK_MECHANISM:
+            if (a->insecure)
+                s_error (self, "the collector at %s requires CURVE: give --key and --server-key "
+                         "instead of --insecure; the events stay in %s", ep, self->spool);
+            else
+                s_error (self, "the collector at %s does not use CURVE (is it running with "
+                         "--insecure?): check --endpoint; the events stay in %s", ep, self->spool);
+            break;
+        case TONGXIN_LINK_NOT_ZMTP:
+            s_error (self, "%s closed the connection before the ZeroMQ greeting (%d tries): it is "
+                     "not a Tongxin collector; check --endpoint; the events stay in %s", ep, n,
+                     self->spool);
+            break;
+    }
+}
+
+//  True if the run cannot go on: the collector told the producer to stop,
+//  or the handshakes say that no collector will take our events until a
+//  key or a flag is fixed (reported once).
 static bool
 s_stopped (send_t *self)
 {
     tongxin_stats_t stats;
     tongxin_stats (self->tx, &stats);
-    if (stats.stopped && !self->stopped) {
+    bool broken = stats.link > TONGXIN_LINK_UP;
+    if ((stats.stopped || broken) && !self->stopped) {
         self->stopped = true;
-        s_error (self, "the collector refused to go on: %s", stats.last_error);
+        if (stats.stopped)
+            s_error (self, "the collector refused to go on: %s", stats.last_error);
+        else
+            s_link_report (self, &stats);
     }
-    return stats.stopped;
+    return stats.stopped || broken;
 }
 
 //  Reports an event libtongxin refused.  Its reason starts with the
@@ -1676,6 +1719,8 @@ s_wait (send_t *self)
         s_progress (self, false);
         if (rc != TONGXIN_ETIMEDOUT || left <= 0 || s_interrupted)
             break;
+        if (s_stopped (self))       //  a refused key, a wrong server key: no use waiting
+            return RC_RUNTIME;
     }
     if (rc == TONGXIN_OK) {
         //  The spool is answered for; let the last callbacks finish.
