@@ -45,7 +45,8 @@ enum {
     RC_USAGE = 2,               //  bad command line; nothing was sent
     RC_TIMEOUT = 3,             //  --wait ran out with events unacknowledged
     RC_FULL = 4,                //  the spool is full: the rest of the input was not read
-    RC_RUNTIME = 5              //  spool unusable, input unreadable, collector said stop
+    RC_RUNTIME = 5              //  spool unusable, input unreadable, collector said stop,
+                                //  key refused or no handshake (tongxin_stats_t.link)
 };
 
 #define MAX_ENDPOINTS   16              //  as tongxin_opts_t allows
@@ -101,9 +102,9 @@ s_help (void)
 "                          e.g. 2025-04-01T05:00:00+08:00, 2025-03-31T21:00Z\n"
 "  --partner REGION        partner region: 6-digit GB/T 2260 code\n"
 "  --attr NAME=VALUE       an attribute; repeat for several.  VALUE is sent\n"
-"                          as int if it is an integer, numeric if another\n"
-"                          number (1.5, 2e3), bool if true or false, date if\n"
-"                          YYYY-MM-DD, else as text\n"
+"                          as int if it is an integer of 64 bits, numeric if\n"
+"                          another number (1.5, 2e3; exactly as written), bool\n"
+"                          if true or false, date if YYYY-MM-DD, else as text\n"
 "  --attr NAME:KIND=VALUE  force the kind: int, numeric, text, bool or date\n"
 "                          (e.g. --attr code:text=007)\n"
 "  --id UUID               the event id, a UUIDv7 (default: a new one);\n"
@@ -113,8 +114,10 @@ s_help (void)
 "  {\"id\": UUIDv7, \"unit\": CODE, \"type\": TYPE, \"occurred_at\": TIME,\n"
 "   \"partner\": REGION, \"attrs\": {NAME: VALUE, ...}}\n"
 "  type and occurred_at are required; id, unit (default --unit), partner and\n"
-"  attrs are optional.  Values: integers, other numbers (sent as written),\n"
-"  strings, true/false.  Blank lines are skipped.\n"
+"  attrs are optional.  Values: integers, other numbers (sent exactly as\n"
+"  written, never rounded: at most 64 characters; an integer past 64 bits\n"
+"  is refused, write it as a string for a numeric attribute), strings,\n"
+"  true/false.  Blank lines are skipped.\n"
 "\n"
 "Producer:\n"
 "  --unit CODE             this producer's unit (required)\n"
@@ -136,7 +139,9 @@ s_help (void)
 "Every refused event is reported on stderr as LINE: CODE: message (LINE is\n"
 "the input line, - for the flag form).  Exit status: 0 every event stored or\n"
 "already stored, 1 some refused, 2 usage error, 3 timed out waiting, 4 spool\n"
-"full, 5 other error (the highest that applies).  See tongxin-send(1).\n");
+"full, 5 other error: the spool, the input, or the keys (the collector refused\n"
+"the unit's key, no CURVE handshake succeeded: check --server-key); the\n"
+"highest that applies.  See tongxin-send(1).\n");
 }
 
 static int s_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

@@ -118,8 +118,13 @@ tongxin_event_t *tongxin_event_new (const char *type, int64_t occurred_at_us);
 void tongxin_event_destroy (tongxin_event_t **self_p);
 
 //  Setters return TONGXIN_OK or TONGXIN_EINVAL (and keep the event as it was).
-//  They check form only (partner: 6 digits; numeric: a JSON-style decimal of
-//  at most 64 bytes; date: YYYY-MM-DD); the collector checks the rest.
+//  They check form only (partner: 6 digits; date: YYYY-MM-DD); the collector
+//  checks the rest.  Numbers are never rounded on the way: a numeric is sent
+//  exactly as its text, which must be one the collector takes as it is (the
+//  JSON number syntax, at most 64 bytes, within the range of a binary64:
+//  "1.50", "-0.5", "1.2e3", "123456789012345678901234567890"; not "1e400",
+//  not 65 digits).  A double is sent as a binary64 and stored as the shortest
+//  decimal that reads back as it: for exact decimals (money) use numeric.
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
 int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
 int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
