@@ -54,7 +54,7 @@ enum {
 #define BATCH           256             //  events spooled with one fsync
 #define PROGRESS_LINES  1000            //  inputs longer than this show progress
 #define PROGRESS_MS     250             //  redraw at most 4 times a second
-#define MAX_NUMBERS     1024            //  number tokens in one JSON line
+#define MAX_NUMBERS     1024            //  number tokens, and values, in one JSON line
 #define SHOW_MAX        48              //  bytes of a value quoted in a message
 #define SHOW_SIZE       (SHOW_MAX * 4 + 8)
 
@@ -1095,7 +1095,7 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
         nums->cap = need;
     }
     nums->n = 0;
-    size_t o = 0;
+    size_t o = 0, commas = 0;
     for (size_t i = 0; i < len; ) {
         char c = line [i];
         if (c == '"') {
@@ -1106,6 +1106,15 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
             continue;
         }
         if (c != '-' && (c < '0' || c > '9')) {
+            //  jansson would allocate for every value of a 16 MiB line of
+            //  [{},{},...] (over 1 GB): refuse lines with far more values
+            //  than an event can have (each value past a container's
+            //  first follows a comma).
+            if (c == ',' && ++commas == MAX_NUMBERS) {
+                s_invalid (self, lineno, "bad_field", "the line holds more than %d values; an "
+                           "event has at most %d attributes", MAX_NUMBERS, TX_WIRE_MAX_ATTRS);
+                return -1;
+            }
             nums->text [o++] = c;
             i++;
             continue;
@@ -1615,6 +1624,29 @@ s_reader_ready (const reader_t *r)
     return poll (&p, 1, 0) > 0;
 }
 
+//  The start of the input: a UTF-8 byte order mark (Windows editors write
+//  one) is skipped; UTF-16 is refused saying how to convert it.  0, or -1
+//  after reporting (the line is then done with).
+static int
+s_input_bom (send_t *self, const char **line, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *) *line;
+    if (*len >= 3 && u [0] == 0xef && u [1] == 0xbb && u [2] == 0xbf) {
+        *line += 3;
+        *len -= 3;
+        return 0;
+    }
+    if (*len >= 2 && ((u [0] == 0xff && u [1] == 0xfe) || (u [0] == 0xfe && u [1] == 0xff))) {
+        pthread_mutex_lock (&self->lock);
+        self->events++;
+        pthread_mutex_unlock (&self->lock);
+        s_invalid (self, 1, "bad_utf8", "the input is UTF-16 (it starts with a byte order "
+                   "mark): convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8");
+        return -1;
+    }
+    return 0;
+}
+
 //  Reads JSON lines from fd and spools their events.  0, or the exit code
 //  that stopped it.
 static int
@@ -1638,6 +1670,8 @@ s_read (send_t *self, int fd)
         if (got == 0)
             break;
         uint64_t lineno = ++self->lines;
+        if (lineno == 1 && s_input_bom (self, &line, &len) != 0)
+            continue;
         if (got == 2) {
             pthread_mutex_lock (&self->lock);
             self->events++;

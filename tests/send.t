@@ -5,7 +5,7 @@
 # exactly as written or refused; a refused key, a wrong server key or a
 # collector of another mechanism end the run at once with exit 5.
 . tests/lib.sh
-plan 47
+plan 50
 ADMIN=$B/tongxin-admin
 SEND=$B/tongxin-send
 db=$(newdb send)
@@ -103,6 +103,24 @@ is "$? $(val $fid amount_yuan)" "0 $big" "with :numeric it is sent, and stored, 
 send --type investment --at 2025-04-01T05:00:00+08:00 --attr amount_yuan:numeric=$d70 2>"$T/flag.err"
 like "$? $(cat "$T/flag.err")" "^1 -: bad_number: --attr amount_yuan: the number has 70 characters" \
      "by flag a decimal over 64 characters is refused as the protocol's bad_number"
+
+# Hostile or odd input: a line of thousands of values is refused before
+# jansson builds them (a 15 MiB line of [{},{},...] took 1.1 GB); a UTF-8
+# byte order mark is skipped; UTF-16 is refused saying how to convert it.
+awk 'BEGIN { printf "{\"type\":\"cloud_meeting\",\"occurred_at\":\"2025-04-01T05:00:00Z\",\"attrs\":{\"a\":[";
+             for (i = 0; i < 5000; i++) printf "{},"; print "{}]}}" }' > "$T/values.jsonl"
+send "$T/values.jsonl" 2>"$T/values.err"
+like "$? $(cat "$T/values.err")" "^1 1: bad_field: the line holds more than 1024 values; an event has at most 64 attributes" \
+     "a line of thousands of values is refused as such"
+bid=$(mkid 40)
+printf '\357\273\277{"id":"%s","type":"cloud_meeting","occurred_at":"2025-04-01T05:00:00+08:00","attrs":{"participants":4}}\r\n' \
+    "$bid" > "$T/bom.jsonl"
+send "$T/bom.jsonl" 2>"$T/bom.err"
+is "$? $(val $bid participants)" "0 4" "a UTF-8 byte order mark at the start is skipped"
+printf '\377\376{\000}\000\n\000' > "$T/utf16.jsonl"
+send "$T/utf16.jsonl" 2>"$T/utf16.err"
+like "$(head -1 "$T/utf16.err")" "^1: bad_utf8: the input is UTF-16 .*convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8" \
+     "UTF-16 is refused saying how to convert it"
 
 $SEND --unit u1 --insecure --type cloud_meeting >/dev/null 2>&1; is $? 2 "usage error: exit 2"
 kill $cpid; wait $cpid 2>/dev/null
