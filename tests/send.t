@@ -5,7 +5,7 @@
 # exactly as written or refused; a refused key, a wrong server key or a
 # collector of another mechanism end the run at once with exit 5.
 . tests/lib.sh
-plan 50
+plan 51
 ADMIN=$B/tongxin-admin
 SEND=$B/tongxin-send
 db=$(newdb send)
@@ -123,6 +123,10 @@ like "$(head -1 "$T/utf16.err")" "^1: bad_utf8: the input is UTF-16 .*convert it
      "UTF-16 is refused saying how to convert it"
 
 $SEND --unit u1 --insecure --type cloud_meeting >/dev/null 2>&1; is $? 2 "usage error: exit 2"
+$SEND --unit u1 --insecure --endpoint tcp://collector --spool "$T/spool-ep" --wait 30 --type cloud_meeting \
+    --at 2025-04-01T05:00:00+08:00 2>"$T/ep.err"
+like "$? $(cat "$T/ep.err")" "^5 tongxin-send: endpoint 'tcp://collector' is not valid \(Invalid argument\): use tcp://HOST:PORT or ipc://PATH" \
+     "a malformed endpoint: exit 5 at once, not an outage after --wait"
 kill $cpid; wait $cpid 2>/dev/null
 $SEND --unit u1 --insecure --endpoint "$ep" --spool "$T/spool2" --wait 1 --type cloud_meeting \
     --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>/dev/null; is $? 3 "no collector: exit 3 after --wait"

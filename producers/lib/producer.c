@@ -859,6 +859,38 @@ s_free (tongxin_t *self)
     free (self);
 }
 
+//  Each endpoint as libzmq would take it, tried on a scratch socket: a
+//  malformed one ("foo", "tcp://host" without a port) is refused here,
+//  instead of failing in the sender thread like an outage.  0, or -1 with
+//  the reason in err.
+static int
+s_check_endpoints (const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    void *ctx = zmq_ctx_new ();
+    void *sock = ctx ? zmq_socket (ctx, ZMQ_DEALER) : NULL;
+    int rc = 0;
+    if (!sock) {
+        snprintf (err, errlen, "cannot make a ZeroMQ socket: %s", zmq_strerror (zmq_errno ()));
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < opts->n_endpoints; i++) {
+        const char *ep = opts->endpoints [i];
+        if (!ep || zmq_connect (sock, ep) != 0) {
+            snprintf (err, errlen, "endpoint '%.200s' is not valid (%s): use tcp://HOST:PORT or "
+                      "ipc://PATH", ep ? ep : "", ep ? zmq_strerror (zmq_errno ()) : "missing");
+            rc = -1;
+        }
+    }
+    if (sock) {
+        int zero = 0;
+        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close (sock);
+    }
+    if (ctx)
+        zmq_ctx_term (ctx);
+    return rc;
+}
+
 tongxin_t *
 tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
 {
@@ -872,6 +904,8 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
                                "(or insecure mode)");
         return NULL;
     }
+    if (s_check_endpoints (opts, err, errlen) != 0)
+        return NULL;
     tongxin_t *self = calloc (1, sizeof *self);
     if (!self) {
         snprintf (err, errlen, "out of memory");
