@@ -34,6 +34,8 @@
 #define MECH_FAILURES   2                           //  failures in a row with a mechanism mismatch
 #define CLOSED_FAILURES 4                           //  closed handshakes in a row, and
 #define CLOSED_SPAN_MS  500                         //  over at least this long
+#define CLOSED_FAST_MS  1000                        //  a close this soon after connecting is
+                                                    //  at our HELLO: not a slow collector
 
 //  ----------------------------------------------------------------- events
 
@@ -231,18 +233,21 @@ typedef struct {
 //  ZAP handler refuses as HANDSHAKE_FAILED_AUTH with its status (400),
 //  and then never reconnects; a wrong server public key as
 //  HANDSHAKE_FAILED_NO_DETAIL (EPIPE/ECONNRESET: the collector cannot open
-//  our HELLO and closes), then reconnects with its backoff; CURVE against
+//  our HELLO and closes, within a round trip of connecting), then
+//  reconnects with its backoff; CURVE against
 //  a plain peer as HANDSHAKE_FAILED_PROTOCOL (mechanism mismatch), no
 //  reconnect; a peer that is not ZeroMQ as DISCONNECTED after CONNECTED
 //  with no handshake event, no reconnect.
 typedef struct {
     const char *endpoint;       //  borrowed from tongxin_t.endpoints
     bool up;                    //  a handshake succeeded, no disconnect since
-    bool greeting;              //  connected, no handshake verdict yet
+    bool shaking;               //  connected, no handshake verdict yet
     int failures;               //  failed handshakes in a row
     int refusals;               //  of which ZAP 400s
     int mismatches;             //  of which mechanism mismatches
-    int closed;                 //  of which closed during the handshake
+    int closed;                 //  of which closed at once during the handshake
+    int greeting;               //  of which closed before the ZeroMQ greeting
+    int64_t connected_ms;       //  when the current connection was made
     int64_t first_fail_ms;      //  when the first of them failed
     int64_t reconnect_ms;       //  reconnect ourselves at (libzmq will not); 0: no
     int backoff_ms;             //  the next reconnect's delay
@@ -541,8 +546,14 @@ s_link_diagnosis (const link_t *l, int64_t now)
         return TONGXIN_LINK_KEY_REFUSED;
     if (l->mismatches > 0 && l->failures >= MECH_FAILURES)
         return TONGXIN_LINK_MECHANISM;
-    if (l->failures >= CLOSED_FAILURES && now - l->first_fail_ms >= CLOSED_SPAN_MS)
-        return l->closed * 2 >= l->failures ? TONGXIN_LINK_SERVER_KEY : TONGXIN_LINK_NOT_ZMTP;
+    //  Slow closes (a collector too busy to finish handshakes in time) and
+    //  the like tell nothing: only a majority of quick ones does.
+    if (l->failures >= CLOSED_FAILURES && now - l->first_fail_ms >= CLOSED_SPAN_MS) {
+        if (l->closed * 2 > l->failures)
+            return TONGXIN_LINK_SERVER_KEY;
+        if (l->greeting * 2 > l->failures)
+            return TONGXIN_LINK_NOT_ZMTP;
+    }
     return TONGXIN_LINK_CONNECTING;
 }
 
@@ -624,7 +635,7 @@ s_link_update (tongxin_t *self, int64_t now)
 static void
 s_link_failed (tongxin_t *self, link_t *l, int64_t now, bool reconnect)
 {
-    l->greeting = false;
+    l->shaking = false;
     if (l->failures++ == 0)
         l->first_fail_ms = now;
     if (reconnect) {
@@ -650,7 +661,8 @@ s_link_event (tongxin_t *self, uint16_t e, uint32_t value, const char *addr, siz
     bool lost = false;
     switch (e) {
         case ZMQ_EVENT_CONNECTED:
-            l->greeting = true;
+            l->shaking = true;
+            l->connected_ms = now;
             l->reconnect_ms = 0;            //  libzmq is on it
             break;
         case ZMQ_EVENT_CONNECT_DELAYED:
@@ -674,17 +686,22 @@ s_link_event (tongxin_t *self, uint16_t e, uint32_t value, const char *addr, siz
             if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
                 l->mismatches++;
             else
+            if (now - l->connected_ms < CLOSED_FAST_MS)
                 l->closed++;
             s_link_failed (self, l, now, true);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            l->closed++;
+            if (now - l->connected_ms < CLOSED_FAST_MS)
+                l->closed++;
             s_link_failed (self, l, now, true);     //  libzmq retries: CONNECT_RETRIED cancels ours
             break;
         case ZMQ_EVENT_DISCONNECTED:
             lost = true;
-            if (l->greeting)
-                s_link_failed (self, l, now, true); //  before any handshake: not ZeroMQ?
+            if (l->shaking) {                   //  before any handshake: not ZeroMQ?
+                if (now - l->connected_ms < CLOSED_FAST_MS)
+                    l->greeting++;
+                s_link_failed (self, l, now, true);
+            }
             l->up = false;
             break;
     }
