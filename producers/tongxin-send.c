@@ -1373,10 +1373,18 @@ s_link_report (send_t *self, const tongxin_stats_t *stats)
                      self->spool);
             break;
         case TONGXIN_LINK_SERVER_KEY:
-            s_error (self, "no %shandshake with the collector at %s succeeded (%d tries, it closed "
-                     "the connection each time): check %s--endpoint; the events stay in %s",
-                     a->insecure ? "" : "CURVE ", ep, n,
-                     a->insecure ? "" : "--server-key (the collector's public key) and ", self->spool);
+            //  A CURVE collector often closes on a plain client before
+            //  libzmq reports the mechanism mismatch: say so.
+            if (a->insecure)
+                s_error (self, "no handshake with the collector at %s succeeded (%d tries, it "
+                         "closed the connection each time): it may require CURVE (give --key and "
+                         "--server-key instead of --insecure); else check --endpoint; the events "
+                         "stay in %s", ep, n, self->spool);
+            else
+                s_error (self, "no CURVE handshake with the collector at %s succeeded (%d tries, "
+                         "it closed the connection each time): check --server-key (the "
+                         "collector's public key) and --endpoint; the events stay in %s", ep, n,
+                         self->spool);
             break;
         case TONGXIN_LINK_MECHANISM:
             if (a->insecure)

@@ -193,6 +193,7 @@ like "$(cat "$T/revoked.err")" "refused the key of unit u2 .* unknown or revoked
      "...with the same message"
 csend plain u1 --insecure
 ok $(( rc == 5 && ms < 10000 ? 0 : 1 )) "--insecure against a CURVE collector: exit 5 in ${ms} ms (exit $rc)"
-like "$(cat "$T/plain.err")" "^tongxin-send: the collector at $cep requires CURVE: give --key and --server-key instead of --insecure" \
+# libzmq reports the mechanism mismatch, or (as often) just the close.
+like "$(cat "$T/plain.err")" "^tongxin-send: (the collector at $cep requires CURVE: |no handshake with the collector at $cep succeeded .* it may require CURVE \()give --key and --server-key instead of --insecure" \
      "...saying to give the keys"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE unit_code = 'u2'")" 0 "the refused runs stored nothing"

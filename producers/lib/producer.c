@@ -569,10 +569,13 @@ s_link_message (tongxin_t *self, int link, const link_t *l, char *out, size_t si
                       self->key_file ? self->key_file : "-", l->refusals, self->unit);
             break;
         case TONGXIN_LINK_SERVER_KEY:
-            snprintf (out, size, "no %shandshake with the collector at %s succeeded (%d tries, it "
-                      "closed the connection each time): check %sthe endpoint",
-                      self->insecure ? "" : "CURVE ", l->endpoint, l->failures,
-                      self->insecure ? "" : "the collector's public key (server key) and ");
+            //  libzmq may report a mechanism mismatch as a plain close.
+            snprintf (out, size, self->insecure
+                      ? "no handshake with the collector at %s succeeded (%d tries, it closed the "
+                        "connection each time): it may require CURVE; else check the endpoint"
+                      : "no CURVE handshake with the collector at %s succeeded (%d tries, it "
+                        "closed the connection each time): check the collector's public key "
+                        "(server key) and the endpoint", l->endpoint, l->failures);
             break;
         case TONGXIN_LINK_MECHANISM:
             snprintf (out, size, self->insecure
