@@ -1,5 +1,6 @@
 /*  validate.c: registry checks and attribute JSON.  */
 #include "validate.h"
+#include "lex.h"
 #include "uuid.h"
 
 #include <ctype.h>
@@ -26,45 +27,6 @@ s_fail (int code, char *msg, size_t msglen, const char *fmt, const char *name, s
     return code;
 }
 #pragma GCC diagnostic pop
-
-bool
-tx_validate_json_number (const char *s, size_t len)
-{
-    if (len == 0 || len > 64)
-        return false;
-    size_t i = 0;
-    if (s [i] == '-')
-        i++;
-    if (i >= len)
-        return false;
-    if (s [i] == '0')
-        i++;
-    else
-    if (s [i] >= '1' && s [i] <= '9')
-        while (i < len && isdigit ((unsigned char) s [i]))
-            i++;
-    else
-        return false;
-    if (i < len && s [i] == '.') {
-        i++;
-        size_t start = i;
-        while (i < len && isdigit ((unsigned char) s [i]))
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i < len && (s [i] == 'e' || s [i] == 'E')) {
-        i++;
-        if (i < len && (s [i] == '+' || s [i] == '-'))
-            i++;
-        size_t start = i;
-        while (i < len && isdigit ((unsigned char) s [i]))
-            i++;
-        if (i == start)
-            return false;
-    }
-    return i == len;
-}
 
 bool
 tx_validate_date (const char *s, size_t len)
@@ -128,15 +90,13 @@ s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t ms
                 d = v->u.f;
             else
             if (v->type == TX_VAL_STR) {
-                if (!tx_validate_json_number (v->u.s.ptr, v->u.s.len))
+                //  The producers' rule (common/lex.c): decimal-text, at
+                //  most 64 bytes, within binary64.
+                tx_num_t kind = tx_lex_number (v->u.s.ptr, v->u.s.len, NULL, &d);
+                if (kind == TX_NUM_SYNTAX || kind == TX_NUM_TOO_LONG)
                     return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
                                    "attribute %.*s is not a decimal number", a->name, a->name_len);
-                char tmp [72];
-                memcpy (tmp, v->u.s.ptr, v->u.s.len);
-                tmp [v->u.s.len] = 0;
-                errno = 0;
-                d = strtod (tmp, NULL);
-                if (errno == ERANGE || !isfinite (d))
+                if (kind == TX_NUM_RANGE)
                     return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
                                    "attribute %.*s is out of the representable range", a->name, a->name_len);
             }

@@ -15,6 +15,7 @@
  *  See tongxin-send(1).
  */
 #include "clock.h"
+#include "lex.h"
 #include "tongxin.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -44,15 +45,16 @@ enum {
     RC_USAGE = 2,               //  bad command line; nothing was sent
     RC_TIMEOUT = 3,             //  --wait ran out with events unacknowledged
     RC_FULL = 4,                //  the spool is full: the rest of the input was not read
-    RC_RUNTIME = 5              //  spool unusable, input unreadable, collector said stop
+    RC_RUNTIME = 5              //  spool unusable, input unreadable, collector said stop,
+                                //  key refused or no handshake (tongxin_stats_t.link)
 };
 
 #define MAX_ENDPOINTS   16              //  as tongxin_opts_t allows
-#define MAX_DECIMAL     64              //  bytes of a decimal string (protocol 10)
 #define MAX_LINE        (16 << 20)      //  bytes of one JSON line
 #define BATCH           256             //  events spooled with one fsync
 #define PROGRESS_LINES  1000            //  inputs longer than this show progress
 #define PROGRESS_MS     250             //  redraw at most 4 times a second
+#define MAX_NUMBERS     1024            //  number tokens, and values, in one JSON line
 #define SHOW_MAX        48              //  bytes of a value quoted in a message
 #define SHOW_SIZE       (SHOW_MAX * 4 + 8)
 
@@ -100,9 +102,9 @@ s_help (void)
 "                          e.g. 2025-04-01T05:00:00+08:00, 2025-03-31T21:00Z\n"
 "  --partner REGION        partner region: 6-digit GB/T 2260 code\n"
 "  --attr NAME=VALUE       an attribute; repeat for several.  VALUE is sent\n"
-"                          as int if it is an integer, numeric if another\n"
-"                          number (1.5, 2e3), bool if true or false, date if\n"
-"                          YYYY-MM-DD, else as text\n"
+"                          as int if it is an integer of 64 bits, numeric if\n"
+"                          another number (1.5, 2e3; exactly as written), bool\n"
+"                          if true or false, date if YYYY-MM-DD, else as text\n"
 "  --attr NAME:KIND=VALUE  force the kind: int, numeric, text, bool or date\n"
 "                          (e.g. --attr code:text=007)\n"
 "  --id UUID               the event id, a UUIDv7 (default: a new one);\n"
@@ -112,8 +114,10 @@ s_help (void)
 "  {\"id\": UUIDv7, \"unit\": CODE, \"type\": TYPE, \"occurred_at\": TIME,\n"
 "   \"partner\": REGION, \"attrs\": {NAME: VALUE, ...}}\n"
 "  type and occurred_at are required; id, unit (default --unit), partner and\n"
-"  attrs are optional.  Values: integers, other numbers (sent as written),\n"
-"  strings, true/false.  Blank lines are skipped.\n"
+"  attrs are optional.  Values: integers, other numbers (sent exactly as\n"
+"  written, never rounded: at most 64 characters; an integer past 64 bits\n"
+"  is refused, write it as a string for a numeric attribute), strings,\n"
+"  true/false.  Blank lines are skipped.\n"
 "\n"
 "Producer:\n"
 "  --unit CODE             this producer's unit (required)\n"
@@ -135,7 +139,9 @@ s_help (void)
 "Every refused event is reported on stderr as LINE: CODE: message (LINE is\n"
 "the input line, - for the flag form).  Exit status: 0 every event stored or\n"
 "already stored, 1 some refused, 2 usage error, 3 timed out waiting, 4 spool\n"
-"full, 5 other error (the highest that applies).  See tongxin-send(1).\n");
+"full, 5 other error: the spool, the input, or the keys (the collector refused\n"
+"the unit's key, no CURVE handshake succeeded: check --server-key); the\n"
+"highest that applies.  See tongxin-send(1).\n");
 }
 
 static int s_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -401,6 +407,22 @@ s_idmap_take (idmap_t *m, const uint8_t id [16], uint64_t line)
 
 //  ---------------------------------------------------------------- state
 
+//  jansson reads a number as a long long or a double: it would round
+//  123456789012345678901234567890.123456789 to a double without a word, and
+//  it refuses a whole line for an integer past 64 bits.  So before jansson
+//  parses a line, each number token in it (outside strings) is replaced by
+//  its index in this table; an attribute whose value is a number is then
+//  an index, and the number is taken from the line exactly as written.
+typedef struct {
+    char *text;                     //  the line, numbers replaced (owned)
+    size_t len;
+    size_t cap;
+    size_t n;                       //  number tokens
+    size_t at [MAX_NUMBERS];        //  each one's offset in the line
+    size_t size [MAX_NUMBERS];      //  its length
+    size_t new_at [MAX_NUMBERS];    //  its index's offset in text
+} numbers_t;
+
 //  Events checked and waiting to be spooled together.
 typedef struct {
     tongxin_event_t *ev [BATCH];    //  owned
@@ -422,6 +444,7 @@ typedef struct {
     int64_t drawn_ms;           //  last progress line
     uint64_t lines;             //  input lines read (main thread only)
     batch_t batch;              //  events to spool next (main thread only)
+    numbers_t numbers;          //  the current line's numbers (main thread only)
     pthread_mutex_t lock;       //  guards the rest; verdicts arrive on the sender thread
     idmap_t pending;            //  this run's events without a verdict
     uint64_t events;            //  non-blank input lines
@@ -735,45 +758,6 @@ bad:
     return -1;
 }
 
-//  The JSON number syntax: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-//  Returns 0 if s is not one, 1 for an integer, 2 for a number with a
-//  fraction or exponent.
-static int
-s_number_syntax (const char *s)
-{
-    const char *p = s;
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else
-    if (*p >= '1' && *p <= '9')
-        while (*p >= '0' && *p <= '9')
-            p++;
-    else
-        return 0;
-    int kind = 1;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return 0;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        kind = 2;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (*p < '0' || *p > '9')
-            return 0;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        kind = 2;
-    }
-    return *p ? 0 : kind;
-}
-
 //  Code-like strings (unit, type, partner, attribute names): 1..64 bytes of
 //  UTF-8.  An attribute's field already shows its name (is_name).  0, or -1
 //  after reporting.
@@ -863,6 +847,74 @@ typedef enum { K_AUTO, K_INT, K_NUMERIC, K_TEXT, K_BOOL, K_DATE } kind_t;
 
 static const char *s_kinds [] = { "", "int", "numeric", "text", "bool", "date", NULL };
 
+//  ---------------------------------------------------------------- numbers
+
+//  Adds the number written as s[0..len) as attribute NAME, exactly as
+//  written: one rule for JSON lines and --attr, with the collector's own
+//  lexical rule (common/lex.c).  An integer within int64 goes as an int,
+//  any other number as its decimal text (numeric); an integer outside
+//  int64 only where numeric is asked for (--attr NAME:numeric=...).  A
+//  number is never rounded: anything else is refused with a message that
+//  says how to write it.  kind is K_AUTO, K_INT or K_NUMERIC.  0, or -1
+//  after reporting.
+static int
+s_number_attr (send_t *self, uint64_t line, const char *field, tongxin_event_t *ev,
+               const char *name, const char *s, size_t len, kind_t kind)
+{
+    char show [SHOW_SIZE];
+    s_show (s, len, show);
+    int64_t i64 = 0;
+    tx_num_t num = tx_lex_number (s, len, &i64, NULL);
+    bool integer = num != TX_NUM_SYNTAX && !memchr (s, '.', len) && !memchr (s, 'e', len)
+                && !memchr (s, 'E', len);
+    if (num == TX_NUM_SYNTAX) {
+        s_invalid (self, line, "bad_field", "%s: '%s' is not %s", field, show,
+                   kind == K_INT ? "an integer" : "a decimal number (like 12, -0.5, 1.2e3)");
+        return -1;
+    }
+    if (kind == K_INT && num != TX_NUM_INT) {
+        if (integer)
+            s_invalid (self, line, "out_of_range", "%s: %s is outside the int range (64 bits: "
+                       "%" PRId64 " to %" PRId64 ")", field, show, INT64_MIN, INT64_MAX);
+        else
+            s_invalid (self, line, "bad_field", "%s: '%s' is not an integer", field, show);
+        return -1;
+    }
+    if (num == TX_NUM_TOO_LONG) {
+        s_invalid (self, line, "bad_number", "%s: the number has %zu characters; it is sent "
+                   "exactly as written, in at most %d, and never rounded: write it with fewer "
+                   "digits", field, len, TX_LEX_MAX_DECIMAL);
+        return -1;
+    }
+    if (num == TX_NUM_RANGE) {
+        s_invalid (self, line, "bad_number", "%s: %s is beyond the range of a decimal (its value "
+                   "must fit a binary64 float: 0, or a magnitude from about 2.3e-308 to 1.7e308)",
+                   field, show);
+        return -1;
+    }
+    if (num == TX_NUM_BIG_INT && kind == K_AUTO) {
+        if (self->flag_form)
+            s_invalid (self, line, "out_of_range", "%s: %s is an integer outside the int range "
+                       "(64 bits) and is never rounded; for a numeric attribute give "
+                       "--attr %s:numeric=%s", field, show, name, show);
+        else
+            s_invalid (self, line, "out_of_range", "%s: %s is an integer outside the int range "
+                       "(64 bits) and is never rounded; for a numeric attribute write it as a "
+                       "string, \"%s\"", field, show, show);
+        return -1;
+    }
+    char text [TX_LEX_MAX_DECIMAL + 1];
+    memcpy (text, s, len);
+    text [len] = 0;
+    int rc = num == TX_NUM_INT && kind != K_NUMERIC ? tongxin_event_add_int (ev, name, i64)
+           : tongxin_event_add_numeric (ev, name, text);
+    if (rc != TONGXIN_OK) {
+        s_invalid (self, line, "bad_field", "%s: '%s' refused by libtongxin", field, show);
+        return -1;
+    }
+    return 0;
+}
+
 //  Adds one --attr NAME[:KIND]=VALUE to ev.  0, or -1 after reporting.
 static int
 s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec, const char **names, size_t n_names)
@@ -910,51 +962,23 @@ s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec, const char **n
         return -1;
     }
     s_show (value, vlen, show);
-    int syntax = s_number_syntax (value);
-    long long i64 = 0;
-    bool fits = false;
-    if (syntax == 1) {
-        errno = 0;
-        i64 = strtoll (value, NULL, 10);
-        fits = errno == 0;
-    }
-    if (kind == K_AUTO) {
-        kind = syntax == 1 && fits ? K_INT
-             : syntax ? K_NUMERIC
-             : strcmp (value, "true") == 0 || strcmp (value, "false") == 0 ? K_BOOL
-             : s_date_shaped (value) ? K_DATE
-             : K_TEXT;
-    }
     char name [TX_WIRE_MAX_CODE + 1];
     memcpy (name, spec, name_len);
     name [name_len] = 0;
+    bool number = tx_lex_number (value, vlen, NULL, NULL) != TX_NUM_SYNTAX;
+    if (kind == K_AUTO) {
+        kind = number ? K_NUMERIC
+             : strcmp (value, "true") == 0 || strcmp (value, "false") == 0 ? K_BOOL
+             : s_date_shaped (value) ? K_DATE
+             : K_TEXT;
+        if (kind == K_NUMERIC)
+            return s_number_attr (self, L, field, ev, name, value, vlen, K_AUTO);
+    }
     int rc = TONGXIN_EINVAL;
     switch (kind) {
         case K_INT:
-            if (syntax != 1) {
-                s_invalid (self, L, "bad_field", "%s: '%s' is not an integer", field, show);
-                return -1;
-            }
-            if (!fits) {
-                s_invalid (self, L, "bad_field", "%s: %s is outside the int range (64 bits)",
-                           field, show);
-                return -1;
-            }
-            rc = tongxin_event_add_int (ev, name, (int64_t) i64);
-            break;
         case K_NUMERIC:
-            if (!syntax) {
-                s_invalid (self, L, "bad_field", "%s: '%s' is not a decimal number (like 12, "
-                           "-0.5, 1.2e3)", field, show);
-                return -1;
-            }
-            if (vlen > MAX_DECIMAL) {
-                s_invalid (self, L, "too_long", "%s: the number has %zu characters; at most %d",
-                           field, vlen, MAX_DECIMAL);
-                return -1;
-            }
-            rc = tongxin_event_add_numeric (ev, name, value);
-            break;
+            return s_number_attr (self, L, field, ev, name, value, vlen, kind);
         case K_BOOL:
             if (strcmp (value, "true") != 0 && strcmp (value, "false") != 0) {
                 s_invalid (self, L, "bad_field", "%s: '%s' is not true or false", field, show);
@@ -1030,111 +1054,143 @@ fail:
 
 //  ---------------------------------------------------------------- JSON lines
 
-static size_t
-s_skip_ws (const char *s, size_t len, size_t i)
-{
-    while (i < len && (s [i] == ' ' || s [i] == '\t' || s [i] == '\n' || s [i] == '\r'))
-        i++;
-    return i;
-}
 
-//  s[i] is '"': the index after the closing quote.
+//  s[i] is '"': the index after the closing quote (len if there is none).
 static size_t
 s_skip_string (const char *s, size_t len, size_t i)
 {
     for (i++; i < len && s [i] != '"'; i++)
         if (s [i] == '\\')
             i++;
-    return i + 1;
+    return i < len ? i + 1 : len;
 }
 
+//  The 1-based column (in characters) of byte offset i of s.
 static size_t
-s_skip_value (const char *s, size_t len, size_t i)
+s_column (const char *s, size_t i)
 {
-    if (i < len && s [i] == '"')
-        return s_skip_string (s, len, i);
-    if (i < len && (s [i] == '{' || s [i] == '[')) {
-        int depth = 0;
-        while (i < len) {
-            if (s [i] == '"') {
-                i = s_skip_string (s, len, i);
-                continue;
-            }
-            if (s [i] == '{' || s [i] == '[')
-                depth++;
-            else
-            if ((s [i] == '}' || s [i] == ']') && --depth == 0)
-                return i + 1;
-            i++;
-        }
-        return i;
-    }
-    while (i < len && s [i] != ',' && s [i] != '}' && s [i] != ']' && s [i] != ' '
-       &&  s [i] != '\t' && s [i] != '\r' && s [i] != '\n')
-        i++;
-    return i;
+    size_t col = 1;
+    for (size_t k = 0; k < i; k++)
+        if (((unsigned char) s [k] & 0xc0) != 0x80)
+            col++;
+    return col;
 }
 
-//  True if the JSON string token tok[0..toklen) (quotes included) is name.
 static bool
-s_key_is (const char *tok, size_t toklen, const char *name, size_t name_len)
+s_number_char (char c)
 {
-    if (!memchr (tok, '\\', toklen))
-        return toklen == name_len + 2 && memcmp (tok + 1, name, name_len) == 0;
-    json_t *key = json_loadb (tok, toklen, JSON_DECODE_ANY, NULL);
-    bool same = key && json_is_string (key) && json_string_length (key) == name_len
-             && memcmp (json_string_value (key), name, name_len) == 0;
-    json_decref (key);
-    return same;
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
-//  jansson keeps no number's source text, so this finds it: the text of
-//  the number that is the value of attrs.NAME in a line jansson has already
-//  accepted as one object (so the scan may trust the syntax).  NULL if the
-//  value is not a number.
-static const char *
-s_attr_literal (const char *s, size_t len, const char *name, size_t *lit_len)
+//  Fills nums from line[0..len) (valid UTF-8).  0, or -1 after reporting.
+static int
+s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, numbers_t *nums)
 {
-    size_t i = s_skip_ws (s, len, 0);
-    if (i >= len || s [i] != '{')
-        return NULL;
-    i++;
-    while ((i = s_skip_ws (s, len, i)) < len && s [i] == '"') {
-        size_t key = i;
-        i = s_skip_string (s, len, i);
-        bool attrs = s_key_is (s + key, i - key, "attrs", 5);
-        i = s_skip_ws (s, len, s_skip_ws (s, len, i) + 1);     //  past ':'
-        if (attrs && i < len && s [i] == '{') {
-            i++;
-            while ((i = s_skip_ws (s, len, i)) < len && s [i] == '"') {
-                size_t akey = i;
-                i = s_skip_string (s, len, i);
-                bool match = s_key_is (s + akey, i - akey, name, strlen (name));
-                size_t value = s_skip_ws (s, len, s_skip_ws (s, len, i) + 1);
-                i = s_skip_value (s, len, value);
-                if (match) {
-                    if (value >= len || (s [value] != '-' && (s [value] < '0' || s [value] > '9')))
-                        return NULL;
-                    *lit_len = i - value;
-                    return s + value;
-                }
-                i = s_skip_ws (s, len, i);
-                if (i < len && s [i] == ',')
-                    i++;
-            }
-            return NULL;
-        }
-        i = s_skip_ws (s, len, s_skip_value (s, len, i));
-        if (i < len && s [i] == ',')
-            i++;
+    size_t need = len + MAX_NUMBERS * 4 + 1;    //  an index has at most 4 digits
+    if (nums->cap < need) {
+        char *text = realloc (nums->text, need);
+        if (!text)
+            s_oom ();
+        nums->text = text;
+        nums->cap = need;
     }
-    return NULL;
+    nums->n = 0;
+    size_t o = 0, commas = 0;
+    for (size_t i = 0; i < len; ) {
+        char c = line [i];
+        if (c == '"') {
+            size_t j = s_skip_string (line, len, i);
+            memcpy (nums->text + o, line + i, j - i);
+            o += j - i;
+            i = j;
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9')) {
+            //  jansson would allocate for every value of a 16 MiB line of
+            //  [{},{},...] (over 1 GB): refuse lines with far more values
+            //  than an event can have (each value past a container's
+            //  first follows a comma).
+            if (c == ',' && ++commas == MAX_NUMBERS) {
+                s_invalid (self, lineno, "bad_field", "the line holds more than %d values; an "
+                           "event has at most %d attributes", MAX_NUMBERS, TX_WIRE_MAX_ATTRS);
+                return -1;
+            }
+            nums->text [o++] = c;
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && s_number_char (line [j]))
+            j++;
+        char show [SHOW_SIZE];
+        if (!tx_lex_json_number (line + i, j - i)) {
+            s_invalid (self, lineno, "invalid_json", "column %zu: '%s' is not a JSON number "
+                       "(like 12, -0.5, 1.2e3)", s_column (line, i), s_show (line + i, j - i, show));
+            return -1;
+        }
+        if (nums->n == MAX_NUMBERS) {
+            s_invalid (self, lineno, "bad_field", "the line holds more than %d numbers; an event "
+                       "has at most %d attributes", MAX_NUMBERS, TX_WIRE_MAX_ATTRS);
+            return -1;
+        }
+        nums->at [nums->n] = i;
+        nums->size [nums->n] = j - i;
+        nums->new_at [nums->n] = o;
+        o += (size_t) sprintf (nums->text + o, "%zu", nums->n);
+        nums->n++;
+        i = j;
+    }
+    nums->text [o] = 0;
+    nums->len = o;
+    return 0;
+}
+
+//  The offset in the line of offset pos of nums->text.
+static size_t
+s_numbers_orig (const numbers_t *nums, size_t pos)
+{
+    long delta = 0;                 //  line offset - text offset, so far
+    for (size_t k = 0; k < nums->n && nums->new_at [k] < pos; k++) {
+        size_t digits = (size_t) snprintf (NULL, 0, "%zu", k);
+        if (pos < nums->new_at [k] + digits)
+            return nums->at [k];
+        delta += (long) nums->size [k] - (long) digits;
+    }
+    return (size_t) ((long) pos + delta);
+}
+
+//  Reports a line jansson refused.  Its message is the one for the line
+//  as written, unless that one is about a number jansson cannot hold (not
+//  a fault here): then the message for the text with numbers replaced, at
+//  the column of the line.
+static void
+s_json_error (send_t *self, uint64_t lineno, const char *line, size_t len, const numbers_t *nums,
+              const json_error_t *jerr)
+{
+    json_error_t orig;
+    json_t *again = json_loadb (line, len, JSON_REJECT_DUPLICATES, &orig);
+    json_decref (again);
+    if (!again && !strstr (orig.text, "too big") && !strstr (orig.text, "real number")) {
+        s_invalid (self, lineno, "invalid_json", "column %d: %s", orig.column, orig.text);
+        return;
+    }
+    size_t pos = jerr->position > 0 ? (size_t) jerr->position : 0;
+    size_t at = s_numbers_orig (nums, pos);
+    if (at > len)
+        at = len;
+    char text [JSON_ERROR_TEXT_LENGTH];
+    snprintf (text, sizeof text, "%s", jerr->text);
+    char *near = strstr (text, " near ");
+    if (near)
+        *near = 0;
+    //  jansson's column is that of the last character it read.
+    s_invalid (self, lineno, "invalid_json", "column %zu: %s", s_column (line, at) - 1, text);
 }
 
 //  Adds attrs.NAME = value (a JSON value) to ev.  0, or -1 after reporting.
 static int
-s_json_attr (send_t *self, uint64_t lineno, const char *line, size_t len, tongxin_event_t *ev,
-             const char *name, json_t *value)
+s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *nums,
+             tongxin_event_t *ev, const char *name, json_t *value)
 {
     char show [SHOW_SIZE], field [SHOW_SIZE + 8];
     size_t name_len = strlen (name);
@@ -1143,23 +1199,15 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, size_t len, tongxi
         return -1;
     int rc;
     switch (json_typeof (value)) {
-        case JSON_INTEGER:
-            rc = tongxin_event_add_int (ev, name, (int64_t) json_integer_value (value));
-            break;
-        case JSON_REAL: {
-            //  Sent as written, so that a numeric attribute stores exactly
-            //  this decimal; the double only if the text is too long.
-            size_t lit_len = 0;
-            const char *lit = s_attr_literal (line, len, name, &lit_len);
-            if (lit && lit_len <= MAX_DECIMAL) {
-                char text [MAX_DECIMAL + 1];
-                memcpy (text, lit, lit_len);
-                text [lit_len] = 0;
-                rc = tongxin_event_add_numeric (ev, name, text);
+        case JSON_INTEGER: {
+            //  An index into nums (s_numbers_scan): the number as written.
+            json_int_t k = json_integer_value (value);
+            if (k < 0 || (size_t) k >= nums->n) {
+                s_invalid (self, lineno, "bad_field", "%s: a number lost on the way", field);
+                return -1;
             }
-            else
-                rc = tongxin_event_add_double (ev, name, json_real_value (value));
-            break;
+            return s_number_attr (self, lineno, field, ev, name, line + nums->at [k],
+                                  nums->size [k], K_AUTO);
         }
         case JSON_STRING: {
             size_t vlen = json_string_length (value);
@@ -1218,10 +1266,13 @@ s_event_from_json (send_t *self, uint64_t lineno, const char *line, size_t len, 
         s_invalid (self, lineno, "bad_utf8", "the line is not valid UTF-8 or holds a NUL byte");
         return NULL;
     }
+    numbers_t *nums = &self->numbers;
+    if (s_numbers_scan (self, lineno, line, len, nums) != 0)
+        return NULL;
     json_error_t jerr;
-    json_t *root = json_loadb (line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb (nums->text, nums->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        s_invalid (self, lineno, "invalid_json", "column %d: %s", jerr.column, jerr.text);
+        s_json_error (self, lineno, line, len, nums, &jerr);
         return NULL;
     }
     tongxin_event_t *ev = NULL;
@@ -1292,7 +1343,7 @@ s_event_from_json (send_t *self, uint64_t lineno, const char *line, size_t len, 
     }
     if (attrs)
         json_object_foreach (attrs, key, value)
-            if (s_json_attr (self, lineno, line, len, ev, key, value) != 0)
+            if (s_json_attr (self, lineno, line, nums, ev, key, value) != 0)
                 goto fail;
     if (s_set_id (self, lineno, "id", ev, id) != 0)
         goto fail;
@@ -1306,17 +1357,68 @@ fail:
 
 //  ---------------------------------------------------------------- sending
 
-//  Checks whether the collector told the producer to stop.
+//  The line for a link that the handshakes say is broken (libtongxin's
+//  stats.link), naming the flag to check.
+static void
+s_link_report (send_t *self, const tongxin_stats_t *stats)
+{
+    const args_t *a = self->args;
+    const char *ep = stats->link_endpoint;
+    int n = stats->link_failures;
+    switch (stats->link) {
+        case TONGXIN_LINK_KEY_REFUSED:
+            s_error (self, "the collector at %s refused the key of unit %s (--key %s) %d times: it "
+                     "is unknown or revoked; ask the administrator to issue one (tongxin-admin key "
+                     "issue %s); the events stay in %s", ep, a->unit, a->key_file, n, a->unit,
+                     self->spool);
+            break;
+        case TONGXIN_LINK_SERVER_KEY:
+            //  A CURVE collector often closes on a plain client before
+            //  libzmq reports the mechanism mismatch: say so.
+            if (a->insecure)
+                s_error (self, "no handshake with the collector at %s succeeded (%d tries, it "
+                         "closed the connection each time): it may require CURVE (give --key and "
+                         "--server-key instead of --insecure); else check --endpoint; the events "
+                         "stay in %s", ep, n, self->spool);
+            else
+                s_error (self, "no CURVE handshake with the collector at %s succeeded (%d tries, "
+                         "it closed the connection each time): check --server-key (the "
+                         "collector's public key) and --endpoint; the events stay in %s", ep, n,
+                         self->spool);
+            break;
+        case TONGXIN_LINK_MECHANISM:
+            if (a->insecure)
+                s_error (self, "the collector at %s requires CURVE: give --key and --server-key "
+                         "instead of --insecure; the events stay in %s", ep, self->spool);
+            else
+                s_error (self, "the collector at %s does not use CURVE (is it running with "
+                         "--insecure?): check --endpoint; the events stay in %s", ep, self->spool);
+            break;
+        case TONGXIN_LINK_NOT_ZMTP:
+            s_error (self, "%s closed the connection before the ZeroMQ greeting (%d tries): it is "
+                     "not a Tongxin collector; check --endpoint; the events stay in %s", ep, n,
+                     self->spool);
+            break;
+    }
+}
+
+//  True if the run cannot go on: the collector told the producer to stop,
+//  or the handshakes say that no collector will take our events until a
+//  key or a flag is fixed (reported once).
 static bool
 s_stopped (send_t *self)
 {
     tongxin_stats_t stats;
     tongxin_stats (self->tx, &stats);
-    if (stats.stopped && !self->stopped) {
+    bool broken = stats.link > TONGXIN_LINK_UP;
+    if ((stats.stopped || broken) && !self->stopped) {
         self->stopped = true;
-        s_error (self, "the collector refused to go on: %s", stats.last_error);
+        if (stats.stopped)
+            s_error (self, "the collector refused to go on: %s", stats.last_error);
+        else
+            s_link_report (self, &stats);
     }
-    return stats.stopped;
+    return stats.stopped || broken;
 }
 
 //  Reports an event libtongxin refused.  Its reason starts with the
@@ -1530,6 +1632,29 @@ s_reader_ready (const reader_t *r)
     return poll (&p, 1, 0) > 0;
 }
 
+//  The start of the input: a UTF-8 byte order mark (Windows editors write
+//  one) is skipped; UTF-16 is refused saying how to convert it.  0, or -1
+//  after reporting (the line is then done with).
+static int
+s_input_bom (send_t *self, const char **line, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *) *line;
+    if (*len >= 3 && u [0] == 0xef && u [1] == 0xbb && u [2] == 0xbf) {
+        *line += 3;
+        *len -= 3;
+        return 0;
+    }
+    if (*len >= 2 && ((u [0] == 0xff && u [1] == 0xfe) || (u [0] == 0xfe && u [1] == 0xff))) {
+        pthread_mutex_lock (&self->lock);
+        self->events++;
+        pthread_mutex_unlock (&self->lock);
+        s_invalid (self, 1, "bad_utf8", "the input is UTF-16 (it starts with a byte order "
+                   "mark): convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8");
+        return -1;
+    }
+    return 0;
+}
+
 //  Reads JSON lines from fd and spools their events.  0, or the exit code
 //  that stopped it.
 static int
@@ -1553,6 +1678,8 @@ s_read (send_t *self, int fd)
         if (got == 0)
             break;
         uint64_t lineno = ++self->lines;
+        if (lineno == 1 && s_input_bom (self, &line, &len) != 0)
+            continue;
         if (got == 2) {
             pthread_mutex_lock (&self->lock);
             self->events++;
@@ -1639,6 +1766,8 @@ s_wait (send_t *self)
         s_progress (self, false);
         if (rc != TONGXIN_ETIMEDOUT || left <= 0 || s_interrupted)
             break;
+        if (s_stopped (self))       //  a refused key, a wrong server key: no use waiting
+            return RC_RUNTIME;
     }
     if (rc == TONGXIN_OK) {
         //  The spool is answered for; let the last callbacks finish.
@@ -1882,6 +2011,7 @@ done:
     tongxin_event_destroy (&one);
     tx_uuid_gen_destroy (&self.ids);
     free (self.pending.slots);
+    free (self.numbers.text);
     free (self.spool);
     free (args.attrs);
     pthread_mutex_destroy (&self.lock);

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "keyfile.h"
+#include "lex.h"
 #include "spool.h"
 #include "uuid.h"
 #include "wire.h"
@@ -28,6 +29,14 @@
 #define FRAME_BUDGET    (TX_WIRE_MAX_FRAME - 4096)  //  leave room for the envelope
 #define RETRY_SEND_MS   200                         //  no collector connected: try again after
 #define MON_ENDPOINT_FMT "inproc://tongxin-producer-monitor-%p"
+#define LINK_RETRY_MS   500                         //  first reconnect after a refused handshake
+#define LINK_RETRY_MAX  30000                       //  doubling up to this
+#define KEY_REFUSALS    2                           //  ZAP 400s in a row: the key is refused
+#define MECH_FAILURES   2                           //  failures in a row with a mechanism mismatch
+#define CLOSED_FAILURES 4                           //  closed handshakes in a row, and
+#define CLOSED_SPAN_MS  500                         //  over at least this long
+#define CLOSED_FAST_MS  1000                        //  a close this soon after connecting is
+                                                    //  at our HELLO: not a slow collector
 
 //  ----------------------------------------------------------------- events
 
@@ -179,47 +188,12 @@ tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
 }
 
 //  numeric and date travel as strings; the collector checks their form too.
-//  A decimal: a JSON number (no leading zeros, no '+', no NaN), <= 64 bytes.
-static bool
-s_decimal (const char *s)
-{
-    size_t len = strlen (s), i = 0;
-    if (len == 0 || len > 64)
-        return false;
-    if (s [i] == '-')
-        i++;
-    if (s [i] == '0')
-        i++;
-    else
-    if (s [i] >= '1' && s [i] <= '9')
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-    else
-        return false;
-    if (s [i] == '.') {
-        size_t start = ++i;
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (s [i] == 'e' || s [i] == 'E') {
-        i++;
-        if (s [i] == '+' || s [i] == '-')
-            i++;
-        size_t start = i;
-        while (s [i] >= '0' && s [i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    return i == len;
-}
-
+//  A decimal is sent exactly as written, so it must be one the collector
+//  takes as it is (common/lex.c): decimal-text, <= 64 bytes, within binary64.
 int
 tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
 {
-    if (!decimal || !s_decimal (decimal))
+    if (!decimal || !tx_lex_is_decimal (tx_lex_number (decimal, strlen (decimal), NULL, NULL)))
         return TONGXIN_EINVAL;
     return tongxin_event_add_text (ev, name, decimal);
 }
@@ -255,6 +229,31 @@ typedef struct {
     int attempts;               //  sends so far
 } slot_t;
 
+//  One endpoint's handshakes, from the DEALER's monitor (sender thread).
+//  libzmq 4.3.4 reports, measured on real sockets: a key the collector's
+//  ZAP handler refuses as HANDSHAKE_FAILED_AUTH with its status (400),
+//  and then never reconnects; a wrong server public key as
+//  HANDSHAKE_FAILED_NO_DETAIL (EPIPE/ECONNRESET: the collector cannot open
+//  our HELLO and closes, within a round trip of connecting), then
+//  reconnects with its backoff; CURVE against
+//  a plain peer as HANDSHAKE_FAILED_PROTOCOL (mechanism mismatch), no
+//  reconnect; a peer that is not ZeroMQ as DISCONNECTED after CONNECTED
+//  with no handshake event, no reconnect.
+typedef struct {
+    const char *endpoint;       //  borrowed from tongxin_t.endpoints
+    bool up;                    //  a handshake succeeded, no disconnect since
+    bool shaking;               //  connected, no handshake verdict yet
+    int failures;               //  failed handshakes in a row
+    int refusals;               //  of which ZAP 400s
+    int mismatches;             //  of which mechanism mismatches
+    int closed;                 //  of which closed at once during the handshake
+    int greeting;               //  of which closed before the ZeroMQ greeting
+    int64_t connected_ms;       //  when the current connection was made
+    int64_t first_fail_ms;      //  when the first of them failed
+    int64_t reconnect_ms;       //  reconnect ourselves at (libzmq will not); 0: no
+    int backoff_ms;             //  the next reconnect's delay
+} link_t;
+
 struct tongxin_t {
     char *endpoints [MAX_ENDPOINTS];
     size_t n_endpoints;
@@ -265,6 +264,9 @@ struct tongxin_t {
     int window, batch_events, linger_ms, ack_timeout_ms;
     tongxin_verdict_fn *on_verdict;
     void *verdict_arg;
+    tongxin_link_fn *on_link;
+    void *link_arg;
+    char *key_file;             //  for messages (NULL: insecure)
 
     tx_spool_t *spool;
     tx_uuid_gen_t *gen;
@@ -279,6 +281,7 @@ struct tongxin_t {
 
     slot_t *slots;              //  window slots (sender thread only)
     uint64_t next_batch_id;     //  sender thread only
+    link_t links [MAX_ENDPOINTS];   //  per endpoint (sender thread only)
 };
 
 
@@ -539,6 +542,207 @@ s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t
     s_free_slot (self, slot);
 }
 
+//  ----------------------------------------------------------------- link
+
+//  What one endpoint's failures in a row say: TONGXIN_LINK_CONNECTING while
+//  they may still be a passing fault.
+static int
+s_link_diagnosis (const link_t *l, int64_t now)
+{
+    if (l->up || l->failures == 0)
+        return TONGXIN_LINK_CONNECTING;
+    if (l->refusals >= KEY_REFUSALS)
+        return TONGXIN_LINK_KEY_REFUSED;
+    if (l->mismatches > 0 && l->failures >= MECH_FAILURES)
+        return TONGXIN_LINK_MECHANISM;
+    //  Slow closes (a collector too busy to finish handshakes in time) and
+    //  the like tell nothing: only a majority of quick ones does.
+    if (l->failures >= CLOSED_FAILURES && now - l->first_fail_ms >= CLOSED_SPAN_MS) {
+        if (l->closed * 2 > l->failures)
+            return TONGXIN_LINK_SERVER_KEY;
+        if (l->greeting * 2 > l->failures)
+            return TONGXIN_LINK_NOT_ZMTP;
+    }
+    return TONGXIN_LINK_CONNECTING;
+}
+
+//  The message for a diagnosis: what is wrong and which key or setting to check.
+static void
+s_link_message (tongxin_t *self, int link, const link_t *l, char *out, size_t size)
+{
+    switch (link) {
+        case TONGXIN_LINK_KEY_REFUSED:
+            snprintf (out, size, "the collector at %s refused our key, the key of unit %s in %s "
+                      "(ZAP status 400, %d times): it is unknown or revoked; ask the administrator "
+                      "to issue one (tongxin-admin key issue %s)", l->endpoint, self->unit,
+                      self->key_file ? self->key_file : "-", l->refusals, self->unit);
+            break;
+        case TONGXIN_LINK_SERVER_KEY:
+            //  libzmq may report a mechanism mismatch as a plain close.
+            snprintf (out, size, self->insecure
+                      ? "no handshake with the collector at %s succeeded (%d tries, it closed the "
+                        "connection each time): it may require CURVE; else check the endpoint"
+                      : "no CURVE handshake with the collector at %s succeeded (%d tries, it "
+                        "closed the connection each time): check the collector's public key "
+                        "(server key) and the endpoint", l->endpoint, l->failures);
+            break;
+        case TONGXIN_LINK_MECHANISM:
+            snprintf (out, size, self->insecure
+                      ? "the collector at %s requires CURVE and this producer is insecure: give it "
+                        "the unit's key file and the collector's public key"
+                      : "the collector at %s does not use CURVE (is it running insecure?): the "
+                        "security mechanisms differ", l->endpoint);
+            break;
+        case TONGXIN_LINK_NOT_ZMTP:
+            snprintf (out, size, "%s closed the connection before the ZeroMQ greeting (%d tries): "
+                      "check the endpoint; is a Tongxin collector listening there?", l->endpoint,
+                      l->failures);
+            break;
+        default:
+            *out = 0;
+    }
+}
+
+//  Sets stats.link from every endpoint (UP if any is up, else the most
+//  telling diagnosis) and tells on_link when it changes.
+static void
+s_link_update (tongxin_t *self, int64_t now)
+{
+    int link = TONGXIN_LINK_CONNECTING;
+    const link_t *which = NULL;
+    static const int rank [] = { 0, 9, 4, 2, 3, 1 };   //  by TONGXIN_LINK_*
+    for (size_t i = 0; i < self->n_endpoints; i++) {
+        const link_t *l = &self->links [i];
+        int d = l->up ? TONGXIN_LINK_UP : s_link_diagnosis (l, now);
+        if (rank [d] > rank [link]) {
+            link = d;
+            which = l;
+        }
+    }
+    char msg [sizeof self->stats.link_error] = "";
+    if (which && link != TONGXIN_LINK_UP)
+        s_link_message (self, link, which, msg, sizeof msg);
+    pthread_mutex_lock (&self->lock);
+    bool changed = self->stats.link != link;
+    self->stats.link = link;
+    if (link > TONGXIN_LINK_UP) {
+        snprintf (self->stats.link_error, sizeof self->stats.link_error, "%s", msg);
+        snprintf (self->stats.link_endpoint, sizeof self->stats.link_endpoint, "%s", which->endpoint);
+        self->stats.link_failures = which->failures;
+        snprintf (self->stats.last_error, sizeof self->stats.last_error, "%s", msg);
+    }
+    else {
+        self->stats.link_error [0] = 0;
+        self->stats.link_endpoint [0] = 0;
+        self->stats.link_failures = 0;
+    }
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->lock);
+    if (changed && self->on_link)
+        self->on_link (self->link_arg, link, link > TONGXIN_LINK_UP ? msg : NULL);
+}
+
+//  One failed handshake on l; reconnect (reconnect true: libzmq will not)
+//  after a backoff.
+static void
+s_link_failed (tongxin_t *self, link_t *l, int64_t now, bool reconnect)
+{
+    l->shaking = false;
+    if (l->failures++ == 0)
+        l->first_fail_ms = now;
+    if (reconnect) {
+        l->reconnect_ms = now + l->backoff_ms;
+        l->backoff_ms = l->backoff_ms * 2 > LINK_RETRY_MAX ? LINK_RETRY_MAX : l->backoff_ms * 2;
+    }
+    pthread_mutex_lock (&self->lock);
+    self->stats.handshakes_failed++;
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  One monitor event about endpoint addr.  Returns true if the collector
+//  may have lost our batches (a connection is gone).
+static bool
+s_link_event (tongxin_t *self, uint16_t e, uint32_t value, const char *addr, size_t addr_len,
+              int64_t now)
+{
+    link_t *l = &self->links [0];
+    for (size_t i = 0; i < self->n_endpoints; i++)
+        if (strlen (self->links [i].endpoint) == addr_len
+        &&  memcmp (self->links [i].endpoint, addr, addr_len) == 0)
+            l = &self->links [i];
+    bool lost = false;
+    switch (e) {
+        case ZMQ_EVENT_CONNECTED:
+            l->shaking = true;
+            l->connected_ms = now;
+            l->reconnect_ms = 0;            //  libzmq is on it
+            break;
+        case ZMQ_EVENT_CONNECT_DELAYED:
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            l->reconnect_ms = 0;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            *l = (link_t) { .endpoint = l->endpoint, .up = true, .backoff_ms = LINK_RETRY_MS };
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            if (value == 400)
+                l->refusals++;
+            else {
+                char why [96];
+                snprintf (why, sizeof why, " could not check our key (ZAP status %u); retrying", value);
+                s_set_error (self, "the collector at ", l->endpoint, why);
+            }
+            s_link_failed (self, l, now, true);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                l->mismatches++;
+            else
+            if (now - l->connected_ms < CLOSED_FAST_MS)
+                l->closed++;
+            s_link_failed (self, l, now, true);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            if (now - l->connected_ms < CLOSED_FAST_MS)
+                l->closed++;
+            s_link_failed (self, l, now, true);     //  libzmq retries: CONNECT_RETRIED cancels ours
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            lost = true;
+            if (l->shaking) {                   //  before any handshake: not ZeroMQ?
+                if (now - l->connected_ms < CLOSED_FAST_MS)
+                    l->greeting++;
+                s_link_failed (self, l, now, true);
+            }
+            l->up = false;
+            break;
+    }
+    s_link_update (self, now);
+    return lost;
+}
+
+//  Reconnects the endpoints whose handshake failed in a way libzmq does
+//  not retry.  Returns the earliest time still pending (or until).
+static int64_t
+s_link_reconnect (tongxin_t *self, void *dealer, int64_t now, int64_t until)
+{
+    for (size_t i = 0; i < self->n_endpoints; i++) {
+        link_t *l = &self->links [i];
+        if (!l->reconnect_ms)
+            continue;
+        if (l->reconnect_ms <= now) {
+            l->reconnect_ms = 0;
+            zmq_disconnect (dealer, l->endpoint);  //  may be gone already: fine
+            if (zmq_connect (dealer, l->endpoint) != 0)
+                s_set_error (self, "cannot connect to ", l->endpoint, NULL);
+        }
+        else
+        if (l->reconnect_ms < until)
+            until = l->reconnect_ms;
+    }
+    return until;
+}
+
 static void *
 s_sender (void *arg)
 {
@@ -563,16 +767,21 @@ s_sender (void *arg)
     char mon_ep [96];
     snprintf (mon_ep, sizeof mon_ep, MON_ENDPOINT_FMT, (void *) self);
     zmq_socket_monitor (dealer, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED);
+                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED
+                                        | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED
+                                        | ZMQ_EVENT_CONNECT_RETRIED);
     //  Monitor events arrive late: the first handshake's event may come
     //  after we sent on that connection.  Only a connection that replaces
     //  a lost one can have lost batches, so resend only after a disconnect.
     bool lost_one = false;
     void *mon = zmq_socket (ctx, ZMQ_PAIR);
     zmq_connect (mon, mon_ep);
-    for (size_t i = 0; i < self->n_endpoints; i++)
+    for (size_t i = 0; i < self->n_endpoints; i++) {
+        self->links [i] = (link_t) { .endpoint = self->endpoints [i], .backoff_ms = LINK_RETRY_MS };
         if (zmq_connect (dealer, self->endpoints [i]) != 0)
             s_set_error (self, "cannot connect to ", self->endpoints [i], NULL);
+    }
 
     tx_wire_decoder_t *dec = tx_wire_decoder_new ();
     tx_spool_rec_t *recs = calloc ((size_t) self->batch_events, sizeof *recs);
@@ -592,7 +801,7 @@ s_sender (void *arg)
                 if (self->slots [i].used && self->slots [i].due_ms <= now)
                     s_send (self, dealer, &self->slots [i]);
         }
-        int64_t next = now + 100;
+        int64_t next = s_link_reconnect (self, dealer, now, now + 100);
         for (int i = 0; i < self->window; i++)
             if (self->slots [i].used && self->slots [i].due_ms < next)
                 next = self->slots [i].due_ms;
@@ -634,21 +843,15 @@ s_sender (void *arg)
                 uint32_t value;
                 memcpy (&e, zmq_msg_data (&ev), 2);
                 memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
-                if (e == ZMQ_EVENT_DISCONNECTED)
+                if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr),
+                                  tx_clock_ms ()))
                     lost_one = true;
-                else
                 if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                     //  A new connection has a new routing id at the collector:
                     //  replies to the old one are lost, so resend now.
                     for (int i = 0; lost_one && i < self->window; i++)
                         if (self->slots [i].used && self->slots [i].attempts > 0)
                             self->slots [i].due_ms = 0;
-                }
-                else {
-                    char reason [32];
-                    snprintf (reason, sizeof reason, " (%u)", value);
-                    s_set_error (self, e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                       ? "the collector refused our key" : "handshake failed", reason, NULL);
                 }
             }
             zmq_msg_close (&ev);
@@ -670,6 +873,7 @@ s_free (tongxin_t *self)
     for (size_t i = 0; i < self->n_endpoints; i++)
         free (self->endpoints [i]);
     free (self->unit);
+    free (self->key_file);
     if (self->slots)
         for (int i = 0; i < self->window; i++)
             free (self->slots [i].frame);
@@ -681,6 +885,38 @@ s_free (tongxin_t *self)
     pthread_mutex_destroy (&self->lock);
     pthread_cond_destroy (&self->cond);
     free (self);
+}
+
+//  Each endpoint as libzmq would take it, tried on a scratch socket: a
+//  malformed one ("foo", "tcp://host" without a port) is refused here,
+//  instead of failing in the sender thread like an outage.  0, or -1 with
+//  the reason in err.
+static int
+s_check_endpoints (const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    void *ctx = zmq_ctx_new ();
+    void *sock = ctx ? zmq_socket (ctx, ZMQ_DEALER) : NULL;
+    int rc = 0;
+    if (!sock) {
+        snprintf (err, errlen, "cannot make a ZeroMQ socket: %s", zmq_strerror (zmq_errno ()));
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < opts->n_endpoints; i++) {
+        const char *ep = opts->endpoints [i];
+        if (!ep || zmq_connect (sock, ep) != 0) {
+            snprintf (err, errlen, "endpoint '%.200s' is not valid (%s): use tcp://HOST:PORT or "
+                      "ipc://PATH", ep ? ep : "", ep ? zmq_strerror (zmq_errno ()) : "missing");
+            rc = -1;
+        }
+    }
+    if (sock) {
+        int zero = 0;
+        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close (sock);
+    }
+    if (ctx)
+        zmq_ctx_term (ctx);
+    return rc;
 }
 
 tongxin_t *
@@ -696,6 +932,8 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
                                "(or insecure mode)");
         return NULL;
     }
+    if (s_check_endpoints (opts, err, errlen) != 0)
+        return NULL;
     tongxin_t *self = calloc (1, sizeof *self);
     if (!self) {
         snprintf (err, errlen, "out of memory");
@@ -715,6 +953,13 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     self->ack_timeout_ms = opts->ack_timeout_ms > 0 ? opts->ack_timeout_ms : 10000;
     self->on_verdict = opts->on_verdict;
     self->verdict_arg = opts->verdict_arg;
+    self->on_link = opts->on_link;
+    self->link_arg = opts->link_arg;
+    if (!opts->insecure && opts->key_file && !(self->key_file = strdup (opts->key_file))) {
+        snprintf (err, errlen, "out of memory");
+        s_free (self);
+        return NULL;
+    }
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));
     self->gen = tx_uuid_gen_new ();
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -47,6 +47,24 @@ extern "C" {
 typedef void (tongxin_verdict_fn) (void *arg, const uint8_t id [16], int verdict,
                                    const char *code, const char *msg);
 
+//  What the handshakes with the collector(s) say (tongxin_stats_t.link).
+//  The sender keeps trying whatever they say (a key may be issued, a
+//  collector fixed); an application that would rather stop, stops.
+#define TONGXIN_LINK_CONNECTING  0  //  no handshake has succeeded yet, or since the last loss
+#define TONGXIN_LINK_UP          1  //  a handshake succeeded: a collector accepts us
+#define TONGXIN_LINK_KEY_REFUSED 2  //  the collector refused our key (ZAP 400), twice or more:
+                                    //  unknown or revoked; check key_file / issue a key
+#define TONGXIN_LINK_SERVER_KEY  3  //  the collector closed the connection during every
+                                    //  handshake (4 or more): check server_key and the endpoint
+#define TONGXIN_LINK_MECHANISM   4  //  the collector speaks another security mechanism
+                                    //  (CURVE against insecure, or the reverse)
+#define TONGXIN_LINK_NOT_ZMTP    5  //  the peer closed before the ZeroMQ greeting (4 or more):
+                                    //  check the endpoint
+
+//  Called on the sender thread when tongxin_stats_t.link changes, with
+//  the new value and (for 2..5) a message that says what to check.
+typedef void (tongxin_link_fn) (void *arg, int link, const char *msg);
+
 typedef struct {
     const char *const *endpoints;   //  collector endpoints, e.g. "tcp://host:7450"
     size_t n_endpoints;             //  1..16 (several: failover / spreading)
@@ -63,6 +81,8 @@ typedef struct {
     int ack_timeout_ms;             //  first resend after; 0: 10000 (doubles, max 60 s)
     tongxin_verdict_fn *on_verdict; //  may be NULL
     void *verdict_arg;              //  passed to on_verdict
+    tongxin_link_fn *on_link;       //  may be NULL
+    void *link_arg;                 //  passed to on_link
 } tongxin_opts_t;
 
 typedef struct {
@@ -78,6 +98,11 @@ typedef struct {
     uint64_t lost_first, lost_last; //  their spool seqs, lowest and highest
     bool stopped;                   //  the collector said stop (see last_error)
     char last_error [160];          //  last error reply or failure, for logs
+    int link;                       //  TONGXIN_LINK_*: what the handshakes say
+    uint64_t handshakes_failed;     //  failed handshakes, every cause
+    int link_failures;              //  consecutive failures behind link (2..5)
+    char link_endpoint [256];       //  the endpoint they concern (2..5)
+    char link_error [320];          //  what is wrong and what to check (2..5)
 } tongxin_stats_t;
 
 typedef struct tongxin_t tongxin_t;
@@ -96,8 +121,13 @@ tongxin_event_t *tongxin_event_new (const char *type, int64_t occurred_at_us);
 void tongxin_event_destroy (tongxin_event_t **self_p);
 
 //  Setters return TONGXIN_OK or TONGXIN_EINVAL (and keep the event as it was).
-//  They check form only (partner: 6 digits; numeric: a JSON-style decimal of
-//  at most 64 bytes; date: YYYY-MM-DD); the collector checks the rest.
+//  They check form only (partner: 6 digits; date: YYYY-MM-DD); the collector
+//  checks the rest.  Numbers are never rounded on the way: a numeric is sent
+//  exactly as its text, which must be one the collector takes as it is (the
+//  JSON number syntax, at most 64 bytes, within the range of a binary64:
+//  "1.50", "-0.5", "1.2e3", "123456789012345678901234567890"; not "1e400",
+//  not 65 digits).  A double is sent as a binary64 and stored as the shortest
+//  decimal that reads back as it: for exact decimals (money) use numeric.
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
 int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
 int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
