@@ -88,11 +88,18 @@ typedef struct {
     tx_hs_log_t log;                //  rate limit for refusals
     PGconn *db;                     //  own connection: new keys and revocations count at once
     int64_t db_retry_ms;            //  next connection attempt
-    int64_t budget_ms;              //  window of the lookup budget for unknown keys
+    int64_t budget_ms;              //  window of the lookup budgets (1 s)
     int budget;                     //  lookups of unknown keys left in it
+    int known_budget;               //  lookups of keys the snapshot knows left in it
 } zap_t;
 
+//  Database lookups per second.  Strangers get few; known keys more (a
+//  lookup only catches a revocation newer than the snapshot, which the
+//  per-batch recheck catches too), so a stolen key reconnecting in a loop
+//  cannot load the database either.
 #define ZAP_UNKNOWN_LOOKUPS_PER_S 20
+#define ZAP_KNOWN_LOOKUPS_PER_S 200
+#define ZAP_STATEMENT_TIMEOUT "1000"    //  ms: a handshake must not wait on a lock
 
 //  The unit of a key, from the database.  Returns 1 live (unit set),
 //  2 revoked, 0 not found, -1 the database could not answer.
@@ -112,6 +119,9 @@ s_zap_lookup (zap_t *z, const char *z85, char *unit, size_t unitlen)
             z->db_retry_ms = now + 5000;
             return -1;
         }
+        //  A lookup blocked (a lock on unit_keys, a stalled server) would
+        //  hold every handshake behind it past handshake-timeout.
+        PQclear (PQexec (z->db, "SET statement_timeout = " ZAP_STATEMENT_TIMEOUT));
     }
     const char *params [] = { z85 };
     PGresult *r = PQexecParams (z->db,
@@ -193,18 +203,22 @@ s_zap_decide (zap_t *z, zmq_msg_t *part, int n, char *user, size_t userlen, char
     if (now - z->budget_ms >= 1000) {
         z->budget_ms = now;
         z->budget = ZAP_UNKNOWN_LOOKUPS_PER_S;
+        z->known_budget = ZAP_KNOWN_LOOKUPS_PER_S;
     }
     char unit [65] = "";
     int found = -1;
-    bool asked = known || revoked || z->budget-- > 0;
-    if (asked)
+    bool asked = false;
+    if (revoked)
+        found = 2;                //  revocation is final: no lookup
+    else
+    if (known ? z->known_budget-- > 0 : z->budget-- > 0) {
+        asked = true;
         found = s_zap_lookup (z, z85, unit, sizeof unit);
+    }
     if (found < 0 && known) {     //  no answer: trust the snapshot
         snprintf (unit, sizeof unit, "%s", known);
         found = 1;
     }
-    if (found < 0 && revoked)
-        found = 2;
     if (found == 1 && !known) {
         //  A key (and maybe a unit) newer than the snapshot: reload
         //  before the handshake completes, so the producer's first

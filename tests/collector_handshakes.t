@@ -6,7 +6,7 @@
 # client on the CURVE port); and it logs them at most once per 10 s.
 . tests/lib.sh
 . tests/collector.sh
-plan 10
+plan 13
 ADMIN=$B/tongxin-admin
 
 db=$(collector_db handshakes) || { echo "Bail out! no database"; exit 1; }
@@ -58,11 +58,31 @@ done
 for p in $pids; do wait "$p"; done
 ok $(( $(failed lookup_limited) > 0 ? 0 : 1 )) "past the lookup budget: cause lookup_limited ($(failed lookup_limited))"
 
+# A lock on unit_keys (a migration, an admin's long transaction) must not
+# hold every handshake behind ZAP's lookup: it gives up after 1 s and a key
+# the registry snapshot knows is served from it.
+psql "$db" -X -q -c "BEGIN" -c "LOCK TABLE tongxin.unit_keys IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(8)" \
+    -c "COMMIT" >/dev/null 2>&1 &
+lpid=$!
+at_exit "kill $lpid"
+sleep 0.5
+t0=$(now_ms)
+try locked "$T/u1.key" "$T/server.key.pub" --wait 4
+is $? 0 "a registered key is served while unit_keys is locked ($(( $(now_ms) - t0 )) ms)"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+
 at_exit "scripts/pg up '$TONGXIN_TEST_PGDIR'"
 scripts/pg down "$TONGXIN_TEST_PGDIR" fast >/dev/null
 sleep 1.1        # a fresh lookup budget
 try dbdown "$T/rogue.key" "$T/server.key.pub"
 ok $(( $(failed database_unavailable) > 0 ? 0 : 1 )) "the database down: cause database_unavailable ($(failed database_unavailable))"
+r0=$(failed revoked_key)
+try revoked2 "$T/u2.key" "$T/server.key.pub"
+ok $(( $(failed revoked_key) > r0 ? 0 : 1 )) "a key the snapshot knows as revoked is refused as revoked without the database"
+total() { http_get "$mport" /metrics | awk '/^tongxin_handshakes_failed_total\{/ { n += $2 } END { print n }'; }
+f0=$(total)
+try gooddown "$T/u1.key" "$T/server.key.pub"     # no acks: nothing can be stored
+is "$(total)" "$f0" "while a registered key's handshake still succeeds, from the snapshot"
 scripts/pg up "$TONGXIN_TEST_PGDIR" >/dev/null
 
 lines=$(grep -c 'msg="handshake failed"' "$T/collector.log")
