@@ -14,9 +14,13 @@
 # asked ROUNDS times.  Figures: the producer's time to all acks (median,
 # max), /healthz's answer time, what the collector shed, its descriptors.
 #
+# STRANGERS=N adds a flood of full CURVE handshakes with unregistered keys
+# (bench/strangers: N sockets with fresh keys every 100 ms).
+#
 # stdout: one "name: value" line per figure; progress on stderr.
 # Environment: B (build), IDLE (2000), SLOW (50), ROUNDS (10), EVENTS (5),
-# NOFILE (65536, lowered to this shell's hard limit), WARMUP (3 s), FLOOD.
+# NOFILE (65536, lowered to this shell's hard limit), WARMUP (3 s), FLOOD,
+# STRANGERS (0).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
@@ -26,6 +30,7 @@ ROUNDS=${ROUNDS:-10}
 EVENTS=${EVENTS:-5}
 NOFILE=${NOFILE:-65536}
 WARMUP=${WARMUP:-3}
+STRANGERS=${STRANGERS:-0}
 ADMIN=$B/tongxin-admin
 DRIVER=$B/tests/tools/tx-driver
 export PGTZ=UTC
@@ -59,14 +64,22 @@ $ADMIN --db "$DB" unit add u1 --name U1 --kind department >/dev/null || die "uni
 $ADMIN key server --out "$tmp/server.key" >/dev/null || die "key server failed"
 $ADMIN --db "$DB" key issue u1 --out "$tmp/u1.key" >/dev/null || die "key issue failed"
 
-port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-MPORT=$((port + 1))
-( ulimit -n "$NOFILE" && exec "$B/tongxin-collectord" --db "$DB" --key "$tmp/server.key" \
-      --bind "tcp://127.0.0.1:$port" --metrics "127.0.0.1:$MPORT" ) >"$tmp/collector.log" 2>&1 &
-CPID=$!
-pids="$pids $CPID"
-for i in $(seq 100); do grep -q 'msg="listening"' "$tmp/collector.log" && break; sleep 0.1; done
+for try in 1 2 3 4 5; do
+    port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+    MPORT=$((port + 1))
+    ( ulimit -n "$NOFILE" && exec "$B/tongxin-collectord" --db "$DB" --key "$tmp/server.key" \
+          --bind "tcp://127.0.0.1:$port" --metrics "127.0.0.1:$MPORT" ) >"$tmp/collector.log" 2>&1 &
+    CPID=$!
+    for i in $(seq 100); do
+        grep -q 'msg="listening"' "$tmp/collector.log" && break
+        kill -0 "$CPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q 'msg="listening"' "$tmp/collector.log" && break
+    kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null     # a port taken: another try
+done
 grep -q 'msg="listening"' "$tmp/collector.log" || { cat "$tmp/collector.log" >&2; die "collector did not start"; }
+pids="$pids $CPID"
 
 # attack.pl PORT N MODE: keep N connections open, replacing each one the
 # server closes; MODE idle (say nothing) or slow (an HTTP request head, a
@@ -101,6 +114,14 @@ IPID=$!
 perl "$tmp/attack.pl" "$MPORT" "$SLOW" slow >"$tmp/slow.out" 2>"$tmp/slow.err" &
 SPID=$!
 pids="$IPID $SPID $pids"
+if [ "$STRANGERS" -gt 0 ]; then
+    spub=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$tmp/server.key.pub")
+    $B/bench/strangers "tcp://127.0.0.1:$port" "$spub" "$STRANGERS" 600 >"$tmp/strangers.out" 2>&1 &
+    XPID=$!
+    pids="$XPID $pids"
+    t0_ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$CPID/stat)
+    t0_s=$(date +%s)
+fi
 sleep "$WARMUP"
 cat "$tmp/idle.err" "$tmp/slow.err" >&2
 
@@ -121,6 +142,12 @@ limit=$(metric tongxin_connections_handshaking_limit)
 shed=$(metric tongxin_connections_shed_total)
 hshed=$(metric tongxin_http_clients_shed_total)
 kill "$IPID" "$SPID"; wait "$IPID" "$SPID" 2>/dev/null
+if [ "$STRANGERS" -gt 0 ]; then
+    cpu=$(awk -v t0="$t0_ticks" -v s="$(( $(date +%s) - t0_s ))" -v hz="$(getconf CLK_TCK)" \
+        '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 - t0) / hz / s }' /proc/$CPID/stat)
+    kill "$XPID" 2>/dev/null
+    fig strangers "$STRANGERS sockets with fresh keys every 100 ms; collector CPU $cpu cores; refused:$(curl -s "http://127.0.0.1:$MPORT/metrics" | sed -n 's/^tongxin_handshakes_failed_total{cause="\(unknown_key\|lookup_limited\)"} / \1=/p' | tr -d '\n')"
+fi
 
 fig attack "$IDLE idle TCP connections (replaced when closed), $SLOW slow HTTP clients, collector nofile $NOFILE"
 fig producer_rounds_acked "$(wc -l <"$tmp/acks") of $ROUNDS (not acked within 2 s: $failed)"
