@@ -15,7 +15,7 @@
 # max), /healthz's answer time, what the collector shed, its descriptors.
 #
 # STRANGERS=N adds a flood of full CURVE handshakes with unregistered keys
-# (bench/strangers: N sockets with fresh keys every 100 ms).
+# (tests/tools/tx-strangers: N sockets with fresh keys every 100 ms).
 #
 # stdout: one "name: value" line per figure; progress on stderr.
 # Environment: B (build), IDLE (2000), SLOW (50), ROUNDS (10), EVENTS (5),
@@ -116,7 +116,7 @@ SPID=$!
 pids="$IPID $SPID $pids"
 if [ "$STRANGERS" -gt 0 ]; then
     spub=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$tmp/server.key.pub")
-    $B/bench/strangers "tcp://127.0.0.1:$port" "$spub" "$STRANGERS" 600 >"$tmp/strangers.out" 2>&1 &
+    $B/tests/tools/tx-strangers "tcp://127.0.0.1:$port" "$spub" "$STRANGERS" 600 >"$tmp/strangers.out" 2>&1 &
     XPID=$!
     pids="$XPID $pids"
     t0_ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$CPID/stat)

@@ -1,13 +1,14 @@
-/*  strangers: a flood of CURVE handshakes with keys nobody registered.
+/*  tx-strangers: a flood of CURVE handshakes with keys nobody registered.
  *
- *  usage: strangers ENDPOINT SERVER-PUBLIC-KEY SOCKETS SECONDS
+ *  usage: tx-strangers ENDPOINT SERVER-PUBLIC-KEY SOCKETS SECONDS
  *
  *  Every 100 ms opens SOCKETS DEALERs, each with a fresh random keypair,
  *  connected to ENDPOINT with the collector's public key (Z85), and closes
  *  them again, for SECONDS: each is a full CURVE handshake the collector's
  *  ZAP handler must refuse.  (A libzmq client refused by ZAP does not
  *  retry, so the flood makes new sockets.)  Prints "attempts=N".  Run by
- *  bench/exhaust.sh with STRANGERS=N.
+ *  bench/exhaust.sh with STRANGERS=N and by
+ *  tests/collector_handshakes.t.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int
 main (int argc, char **argv)
 {
     if (argc != 5 || strlen (argv [2]) != 40 || atoi (argv [3]) < 1 || atoi (argv [4]) < 1) {
-        fprintf (stderr, "usage: strangers ENDPOINT SERVER-PUBLIC-KEY SOCKETS SECONDS\n");
+        fprintf (stderr, "usage: tx-strangers ENDPOINT SERVER-PUBLIC-KEY SOCKETS SECONDS\n");
         return 2;
     }
     int n = atoi (argv [3]), rounds = atoi (argv [4]) * 10;
