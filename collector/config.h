@@ -23,6 +23,8 @@ typedef struct {
     int writers;                    //  database connections writing groups in parallel
     int queue_mb;                   //  bound on memory queued for the writer
     int peer_hwm;                   //  per-producer receive high-water mark (messages)
+    int handshake_timeout;          //  seconds a handshake may take
+    int max_handshaking;            //  connections allowed in their handshake at once
     int registry_refresh;           //  seconds between registry reloads
     int max_skew;                   //  seconds an event's time may be ahead of ours
     int drain_timeout;              //  seconds to finish up on SIGTERM

@@ -8,8 +8,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
+
+//  The HTTP server's limits.  A client that sends its request slowly (a
+//  header line every few seconds) is idle for less than any timeout, so
+//  timeouts alone cannot stop a crowd of them from holding every slot:
+//  when a client connects and its address already holds HTTP_PER_CLIENT
+//  connections, or all hold HTTP_CLIENTS, the oldest of them (of that
+//  address first) is closed.  A health check sends its request at once and
+//  is answered in a millisecond, so it is never the oldest.
+#define HTTP_CLIENTS 32             //  connections kept
+#define HTTP_PER_CLIENT 8           //  of them, from one address
+#define HTTP_HARD_LIMIT 64          //  libmicrohttpd's own cap, above ours
+#define HTTP_IDLE_S 5               //  silence before a connection is closed
+#define HTTP_MEMORY 8192            //  per connection, for the request head
+
+typedef struct {
+    int fd;                         //  -1 = free slot
+    struct in_addr addr;            //  the client's address
+    uint64_t seq;                   //  connection order
+    bool shed;                      //  shut down by us, not closed yet
+} http_client_t;
+
+typedef struct {
+    struct MHD_Daemon *daemon;
+    tx_metrics_t *m;
+    http_client_t clients [HTTP_HARD_LIMIT];
+    uint64_t seq;
+} http_t;
+
+static const char *s_hs_causes [TX_HS_COUNT_] = {
+    "unknown_key", "revoked_key", "bad_mechanism", "bad_domain", "lookup_limited",
+    "database_unavailable", "bad_zap_request", "decrypt_failed", "mechanism_mismatch",
+    "protocol_error", "incomplete"
+};
+
+const char *
+tx_hs_cause_str (tx_hs_cause_t cause)
+{
+    return cause >= 0 && cause < TX_HS_COUNT_ ? s_hs_causes [cause] : "?";
+}
 
 //  Upper bounds of the commit latency buckets, in microseconds.
 static const int64_t s_bounds [TX_METRICS_BUCKETS] = {
@@ -95,8 +135,17 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
     s_counter (b, "tongxin_refusal_bytes_cut_total",
                "Bytes of refused messages not kept past rejected-prefix (length and SHA-256 kept).",
                m->refusal_bytes_cut);
-    s_counter (b, "tongxin_handshakes_failed_total", "CURVE handshakes refused by ZAP.",
-               m->handshakes_failed);
+    s_printf (b, "# HELP tongxin_handshakes_failed_total Handshakes that failed, by cause "
+                 "(ZAP refusals, then what libzmq reports).\n"
+                 "# TYPE tongxin_handshakes_failed_total counter\n");
+    for (int i = 0; i < TX_HS_COUNT_; i++)
+        s_printf (b, "tongxin_handshakes_failed_total{cause=\"%s\"} %llu\n", s_hs_causes [i],
+                  (unsigned long long) m->handshakes_failed [i]);
+    s_counter (b, "tongxin_connections_shed_total",
+               "Connections closed in their handshake because too many were handshaking (oldest first).",
+               m->connections_shed);
+    s_counter (b, "tongxin_http_clients_shed_total",
+               "Metrics clients closed to make room for a new one (oldest first).", m->http_shed);
     s_printf (b, "# HELP tongxin_commit_seconds Latency of writing and committing one group.\n"
                  "# TYPE tongxin_commit_seconds histogram\n");
     unsigned long long cum = 0;
@@ -112,6 +161,11 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
     s_gauge (b, "tongxin_writer_queue_batches", "Batches waiting for or in the writer.", m->queue_jobs);
     s_gauge (b, "tongxin_writer_queue_bytes", "Memory held by those batches.", m->queue_bytes);
     s_gauge (b, "tongxin_producers_connected", "Producer connections.", m->connected);
+    s_gauge (b, "tongxin_connections_handshaking", "Connections accepted and not authenticated yet.",
+             m->handshaking);
+    s_gauge (b, "tongxin_connections_handshaking_limit",
+             "Most connections allowed to be handshaking (max-handshaking, fitted to the open-files limit).",
+             m->handshaking_limit);
     s_gauge (b, "tongxin_database_up", "1 while the database answers.", m->db_up);
 }
 
@@ -153,6 +207,67 @@ s_answer (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     return rc;
 }
 
+//  Shuts down the oldest live client (of addr, if given).  libmicrohttpd
+//  sees the end of the stream and closes it in this same thread.
+static bool
+s_shed_oldest (http_t *h, const struct in_addr *addr)
+{
+    http_client_t *oldest = NULL;
+    for (int i = 0; i < HTTP_HARD_LIMIT; i++) {
+        http_client_t *c = &h->clients [i];
+        if (c->fd < 0 || c->shed || (addr && c->addr.s_addr != addr->s_addr))
+            continue;
+        if (!oldest || c->seq < oldest->seq)
+            oldest = c;
+    }
+    if (!oldest)
+        return false;
+    shutdown (oldest->fd, SHUT_RDWR);
+    oldest->shed = true;
+    atomic_fetch_add (&h->m->http_shed, 1);
+    return true;
+}
+
+static void
+s_on_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+                 enum MHD_ConnectionNotificationCode code)
+{
+    http_t *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_client_t *c = *socket_context;
+        if (c)
+            c->fd = -1;
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fdi = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    http_client_t *slot = NULL;
+    for (int i = 0; i < HTTP_HARD_LIMIT && !slot; i++)
+        if (h->clients [i].fd < 0)
+            slot = &h->clients [i];
+    if (!fdi || !slot)
+        return;                     //  libmicrohttpd's own limit is the backstop
+    struct in_addr addr = { 0 };
+    if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET)
+        addr = ((const struct sockaddr_in *) ai->client_addr)->sin_addr;
+    int live = 0, mine = 0;
+    for (int i = 0; i < HTTP_HARD_LIMIT; i++) {
+        const http_client_t *c = &h->clients [i];
+        if (c->fd >= 0 && !c->shed) {
+            live++;
+            mine += c->addr.s_addr == addr.s_addr;
+        }
+    }
+    if (mine >= HTTP_PER_CLIENT)
+        s_shed_oldest (h, &addr);
+    else
+    if (live >= HTTP_CLIENTS)
+        s_shed_oldest (h, NULL);
+    *slot = (http_client_t) { fdi->connect_fd, addr, ++h->seq, false };
+    *socket_context = slot;
+}
+
 void *
 tx_metrics_start (tx_metrics_t *m, const char *addr, char *err, size_t errlen)
 {
@@ -180,22 +295,40 @@ tx_metrics_start (tx_metrics_t *m, const char *addr, char *err, size_t errlen)
         snprintf (err, errlen, "bad metrics address '%s' (use an IPv4 address)", host);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                             (uint16_t) port, NULL, NULL, s_answer, m,
-                                             MHD_OPTION_SOCK_ADDR, &sa,
-                                             MHD_OPTION_CONNECTION_LIMIT, (unsigned) 16,
-                                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
-                                             MHD_OPTION_END);
-    if (!d)
+    http_t *h = calloc (1, sizeof *h);
+    if (!h) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    h->m = m;
+    for (int i = 0; i < HTTP_HARD_LIMIT; i++)
+        h->clients [i].fd = -1;
+    //  epoll, not select: the collector holds a descriptor per producer, so
+    //  a metrics client's descriptor is often above select's 1024.
+    unsigned flags = MHD_USE_ERROR_LOG | (MHD_is_feature_supported (MHD_FEATURE_EPOLL) == MHD_YES
+                                          ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_POLL_INTERNAL_THREAD);
+    h->daemon = MHD_start_daemon (flags, (uint16_t) port, NULL, NULL, s_answer, m,
+                                  MHD_OPTION_SOCK_ADDR, &sa,
+                                  MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, h,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_HARD_LIMIT,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_IDLE_S,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_MEMORY,
+                                  MHD_OPTION_END);
+    if (!h->daemon) {
         snprintf (err, errlen, "cannot listen on %s:%ld", host, port);
-    return d;
+        free (h);
+        return NULL;
+    }
+    return h;
 }
 
 void
 tx_metrics_stop (void **handle_p)
 {
     if (handle_p && *handle_p) {
-        MHD_stop_daemon (*handle_p);
+        http_t *h = *handle_p;
+        MHD_stop_daemon (h->daemon);
+        free (h);
         *handle_p = NULL;
     }
 }

@@ -15,6 +15,25 @@
 
 #define TX_METRICS_BUCKETS 12
 
+//  Why a handshake failed: the ZAP handler's refusals, then what libzmq's
+//  socket monitor reports.
+typedef enum {
+    TX_HS_UNKNOWN_KEY,              //  ZAP 400: no such key registered
+    TX_HS_REVOKED_KEY,              //  ZAP 400: the key was revoked
+    TX_HS_BAD_MECHANISM,            //  ZAP 400: not CURVE
+    TX_HS_BAD_DOMAIN,               //  ZAP 400: not our ZAP domain
+    TX_HS_LOOKUP_LIMITED,           //  ZAP 500: unknown key, lookups over budget
+    TX_HS_DATABASE_UNAVAILABLE,     //  ZAP 500: the database did not answer
+    TX_HS_BAD_ZAP_REQUEST,          //  ZAP 500: malformed request
+    TX_HS_DECRYPT_FAILED,           //  CURVE box did not open (e.g. wrong server key)
+    TX_HS_MECHANISM_MISMATCH,       //  e.g. a plain client on a CURVE port
+    TX_HS_PROTOCOL_ERROR,           //  any other ZMTP protocol error
+    TX_HS_INCOMPLETE,               //  closed in the handshake: timeout, peer gone, shed
+    TX_HS_COUNT_
+} tx_hs_cause_t;
+
+const char *tx_hs_cause_str (tx_hs_cause_t cause);
+
 typedef struct {
     atomic_ullong batches;                      //  batch messages received
     atomic_ullong events_received;              //  events in them
@@ -35,8 +54,12 @@ typedef struct {
     atomic_ullong commit_buckets [TX_METRICS_BUCKETS];  //  commit latency histogram
     atomic_ullong commit_count;
     atomic_ullong commit_sum_us;
-    atomic_ullong handshakes_failed;
+    atomic_ullong handshakes_failed [TX_HS_COUNT_];     //  by cause
+    atomic_ullong connections_shed;             //  closed by the guard while handshaking
     atomic_llong connected;                     //  producer connections
+    atomic_llong handshaking;                   //  of them, not authenticated yet
+    atomic_llong handshaking_limit;             //  the guard's limit on those
+    atomic_ullong http_shed;                    //  metrics clients closed to make room
     atomic_llong queue_jobs;                    //  batches waiting for / in the writer
     atomic_llong queue_bytes;
     atomic_int db_up;                           //  1 while the database answers

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "guard.h"
 #include "job.h"
 #include "keyfile.h"
 #include "log.h"
@@ -37,6 +38,47 @@ static volatile sig_atomic_t s_hup;
 static void s_on_stop (int sig) { (void) sig; s_stop = 1; }
 static void s_on_hup (int sig) { (void) sig; s_hup = 1; }
 
+//  Failed handshakes are logged at most once per HS_LOG_MS per thread, with
+//  the number left out since: a refused producer retries every reconnect
+//  interval, and a crowd of strangers must not flood the log.
+#define HS_LOG_MS 10000
+
+typedef struct {
+    int64_t last_ms;                //  last line written
+    long suppressed;                //  failures not logged since
+} tx_hs_log_t;
+
+//  Counts a failed handshake by cause and logs it, sparingly.
+static void
+s_handshake_failed (tx_metrics_t *m, tx_hs_log_t *log, tx_hs_cause_t cause, const char *key,
+                    const char *peer)
+{
+    atomic_fetch_add (&m->handshakes_failed [cause], 1);
+    int64_t now = tx_clock_ms ();
+    if (log->last_ms && now - log->last_ms < HS_LOG_MS) {
+        log->suppressed++;
+        return;
+    }
+    static const char *hints [TX_HS_COUNT_] = {
+        [TX_HS_UNKNOWN_KEY] = "the client's key is not registered: tongxin-admin key issue",
+        [TX_HS_REVOKED_KEY] = "the client's key was revoked: issue the unit a new one",
+        [TX_HS_BAD_MECHANISM] = "the client does not use CURVE",
+        [TX_HS_BAD_DOMAIN] = "the ZAP domain differs from zap-domain",
+        [TX_HS_LOOKUP_LIMITED] = "too many unknown keys at once: lookups are limited, the client retries",
+        [TX_HS_DATABASE_UNAVAILABLE] = "the database did not answer the key lookup",
+        [TX_HS_BAD_ZAP_REQUEST] = "malformed ZAP request",
+        [TX_HS_DECRYPT_FAILED] = "the client's --server-key is not this collector's public key (or the bytes were corrupted)",
+        [TX_HS_MECHANISM_MISMATCH] = "the client uses another security mechanism (e.g. --insecure against CURVE)",
+        [TX_HS_PROTOCOL_ERROR] = "the client broke the ZMTP handshake",
+        [TX_HS_INCOMPLETE] = "the connection closed before its handshake completed (timeout, shed, or the client left)",
+    };
+    tx_log (TX_LOG_WARN, "handshake failed", "cause=%s key=%s peer=%s suppressed=%ld hint=\"%s\"",
+            tx_hs_cause_str (cause), key && *key ? key : "-", peer && *peer ? peer : "-",
+            log->suppressed, hints [cause]);
+    log->last_ms = now;
+    log->suppressed = 0;
+}
+
 typedef struct {
     const tx_config_t *cfg;
     void *ctx;
@@ -44,18 +86,24 @@ typedef struct {
     tx_metrics_t *m;
     atomic_int stop;
     pthread_t thread;
-    int64_t last_log_ms;            //  rate limit for refusals
-    long suppressed;                //  refusals not logged since
+    tx_hs_log_t log;                //  rate limit for refusals
     PGconn *db;                     //  own connection: new keys and revocations count at once
     int64_t db_retry_ms;            //  next connection attempt
-    int64_t budget_ms;              //  window of the lookup budget for unknown keys
+    int64_t budget_ms;              //  window of the lookup budgets (1 s)
     int budget;                     //  lookups of unknown keys left in it
+    int known_budget;               //  lookups of keys the snapshot knows left in it
 } zap_t;
 
+//  Database lookups per second.  Strangers get few; known keys more (a
+//  lookup only catches a revocation newer than the snapshot, which the
+//  per-batch recheck catches too), so a stolen key reconnecting in a loop
+//  cannot load the database either.
 #define ZAP_UNKNOWN_LOOKUPS_PER_S 20
+#define ZAP_KNOWN_LOOKUPS_PER_S 200
+#define ZAP_STATEMENT_TIMEOUT "1000"    //  ms: a handshake must not wait on a lock
 
-//  The unit of a live key, from the database.  Returns 1 found (unit set),
-//  0 not found, -1 the database could not answer.
+//  The unit of a key, from the database.  Returns 1 live (unit set),
+//  2 revoked, 0 not found, -1 the database could not answer.
 static int
 s_zap_lookup (zap_t *z, const char *z85, char *unit, size_t unitlen)
 {
@@ -72,14 +120,20 @@ s_zap_lookup (zap_t *z, const char *z85, char *unit, size_t unitlen)
             z->db_retry_ms = now + 5000;
             return -1;
         }
+        //  A lookup blocked (a lock on unit_keys, a stalled server) would
+        //  hold every handshake behind it past handshake-timeout.
+        PQclear (PQexec (z->db, "SET statement_timeout = " ZAP_STATEMENT_TIMEOUT));
     }
     const char *params [] = { z85 };
     PGresult *r = PQexecParams (z->db,
-        "SELECT unit_code FROM tongxin.unit_keys WHERE public_key = $1 AND revoked_at IS NULL",
+        "SELECT unit_code, revoked_at IS NOT NULL FROM tongxin.unit_keys WHERE public_key = $1",
         1, NULL, params, NULL, NULL, 0);
     int rc = -1;
     if (PQresultStatus (r) == PGRES_TUPLES_OK) {
         rc = PQntuples (r) == 1;
+        if (rc && strcmp (PQgetvalue (r, 0, 1), "t") == 0)
+            rc = 2;
+        else
         if (rc)
             snprintf (unit, unitlen, "%s", PQgetvalue (r, 0, 0));
     }
@@ -115,6 +169,79 @@ s_zap_reply (void *sock, zmq_msg_t *req_id, const char *status, const char *text
         n += vlen;
     }
     zmq_send (sock, meta, n, 0);
+}
+
+//  Decides one ZAP request (RFC 27: version, request id, domain, address,
+//  identity, mechanism, credentials).  Returns the status code; for 200
+//  sets user (the unit) and z85 (the key), otherwise *cause.
+static const char *
+s_zap_decide (zap_t *z, zmq_msg_t *part, int n, char *user, size_t userlen, char *z85,
+              tx_hs_cause_t *cause)
+{
+    #define PART_IS(i, text) (zmq_msg_size (&part [i]) == strlen (text) \
+                              && memcmp (zmq_msg_data (&part [i]), text, strlen (text)) == 0)
+    if (n != 7 || !PART_IS (0, "1.0")) {
+        *cause = TX_HS_BAD_ZAP_REQUEST;
+        return "500";
+    }
+    if (!PART_IS (2, z->cfg->zap_domain)) {
+        *cause = TX_HS_BAD_DOMAIN;
+        return "400";
+    }
+    if (!PART_IS (5, "CURVE") || zmq_msg_size (&part [6]) != 32) {
+        *cause = TX_HS_BAD_MECHANISM;
+        return "400";
+    }
+    #undef PART_IS
+    zmq_z85_encode (z85, zmq_msg_data (&part [6]), 32);
+    tx_registry_t *reg = tx_writer_registry (z->writer);
+    const char *known = reg ? tx_registry_key_unit (reg, z85) : NULL;
+    bool revoked = reg && tx_registry_key_revoked (reg, z85);
+    //  Ask the database, so that a key issued or revoked a moment ago
+    //  counts at once.  Keys the snapshot does not know get a small
+    //  budget of lookups, so a flood of strangers cannot load it.
+    int64_t now = tx_clock_ms ();
+    if (now - z->budget_ms >= 1000) {
+        z->budget_ms = now;
+        z->budget = ZAP_UNKNOWN_LOOKUPS_PER_S;
+        z->known_budget = ZAP_KNOWN_LOOKUPS_PER_S;
+    }
+    char unit [65] = "";
+    int found = -1;
+    bool asked = false;
+    if (revoked)
+        found = 2;                //  revocation is final: no lookup
+    else
+    if (known ? z->known_budget-- > 0 : z->budget-- > 0) {
+        asked = true;
+        found = s_zap_lookup (z, z85, unit, sizeof unit);
+    }
+    if (found < 0 && known) {     //  no answer: trust the snapshot
+        snprintf (unit, sizeof unit, "%s", known);
+        found = 1;
+    }
+    if (found == 1 && !known) {
+        //  A key (and maybe a unit) newer than the snapshot: reload
+        //  before the handshake completes, so the producer's first
+        //  batch is validated against a registry that knows it.
+        tx_writer_reload_wait (z->writer, 2000);
+    }
+    tx_registry_unref (&reg);
+    switch (found) {
+        case 1:
+            snprintf (user, userlen, "%s", unit);
+            return "200";
+        case 2:
+            *cause = TX_HS_REVOKED_KEY;
+            return "400";
+        case 0:
+            *cause = TX_HS_UNKNOWN_KEY;
+            return "400";
+        default:
+            //  Cannot decide: 500, so the client is not told its key is bad.
+            *cause = asked ? TX_HS_DATABASE_UNAVAILABLE : TX_HS_LOOKUP_LIMITED;
+            return "500";
+    }
 }
 
 static void *
@@ -155,61 +282,17 @@ s_zap_thread (void *arg)
                 continue;       //  timeout: look at the stop flag
             continue;
         }
-        //  version, request id, domain, address, identity, mechanism, credentials
-        const char *status = "400", *text = "unknown key";
         char user [65] = "", z85 [TX_Z85_KEY_LEN + 1] = "";
-        if (n == 7 && zmq_msg_size (&part [5]) == 5 && memcmp (zmq_msg_data (&part [5]), "CURVE", 5) == 0
-        &&  zmq_msg_size (&part [6]) == 32) {
-            zmq_z85_encode (z85, zmq_msg_data (&part [6]), 32);
-            tx_registry_t *reg = tx_writer_registry (z->writer);
-            const char *known = reg ? tx_registry_key_unit (reg, z85) : NULL;
-            //  Ask the database, so that a key issued or revoked a moment ago
-            //  counts at once.  Keys the snapshot does not know get a small
-            //  budget of lookups, so a flood of strangers cannot load it.
-            int64_t now = tx_clock_ms ();
-            if (now - z->budget_ms >= 1000) {
-                z->budget_ms = now;
-                z->budget = ZAP_UNKNOWN_LOOKUPS_PER_S;
-            }
-            char unit [65] = "";
-            int found = -1;
-            if (known || z->budget-- > 0)
-                found = s_zap_lookup (z, z85, unit, sizeof unit);
-            if (found < 0 && known) {     //  no answer: trust the snapshot
-                snprintf (unit, sizeof unit, "%s", known);
-                found = 1;
-            }
-            if (found == 1 && !known) {
-                //  A key (and maybe a unit) newer than the snapshot: reload
-                //  before the handshake completes, so the producer's first
-                //  batch is validated against a registry that knows it.
-                tx_writer_reload_wait (z->writer, 2000);
-            }
-            if (found == 1) {
-                snprintf (user, sizeof user, "%s", unit);
-                status = "200";
-                text = "OK";
-            }
-            tx_registry_unref (&reg);
-        }
-        else
-            text = "only CURVE is accepted";
+        tx_hs_cause_t cause;
+        const char *status = s_zap_decide (z, part, n, user, sizeof user, z85, &cause);
         if (*status != '2') {
-            atomic_fetch_add (&z->m->handshakes_failed, 1);
-            int64_t now = tx_clock_ms ();
-            if (now - z->last_log_ms >= 10000) {
-                char addr [64] = "";
-                if (n >= 4)
-                    snprintf (addr, sizeof addr, "%.*s", (int) zmq_msg_size (&part [3]),
-                              (const char *) zmq_msg_data (&part [3]));
-                tx_log (TX_LOG_WARN, "handshake refused", "reason=\"%s\" key=%s peer=%s suppressed=%ld",
-                        text, *z85 ? z85 : "-", *addr ? addr : "-", z->suppressed);
-                z->last_log_ms = now;
-                z->suppressed = 0;
-            }
-            else
-                z->suppressed++;
+            char addr [64] = "";
+            if (n >= 4)
+                snprintf (addr, sizeof addr, "%.*s", (int) zmq_msg_size (&part [3]),
+                          (const char *) zmq_msg_data (&part [3]));
+            s_handshake_failed (z->m, &z->log, cause, z85, addr);
         }
+        const char *text = *status == '2' ? "OK" : tx_hs_cause_str (cause);
         if (n >= 2)
             s_zap_reply (sock, &part [1], status, text, user, *status == '2' ? z85 : NULL);
         else {
@@ -239,6 +322,8 @@ typedef struct {
     tx_wire_decoder_t *dec;
     tx_buf_t json;                  //  scratch for attribute JSON
     tx_refusals_t *refusals;        //  what of the refusals is kept, per sender
+    tx_guard_t *guard;              //  connections still in their handshake
+    tx_hs_log_t hs_log;             //  rate limit for failed handshakes
 } recv_t;
 
 static int64_t
@@ -387,6 +472,10 @@ s_receive (recv_t *r)
             ;
         zmq_msg_close (&extra);
     }
+    //  A message came through: its connection has authenticated.
+    int srcfd = zmq_msg_get (&payload, ZMQ_SRCFD);
+    if (srcfd >= 0)
+        tx_guard_message (r->guard, srcfd);
     if (bad) {
         atomic_fetch_add (&r->m->messages_dropped_bad_frames, 1);
         zmq_msg_close (&rid);
@@ -469,6 +558,23 @@ s_forward_ack (recv_t *r, void *acks)
     return 0;
 }
 
+//  The monitor events the receive loop follows.
+#define MON_EVENTS (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED \
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+
+//  A handshake failure libzmq reports (ZAP refusals are counted by the ZAP
+//  handler, with their own cause).
+static void
+s_monitor_handshake_failed (recv_t *r, uint16_t event, uint32_t value, const char *endpoint)
+{
+    tx_hs_cause_t cause = TX_HS_INCOMPLETE;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        cause = value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ? TX_HS_DECRYPT_FAILED
+              : value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? TX_HS_MECHANISM_MISMATCH
+              : TX_HS_PROTOCOL_ERROR;
+    s_handshake_failed (r->m, &r->hs_log, cause, NULL, endpoint);
+}
+
 //  Reads one monitor event; 0, or -1 when none was waiting.
 static int
 s_monitor_event (recv_t *r, void *mon)
@@ -481,16 +587,41 @@ s_monitor_event (recv_t *r, void *mon)
     &&  zmq_msg_size (&ev) >= 6) {
         rc = 0;
         uint16_t e;
+        uint32_t value;
         memcpy (&e, zmq_msg_data (&ev), 2);
-        if (e == ZMQ_EVENT_ACCEPTED)
+        memcpy (&value, (const uint8_t *) zmq_msg_data (&ev) + 2, 4);
+        if (e == ZMQ_EVENT_ACCEPTED) {
             atomic_fetch_add (&r->m->connected, 1);
+            tx_guard_accepted (r->guard, (int) value, tx_clock_ms ());
+        }
         else
-        if (e == ZMQ_EVENT_DISCONNECTED)
+        if (e == ZMQ_EVENT_DISCONNECTED) {
             atomic_fetch_sub (&r->m->connected, 1);
+            tx_guard_closed (r->guard, (int) value);
+        }
+        else {
+            char endpoint [128];
+            snprintf (endpoint, sizeof endpoint, "%.*s", (int) zmq_msg_size (&addr),
+                      (const char *) zmq_msg_data (&addr));
+            s_monitor_handshake_failed (r, e, value, endpoint);
+        }
     }
     zmq_msg_close (&ev);
     zmq_msg_close (&addr);
     return rc;
+}
+
+//  Reads the monitor's events, then closes the oldest handshaking
+//  connections beyond the limit; only once every waiting event is read,
+//  so that no descriptor is acted on after libzmq has closed it.
+static void
+s_monitor_drain (recv_t *r, void *mon)
+{
+    for (int i = 0; i < 100000; i++)
+        if (s_monitor_event (r, mon) != 0) {
+            tx_guard_enforce (r->guard, tx_clock_ms ());
+            return;
+        }
 }
 
 static int
@@ -513,7 +644,11 @@ s_setup_router (const tx_config_t *cfg, void *router, const tx_keyfile_t *key)
     //  waited out SYN retransmits (1, 3, 7, 15 s ...).  Linux caps it at
     //  net.core.somaxconn.
     int backlog = 4096;
+    //  A client that does not finish its handshake in time is closed
+    //  (libzmq's default, 30 s, let idle connections pile up).
+    int handshake_ms = cfg->handshake_timeout * 1000;
     if (zmq_setsockopt (router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)
+    ||  zmq_setsockopt (router, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms)
     ||  zmq_setsockopt (router, ZMQ_BACKLOG, &backlog, sizeof backlog)
     ||  zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)
     ||  zmq_setsockopt (router, ZMQ_RCVHWM, &hwm, sizeof hwm)
@@ -567,6 +702,7 @@ tx_server_run (const tx_config_t *cfg)
     tx_writer_t *writer = tx_writer_new (cfg, &queue, ctx, ACK_ENDPOINT, &metrics);
     void *http = NULL;
     void *router = NULL, *mon = NULL;
+    tx_guard_t *guard = NULL;
     zap_t zap = { .cfg = cfg, .ctx = ctx, .writer = writer, .m = &metrics };
     bool zap_started = false;
     int rc = 1;
@@ -592,12 +728,18 @@ tx_server_run (const tx_config_t *cfg)
         struct timespec ts = { 0, 50 * 1000000L };
         nanosleep (&ts, NULL);
     }
+    guard = tx_guard_new (cfg->max_handshaking, cfg->handshake_timeout * 1000, !cfg->insecure, &metrics);
+    if (!guard)
+        goto out;
+    tx_log (TX_LOG_INFO, "connection limits", "handshake_timeout=%ds max_handshaking=%d%s",
+            cfg->handshake_timeout, tx_guard_limit (guard),
+            tx_guard_limit (guard) < cfg->max_handshaking ? " (lowered to fit the open-files limit)" : "");
     router = zmq_socket (ctx, ZMQ_ROUTER);
     if (s_setup_router (cfg, router, &key) != 0) {
         tx_log (TX_LOG_ERROR, "cannot set socket options", "err=\"%s\"", zmq_strerror (zmq_errno ()));
         goto out;
     }
-    zmq_socket_monitor (router, MON_ENDPOINT, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+    zmq_socket_monitor (router, MON_ENDPOINT, MON_EVENTS);
     mon = zmq_socket (ctx, ZMQ_PAIR);
     //  No limit on events waiting for us: libzmq's I/O thread sends them
     //  blocking, holding the monitor's lock, so a full pipe (1,000 events:
@@ -622,7 +764,8 @@ tx_server_run (const tx_config_t *cfg)
     bool watchdog = sd_watchdog_enabled (0, &watchdog_us) > 0;
 
     recv_t r = { cfg, router, &queue, writer, &metrics, tx_wire_decoder_new (), { 0 },
-                 tx_refusals_new ((size_t) cfg->rejected_budget * 1024, (size_t) cfg->rejected_prefix) };
+                 tx_refusals_new ((size_t) cfg->rejected_budget * 1024, (size_t) cfg->rejected_prefix),
+                 guard, { 0, 0 } };
     size_t queue_max = (size_t) cfg->queue_mb * 1024 * 1024;
     int64_t next_warn = tx_clock_ms () + 60000, next_dog = 0;
     while (!s_stop) {
@@ -639,9 +782,7 @@ tx_server_run (const tx_config_t *cfg)
             break;
         while (s_forward_ack (&r, acks) == 0)
             ;
-        if (items [1].revents & ZMQ_POLLIN)
-            for (int i = 0; i < 1000 && s_monitor_event (&r, mon) == 0; i++)
-                ;
+        s_monitor_drain (&r, mon);
         if (room && (items [2].revents & ZMQ_POLLIN))
             for (int i = 0; i < MAX_PER_LOOP && s_receive (&r) == 0; i++)
                 ;
@@ -701,5 +842,6 @@ out:
     zmq_ctx_term (ctx);
     tx_queue_fini (&queue);
     tx_metrics_stop (&http);
+    tx_guard_destroy (&guard);
     return rc;
 }
