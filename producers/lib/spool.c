@@ -63,7 +63,7 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
         int e = errno;
         if (e != EWOULDBLOCK) {
             tx_spool_set_err (err, errlen, "spool %s: cannot lock %s: %s", self->dir,
-                       path, strerror (e));
+                              path, strerror (e));
             return -1;
         }
         /* The owner writes its pid right after locking; allow it a moment */
@@ -82,7 +82,7 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
             tx_spool_set_err (err, errlen, "spool %s is in use by pid %ld", self->dir, pid);
         else
             tx_spool_set_err (err, errlen, "spool %s is in use by another process",
-                       self->dir);
+                              self->dir);
         errno = EBUSY;
         return -1;
     }
@@ -90,7 +90,7 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
     int n = snprintf (buf, sizeof buf, "%ld\n", (long) getpid ());
     if (ftruncate (self->lockfd, 0) || tx_spool_pwrite_all (self->lockfd, buf, (size_t) n, 0))
         tx_spool_log (self, TX_SPOOL_LOG_WARN, "event=lockfile-write-failed error=\"%s\"",
-               strerror (errno));
+                      strerror (errno));
     return 0;
 }
 
@@ -109,7 +109,7 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
         o.cap_bytes = DEF_CAP;
     if (o.cap_bytes < MIN_CAP) {
         tx_spool_set_err (err, errlen, "spool %s: cap_bytes %" PRIu64 " is below %d",
-                   dir, o.cap_bytes, MIN_CAP);
+                          dir, o.cap_bytes, MIN_CAP);
         return NULL;
     }
     if (!o.segment_bytes)
@@ -119,7 +119,7 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
         o.max_record = DEF_MAX_RECORD;
     if (o.max_record > MAX_MAX_RECORD || o.fsync_ms < 0 || o.ack_sync_ms < -1) {
         tx_spool_set_err (err, errlen, "spool %s: bad option (max_record, fsync_ms or ack_sync_ms)",
-                   dir);
+                          dir);
         return NULL;
     }
     if (!o.ack_sync_ms)
@@ -171,12 +171,12 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
         }
         else
             tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-log-unusable error=\"%s\"",
-                   strerror (errno));
+                          strerror (errno));
     }
     tx_spool_log (self, TX_SPOOL_LOG_INFO,
-           "event=open segments=%zu bytes=%" PRIu64 " next_seq=%" PRIu64
-           " damaged=%" PRIu64 " truncated_bytes=%" PRIu64, self->nsegs,
-           self->bytes, self->next_seq, self->st.damaged, self->st.truncated_bytes);
+                  "event=open segments=%zu bytes=%" PRIu64 " next_seq=%" PRIu64
+                  " damaged=%" PRIu64 " truncated_bytes=%" PRIu64, self->nsegs,
+                  self->bytes, self->next_seq, self->st.damaged, self->st.truncated_bytes);
     return self;
 fail:;
     int e = errno;
@@ -211,7 +211,7 @@ tx_spool_close (tx_spool_t **self_p)
         }
         else if (self->ack_dirty && fdatasync (self->ackfd))
             tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-sync-failed error=\"%s\"",
-                   strerror (errno));
+                          strerror (errno));
         close (self->ackfd);
     }
     /* Everything delivered: give the active segment's space back now
@@ -220,7 +220,7 @@ tx_spool_close (tx_spool_t **self_p)
         pthread_mutex_lock (&self->mtx);
         if (!self->broken && tx_spool_reclaimable (self) && tx_spool_cut_active (self))
             tx_spool_log (self, TX_SPOOL_LOG_WARN, "event=reclaim-failed error=\"%s\"",
-                   strerror (errno));
+                          strerror (errno));
         pthread_mutex_unlock (&self->mtx);
     }
     for (size_t i = 0; i < self->nsegs; i++)
@@ -249,6 +249,66 @@ tx_spool_close (tx_spool_t **self_p)
 
 /* ---------------------------------------------------------------- append */
 
+/* Short of room (the cap, or the file system was full at the last
+   write), and the active segment act is kept only because it is active:
+   give its space back, then delete it.  A spent one was given back
+   already, but its rotation failed.  (mtx, dropped while deleting.)
+   TX_SPOOL_OK, or the code of the failure. */
+static int
+s_give_back (tx_spool_t *self, tx_spool_seg_t *act)
+{
+    int rc;
+    if (act->spent)
+        rc = tx_spool_rotate (self);
+    else if ((rc = tx_spool_reclaim (self)) > 0)
+        rc = TX_SPOOL_OK;       /* nothing to give back after all */
+    if (rc != TX_SPOOL_OK)
+        return rc;
+    tx_spool_seg_t **dead;
+    size_t ndead = tx_spool_collect_dead (self, &dead);
+    if (ndead) {
+        pthread_mutex_unlock (&self->mtx);
+        tx_spool_drop_segs (self, dead, ndead);
+        pthread_mutex_lock (&self->mtx);
+    }
+    return TX_SPOOL_OK;
+}
+
+/* Add the record at next_seq to the records pending for the active
+   segment act, which has room (mtx).  TX_SPOOL_OK with its seq in
+   *seq_p, or TX_SPOOL_ERR (no memory). */
+static int
+s_pend_add (tx_spool_t *self, tx_spool_seg_t *act, const void *rec,
+            size_t len, uint32_t dcrc, uint64_t *seq_p)
+{
+    size_t rsize = tx_spool_rec_size (len);
+    uint64_t seq = self->next_seq;
+    if (tx_spool_seg_reserve (act, seq))
+        return TX_SPOOL_ERR;
+    if (self->pend_len + rsize > self->pend_cap) {
+        size_t cap = self->pend_cap ? self->pend_cap : 64 * 1024;
+        while (cap < self->pend_len + rsize)
+            cap *= 2;
+        unsigned char *p = realloc (self->pend, cap);
+        if (!p)
+            return TX_SPOOL_ERR;
+        self->pend = p;
+        self->pend_cap = cap;
+    }
+    tx_spool_rec_encode (self->pend + self->pend_len, seq, rec, len, dcrc);
+    self->pend_len += rsize;
+    if (!self->pend_since)
+        self->pend_since = tx_spool_now ();
+    self->next_seq++;
+    tx_spool_seg_add (act, seq);
+    act->fsize += rsize;
+    act->end = act->fsize;
+    self->bytes += rsize;
+    self->st.appends++;
+    *seq_p = seq;
+    return TX_SPOOL_OK;
+}
+
 int
 tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
 {
@@ -258,8 +318,6 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
     if (rsize + 2 * SEG_HDR > self->opts.cap_bytes)
         return TX_SPOOL_ERR;        /* could never fit */
     uint32_t dcrc = tx_crc32c (rec, len);
-    tx_spool_seg_t **dead = NULL;
-    size_t ndead = 0;
     int rc = TX_SPOOL_OK;
     bool retried = false;
 
@@ -280,21 +338,8 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
         uint64_t need = rsize + (rotate ? SEG_HDR : 0);
         bool over = self->bytes + need > self->opts.cap_bytes;
         if (act->spent || ((over || self->nospace) && tx_spool_reclaimable (self))) {
-            /* Short of room (the cap, or the file system was full at the
-               last write), and the active segment is kept only because
-               it is active: give its space back, then delete it.  A spent
-               one was given back already, but its rotation failed. */
-            if (act->spent)
-                rc = tx_spool_rotate (self);
-            else if ((rc = tx_spool_reclaim (self)) > 0)
-                rc = TX_SPOOL_OK;       /* nothing to give back after all */
-            if (rc != TX_SPOOL_OK)
+            if ((rc = s_give_back (self, act)) != TX_SPOOL_OK)
                 break;
-            if ((ndead = tx_spool_collect_dead (self, &dead))) {
-                pthread_mutex_unlock (&self->mtx);
-                tx_spool_drop_segs (self, dead, ndead);
-                pthread_mutex_lock (&self->mtx);
-            }
             continue;
         }
         if (over) {
@@ -306,40 +351,9 @@ tx_spool_put (tx_spool_t *self, const void *rec, size_t len, uint64_t *seq_out)
                 break;
             continue;
         }
-        uint64_t seq = self->next_seq;
-        if (tx_spool_seg_reserve (act, seq)) {
-            rc = TX_SPOOL_ERR;
+        uint64_t seq;
+        if ((rc = s_pend_add (self, act, rec, len, dcrc, &seq)) != TX_SPOOL_OK)
             break;
-        }
-        if (self->pend_len + rsize > self->pend_cap) {
-            size_t cap = self->pend_cap ? self->pend_cap : 64 * 1024;
-            while (cap < self->pend_len + rsize)
-                cap *= 2;
-            unsigned char *p = realloc (self->pend, cap);
-            if (!p) {
-                rc = TX_SPOOL_ERR;
-                break;
-            }
-            self->pend = p;
-            self->pend_cap = cap;
-        }
-        unsigned char *p = self->pend + self->pend_len;
-        tx_le_put32 (p, REC_MAGIC);
-        tx_le_put32 (p + 4, (uint32_t) len);
-        tx_le_put64 (p + 8, seq);
-        tx_le_put32 (p + 16, dcrc);
-        tx_le_put32 (p + 20, tx_crc32c (p, 20));
-        memcpy (p + REC_HDR, rec, len);
-        memset (p + REC_HDR + len, 0, rsize - REC_HDR - len);
-        self->pend_len += rsize;
-        if (!self->pend_since)
-            self->pend_since = tx_spool_now ();
-        self->next_seq++;
-        tx_spool_seg_add (act, seq);
-        act->fsize += rsize;
-        act->end = act->fsize;
-        self->bytes += rsize;
-        self->st.appends++;
         if (seq_out)
             *seq_out = seq;
         if (self->pend_len >= PEND_FLUSH) {
@@ -428,6 +442,163 @@ s_read_search (tx_spool_t *self, uint64_t after)
     return -1;
 }
 
+/* Where a read of the records after `after` starts (mtx): the cursor the
+   previous call left, also when `after` is any seq that call returned;
+   else a search.  The segment's index, or -1; its offset in *off. */
+static ssize_t
+s_read_start (tx_spool_t *self, uint64_t after, uint64_t *off)
+{
+    *off = SEG_HDR;
+    if (!self->rd_valid)
+        return s_read_search (self, after);
+    bool hit = self->rd_key == after;
+    uint64_t at = self->rd_off;
+    for (size_t lo = 0, hi = self->rd_n; !hit && lo < hi; ) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->rd_seqs[mid] == after) {
+            hit = true;
+            at = self->rd_ends[mid];
+        }
+        else if (self->rd_seqs[mid] < after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    ssize_t i = hit ? tx_spool_find_index (self, self->rd_base) : -1;
+    if (i >= 0 && self->segs[i]->base == self->rd_base) {
+        *off = at;
+        return i;
+    }
+    return s_read_search (self, after);
+}
+
+/* Room for max entries in the cursor's seqs and ends (mtx); 0 or -1 */
+static int
+s_read_reserve (tx_spool_t *self, size_t max)
+{
+    if (max <= self->rd_cap)
+        return 0;
+    uint64_t *a = realloc (self->rd_seqs, max * sizeof *a);
+    if (a)
+        self->rd_seqs = a;
+    uint64_t *b = a ? realloc (self->rd_ends, max * sizeof *b) : NULL;
+    if (b)
+        self->rd_ends = b;
+    if (!a || !b)
+        return -1;
+    self->rd_cap = max;
+    return 0;
+}
+
+/* Make seg's read fd ready (mtx), keeping one open: the cursor's.
+   0, or -1 (logged). */
+static int
+s_read_open (tx_spool_t *self, tx_spool_seg_t *seg)
+{
+    if (self->rd_seg != seg) {
+        if (self->rd_seg && self->rd_seg->pins == 0 && self->rd_seg->rfd >= 0) {
+            close (self->rd_seg->rfd);
+            self->rd_seg->rfd = -1;
+        }
+        self->rd_seg = seg;
+        self->rd.fd = -1;
+    }
+    if (seg->rfd >= 0)
+        return 0;
+    char name[64], why[512];
+    tx_spool_seg_name (seg->base, "log", name, sizeof name);
+    seg->rfd = tx_spool_trust_open (self, name, O_RDONLY, why, sizeof why);
+    if (seg->rfd >= 0)
+        return 0;
+    tx_spool_log (self, TX_SPOOL_LOG_ERROR,
+                  "event=read-open-failed segment=%s error=\"%s\"", name, why);
+    return -1;
+}
+
+/* Parse the records of fd from *off below end with seq > after into
+   recs[*n..max), their ends into rd_ends (rd_mtx, not mtx: bytes below
+   end never change).  Records of one call all come from one buffer fill,
+   so their pointers stay valid together.  0, or S_IOERR with errno;
+   *suspect when damage came first. */
+static int
+s_read_parse (tx_spool_t *self, int fd, uint64_t end, uint64_t after,
+              uint64_t *off, tx_spool_rec_t *recs, size_t max, size_t *n,
+              bool *suspect)
+{
+    tx_spool_reader_reset (&self->rd, fd, end);
+    while (*n < max) {
+        tx_spool_item_t rec;
+        int rc = tx_spool_reader_next (&self->rd, *off, *n == 0, &rec);
+        if (rc == S_END || rc == S_AGAIN)
+            break;
+        if (rc == S_IOERR)
+            return S_IOERR;
+        if (rc != S_REC) {
+            if (*n)
+                break;          /* deal with it first thing next call */
+            *suspect = true;
+        }
+        else if (rec.seq > after) {
+            recs[*n].seq = rec.seq;
+            recs[*n].data = rec.data;
+            recs[*n].len = rec.len;
+            self->rd_ends[*n] = rec.off + rec.size;
+            (*n)++;
+        }
+        *off = rec.off + rec.size;
+    }
+    return 0;
+}
+
+/* Keep of recs[0..n) only the stored, unacknowledged records of seg, and
+   their seqs for the cursor (mtx).  How many are left. */
+static size_t
+s_read_keep (tx_spool_t *self, tx_spool_seg_t *seg, tx_spool_rec_t *recs,
+             size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!seg->dead && tx_spool_seg_present (seg, recs[i].seq)
+        &&  !tx_spool_seg_acked (seg, recs[i].seq)) {
+            self->rd_seqs[k] = recs[i].seq;
+            self->rd_ends[k] = self->rd_ends[i];
+            recs[k++] = recs[i];
+        }
+    return k;
+}
+
+/* Read seg from *off below end into recs (mtx held, dropped while
+   parsing; seg's rfd open).  Verifies seg when a read met damage.
+   0; 1 when seg died meanwhile (fully acknowledged); -1 on a read
+   error (logged; *n is then 0). */
+static int
+s_read_segment (tx_spool_t *self, tx_spool_seg_t *seg, uint64_t end,
+                uint64_t after, uint64_t *off, tx_spool_rec_t *recs,
+                size_t max, size_t *n)
+{
+    seg->pins++;
+    int fd = seg->rfd;
+    pthread_mutex_unlock (&self->mtx);
+    bool suspect = false;
+    int rc = s_read_parse (self, fd, end, after, off, recs, max, n, &suspect);
+    int err = errno;
+    pthread_mutex_lock (&self->mtx);
+    if (suspect)
+        seg->suspect = true;
+    if (seg->suspect && *off >= end && !seg->dead && rc != S_IOERR)
+        tx_spool_seg_verify (self, seg);
+    *n = s_read_keep (self, seg, recs, *n);
+    bool dead = seg->dead;
+    s_unpin (self, seg);
+    if (rc == S_IOERR) {
+        tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=read-failed error=\"%s\"",
+                      strerror (err));
+        *n = 0;
+        return -1;
+    }
+    return dead ? 1 : 0;
+}
+
 int
 tx_spool_read (tx_spool_t *self, uint64_t after, tx_spool_rec_t *recs, size_t max)
 {
@@ -437,55 +608,19 @@ tx_spool_read (tx_spool_t *self, uint64_t after, tx_spool_rec_t *recs, size_t ma
         max = INT32_MAX;
     int result = 0;
     size_t n = 0;
+    uint64_t off;
     pthread_mutex_lock (&self->rd_mtx);
     pthread_mutex_lock (&self->mtx);
-
-    /* Where to start: the cursor of the previous call, or a search */
-    ssize_t idx = -1;
-    uint64_t off = SEG_HDR;
-    if (self->rd_valid) {
-        bool hit = self->rd_key == after;
-        uint64_t at = self->rd_off;
-        for (size_t lo = 0, hi = self->rd_n; !hit && lo < hi; ) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (self->rd_seqs[mid] == after) {
-                hit = true;
-                at = self->rd_ends[mid];
-            }
-            else if (self->rd_seqs[mid] < after)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        ssize_t i = hit ? tx_spool_find_index (self, self->rd_base) : -1;
-        if (i >= 0 && self->segs[i]->base == self->rd_base) {
-            idx = i;
-            off = at;
-        }
-    }
-    if (idx < 0)
-        idx = s_read_search (self, after);
+    ssize_t idx = s_read_start (self, after, &off);
     self->rd_valid = false;
     self->rd_n = 0;
-    if (max > self->rd_cap) {
-        uint64_t *a = realloc (self->rd_seqs, max * sizeof *a);
-        if (a)
-            self->rd_seqs = a;
-        uint64_t *b = a ? realloc (self->rd_ends, max * sizeof *b) : NULL;
-        if (b)
-            self->rd_ends = b;
-        if (!a || !b) {
-            pthread_mutex_unlock (&self->mtx);
-            pthread_mutex_unlock (&self->rd_mtx);
-            return TX_SPOOL_ERR;
-        }
-        self->rd_cap = max;
-    }
-
-    while (idx >= 0 && (size_t) idx < self->nsegs) {
+    if (s_read_reserve (self, max))
+        result = TX_SPOOL_ERR;
+    while (result == 0 && idx >= 0 && (size_t) idx < self->nsegs) {
         tx_spool_seg_t *seg = self->segs[idx];
         bool active = seg == tx_spool_active (self);
         uint64_t end = active ? self->durable_off : seg->end;
+        uint64_t base = seg->base;
         if (off >= end && !seg->suspect) {
             if (active)
                 break;
@@ -493,103 +628,29 @@ tx_spool_read (tx_spool_t *self, uint64_t after, tx_spool_rec_t *recs, size_t ma
             off = SEG_HDR;
             continue;
         }
-        if (self->rd_seg != seg) {
-            /* keep one read fd open: the cursor's */
-            if (self->rd_seg && self->rd_seg->pins == 0 && self->rd_seg->rfd >= 0) {
-                close (self->rd_seg->rfd);
-                self->rd_seg->rfd = -1;
-            }
-            self->rd_seg = seg;
-            self->rd.fd = -1;
-        }
-        if (seg->rfd < 0) {
-            char name[64], why[512];
-            tx_spool_seg_name (seg->base, "log", name, sizeof name);
-            seg->rfd = tx_spool_trust_open (self, name, O_RDONLY, why, sizeof why);
-            if (seg->rfd < 0) {
-                tx_spool_log (self, TX_SPOOL_LOG_ERROR,
-                       "event=read-open-failed segment=%s error=\"%s\"", name,
-                       why);
-                result = TX_SPOOL_EIO;
-                break;
-            }
-        }
-        seg->pins++;
-        int fd = seg->rfd;
-        uint64_t base = seg->base;
-        pthread_mutex_unlock (&self->mtx);
-
-        /* Parse without mtx: bytes below end never change.  Records of
-           one call all come from one buffer fill, so their pointers stay
-           valid together. */
-        tx_spool_reader_reset (&self->rd, fd, end);
-        bool suspect = false, ioerr = false;
-        while (n < max) {
-            tx_spool_item_t rec;
-            int rc = tx_spool_reader_next (&self->rd, off, n == 0, &rec);
-            if (rc == S_END || rc == S_AGAIN)
-                break;
-            if (rc == S_IOERR) {
-                ioerr = true;
-                break;
-            }
-            if (rc != S_REC) {
-                if (n)
-                    break;      /* deal with it first thing next call */
-                suspect = true;
-            }
-            else if (rec.seq > after) {
-                recs[n].seq = rec.seq;
-                recs[n].data = rec.data;
-                recs[n].len = rec.len;
-                self->rd_ends[n] = rec.off + rec.size;
-                n++;
-            }
-            off = rec.off + rec.size;
-        }
-        int err = errno;
-
-        pthread_mutex_lock (&self->mtx);
-        if (suspect)
-            seg->suspect = true;
-        if (seg->suspect && off >= end && !seg->dead && !ioerr)
-            tx_spool_seg_verify (self, seg);
-        /* Keep only stored, unacknowledged records */
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!seg->dead && tx_spool_seg_present (seg, recs[i].seq)
-            &&  !tx_spool_seg_acked (seg, recs[i].seq)) {
-                self->rd_seqs[k] = recs[i].seq;
-                self->rd_ends[k] = self->rd_ends[i];
-                recs[k++] = recs[i];
-            }
-        n = k;
-        bool dead = seg->dead;
-        s_unpin (self, seg);
-        if (ioerr) {
-            tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=read-failed error=\"%s\"",
-                   strerror (err));
-            n = 0;
+        int rc = s_read_open (self, seg) ? -1
+               : s_read_segment (self, seg, end, after, &off, recs, max, &n);
+        if (rc < 0)
             result = TX_SPOOL_EIO;
-            break;
-        }
-        if (dead) {             /* fully acknowledged meanwhile */
+        else if (rc > 0) {      /* fully acknowledged meanwhile */
             idx = s_read_search (self, after);
             off = SEG_HDR;
-            continue;
         }
-        self->rd_valid = true;
-        self->rd_key = n ? recs[n - 1].seq : after;
-        self->rd_base = base;
-        self->rd_off = off;
-        self->rd_n = n;
-        if (n)
-            break;
+        else {
+            self->rd_valid = true;
+            self->rd_key = n ? recs[n - 1].seq : after;
+            self->rd_base = base;
+            self->rd_off = off;
+            self->rd_n = n;
+            if (n)
+                break;
+        }
     }
     pthread_mutex_unlock (&self->mtx);
     pthread_mutex_unlock (&self->rd_mtx);
     return result < 0 ? result : (int) n;
 }
+
 
 
 /* ---------------------------------------------------------------- ack */
@@ -703,7 +764,7 @@ tx_spool_open_file (tx_spool_t *self, const char *name, int flags, char *err,
         return -1;
     }
     return tx_spool_trust_open (self, name, flags & (O_ACCMODE | O_APPEND | O_CREAT | O_TRUNC),
-                     err, errlen);
+                                err, errlen);
 }
 
 const char *

@@ -174,7 +174,7 @@ tx_spool_ack_write (tx_spool_t *self, const unsigned char *ents, size_t len)
 {
     if (self->ackfd < 0 || tx_spool_pwrite_all (self->ackfd, ents, len, self->ack_off)) {
         tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-write-failed error=\"%s\"",
-               strerror (self->ackfd < 0 ? EBADF : errno));
+                      strerror (self->ackfd < 0 ? EBADF : errno));
         self->ack_stale = true;
         return -1;
     }
@@ -236,14 +236,14 @@ tx_spool_ack_mark (tx_spool_t *self, uint64_t upto, uint64_t epoch)
         tx_spool_ack_entry (ents + len, ACK_DURABLE, w, 0), len += ACK_ENT;
     if (len && tx_spool_pwrite_all (self->ackfd, ents, len, self->ack_off)) {
         tx_spool_log (self, TX_SPOOL_LOG_ERROR,
-               "event=ack-write-failed entry=durable error=\"%s\"", strerror (errno));
+                      "event=ack-write-failed entry=durable error=\"%s\"", strerror (errno));
         return -1;
     }
     self->ack_off += len;
     if (fdatasync (self->ackfd)) {
         self->ack_dirty = true;
         tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-sync-failed error=\"%s\"",
-               strerror (errno));
+                      strerror (errno));
         return -1;
     }
     self->ack_dirty = false;
@@ -299,7 +299,7 @@ tx_spool_ranges_add (tx_spool_ranges_t *r, uint64_t lo, uint64_t hi)
    memory. */
 int
 tx_spool_ack_replay (tx_spool_t *self, const unsigned char *buf, size_t len,
-              uint64_t *max_seq, uint64_t *durable, tx_spool_ranges_t *done)
+                     uint64_t *max_seq, uint64_t *durable, tx_spool_ranges_t *done)
 {
     uint64_t bad = 0;
     for (size_t off = 0; off + ACK_ENT <= len; off += ACK_ENT) {
@@ -352,7 +352,7 @@ tx_spool_ack_replay (tx_spool_t *self, const unsigned char *buf, size_t len,
     }
     if (bad)
         tx_spool_log (self, TX_SPOOL_LOG_WARN,
-               "event=ack-log-damaged entries=%" PRIu64
-               " msg=\"those records may be sent again\"", bad);
+                      "event=ack-log-damaged entries=%" PRIu64
+                      " msg=\"those records may be sent again\"", bad);
     return 0;
 }

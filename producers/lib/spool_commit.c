@@ -126,14 +126,14 @@ s_fail (tx_spool_t *self, const char *what, int err)
     self->durable_seq = self->next_seq - 1;     /* nothing else is present */
     if (!full)
         tx_spool_log (self, TX_SPOOL_LOG_ERROR,
-               "event=io-error op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
-               " msg=\"appends not yet durable fail\"", what, strerror (err), lo, hi);
+                      "event=io-error op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
+                      " msg=\"appends not yet durable fail\"", what, strerror (err), lo, hi);
     else if (!was_nospace)      /* once per episode: it may last long */
         tx_spool_log (self, TX_SPOOL_LOG_ERROR,
-               "event=disk-full op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
-               " msg=\"no room on the spool's file system: appends fail with"
-               " 'full' until space is freed; acknowledged segments are given"
-               " back\"", what, strerror (err), lo, hi);
+                      "event=disk-full op=%s error=\"%s\" lost_seqs=%" PRIu64 "-%" PRIu64
+                      " msg=\"no room on the spool's file system: appends fail with"
+                      " 'full' until space is freed; acknowledged segments are given"
+                      " back\"", what, strerror (err), lo, hi);
     pthread_cond_broadcast (&self->cond);
 }
 
@@ -150,13 +150,13 @@ tx_spool_repair (tx_spool_t *self)
     &&  fdatasync (self->wfd) == 0) {
         self->broken = false;
         tx_spool_log (self, TX_SPOOL_LOG_INFO, "event=repaired offset=%" PRIu64,
-               self->durable_off);
+                      self->durable_off);
         return TX_SPOOL_OK;
     }
     int err = errno;
     int rc = tx_spool_count_failure (self, err);
     tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=repair-failed error=\"%s\"",
-           strerror (err));
+                  strerror (err));
     return rc;
 }
 
@@ -169,7 +169,7 @@ void
 tx_spool_flush_pending (tx_spool_t *self)
 {
     if (tx_spool_pwrite_all (self->wfd, self->pend, self->pend_len,
-                      self->written_off) == 0) {
+                             self->written_off) == 0) {
         self->written_off += self->pend_len;
         self->pend_len = 0;
     }
@@ -342,7 +342,7 @@ tx_spool_reclaim (tx_spool_t *self)
             int err = errno;
             rc = tx_spool_count_failure (self, err);
             tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=reclaim-failed error=\"%s\"",
-                   strerror (err));
+                          strerror (err));
         }
     }
     self->rotating = false;

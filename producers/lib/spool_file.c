@@ -40,7 +40,7 @@ tx_spool_fsync_dir (tx_spool_t *self)
         return 0;
     int err = errno;
     tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=fsync-dir-failed error=\"%s\"",
-           strerror (err));
+                  strerror (err));
     errno = err;
     return -1;
 }

@@ -222,8 +222,8 @@ tx_spool_drop_segs (tx_spool_t *self, tx_spool_seg_t **dead, size_t n)
            (the collector deduplicates), rather than count them lost.  On a
            full file system the space comes first. */
         tx_spool_log (self, TX_SPOOL_LOG_WARN, "event=segments-kept count=%zu"
-               " msg=\"the ack log could not be made durable: these"
-               " acknowledged records will be sent again after a restart\"", n);
+                      " msg=\"the ack log could not be made durable: these"
+                      " acknowledged records will be sent again after a restart\"", n);
         nunlink = 0;
     }
     char name[64];
@@ -231,8 +231,8 @@ tx_spool_drop_segs (tx_spool_t *self, tx_spool_seg_t **dead, size_t n)
         tx_spool_seg_name (dead[i]->base, "log", name, sizeof name);
         if (unlinkat (self->dirfd, name, 0) && errno != ENOENT)
             tx_spool_log (self, TX_SPOOL_LOG_WARN,
-                   "event=unlink-failed segment=%s error=\"%s\"", name,
-                   strerror (errno));
+                          "event=unlink-failed segment=%s error=\"%s\"", name,
+                          strerror (errno));
     }
     if (nunlink)
         tx_spool_fsync_dir (self);
@@ -308,8 +308,8 @@ tx_spool_cut_active (tx_spool_t *self)
        acknowledged records come back and are sent again. */
     if (fdatasync (self->wfd))
         tx_spool_log (self, TX_SPOOL_LOG_WARN,
-               "event=reclaim-sync-failed segment=%s error=\"%s\"", name,
-               strerror (errno));
+                      "event=reclaim-sync-failed segment=%s error=\"%s\"", name,
+                      strerror (errno));
     uint64_t freed = act->fsize - SEG_HDR;
     self->bytes -= freed;
     act->fsize = act->end = SEG_HDR;
@@ -322,7 +322,7 @@ tx_spool_cut_active (tx_spool_t *self)
     act->last = act->base - 1;
     self->st.reclaimed++;
     tx_spool_log (self, TX_SPOOL_LOG_INFO,
-           "event=reclaimed segment=%s bytes=%" PRIu64
-           " msg=\"fully acknowledged active segment cut back\"", name, freed);
+                  "event=reclaimed segment=%s bytes=%" PRIu64
+                  " msg=\"fully acknowledged active segment cut back\"", name, freed);
     return 0;
 }

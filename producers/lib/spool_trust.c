@@ -44,20 +44,20 @@ s_check_stat (const char *dir, const char *name, const struct stat *sb,
     }
     if ((unsigned) sb->st_uid != me) {
         tx_spool_set_err (err, errlen, "%s is owned by uid %u, not by you (uid %u);"
-                   " run chown %u %s, or give a spool directory of your own",
-                   what, (unsigned) sb->st_uid, me, me, path);
+                          " run chown %u %s, or give a spool directory of your own",
+                          what, (unsigned) sb->st_uid, me, me, path);
         return -1;
     }
     if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
         tx_spool_set_err (err, errlen, "%s is writable by group or others (mode %04o);"
-                   " run chmod go-w %s", what, (unsigned) (sb->st_mode & 07777),
-                   path);
+                          " run chmod go-w %s", what, (unsigned) (sb->st_mode & 07777),
+                          path);
         return -1;
     }
     if (name && sb->st_nlink != 1) {
         tx_spool_set_err (err, errlen, "%s has %lu hard links; remove the other names"
-                   " of it (find -samefile %s)", what,
-                   (unsigned long) sb->st_nlink, path);
+                          " of it (find -samefile %s)", what,
+                          (unsigned long) sb->st_nlink, path);
         return -1;
     }
     return 0;
@@ -69,7 +69,7 @@ s_check_stat (const char *dir, const char *name, const struct stat *sb,
    an fd, or -1 with errno set and the reason in err. */
 int
 tx_spool_trust_open (tx_spool_t *self, const char *name, int flags, char *err,
-          size_t errlen)
+                     size_t errlen)
 {
     /* O_NONBLOCK: a FIFO planted under a spool name must not hang open */
     int fd = openat (self->dirfd, name,
@@ -78,11 +78,11 @@ tx_spool_trust_open (tx_spool_t *self, const char *name, int flags, char *err,
         int e = errno;
         if (e == ELOOP)
             tx_spool_set_err (err, errlen, "spool %s: %s/%s is a symbolic link, which the"
-                       " spool never follows; remove it", self->dir, self->dir,
-                       name);
+                              " spool never follows; remove it", self->dir, self->dir,
+                              name);
         else
             tx_spool_set_err (err, errlen, "spool %s: cannot open %s/%s: %s", self->dir,
-                       self->dir, name, strerror (e));
+                              self->dir, name, strerror (e));
         errno = e;
         return -1;
     }
@@ -90,7 +90,7 @@ tx_spool_trust_open (tx_spool_t *self, const char *name, int flags, char *err,
     if (fstat (fd, &sb)) {
         int e = errno;
         tx_spool_set_err (err, errlen, "spool %s: stat %s: %s", self->dir, name,
-                   strerror (e));
+                          strerror (e));
         close (fd);
         errno = e;
         return -1;
@@ -122,7 +122,7 @@ tx_spool_trust_dir (const char *dir, char *err, size_t errlen)
         if (errno == ELOOP || (errno == ENOTDIR && lstat (dir, &lsb) == 0
                                && S_ISLNK (lsb.st_mode)))
             tx_spool_set_err (err, errlen, "spool %s is a symbolic link, which the spool"
-                       " never follows; give the directory itself", dir);
+                              " never follows; give the directory itself", dir);
         else
             tx_spool_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
         return -1;
@@ -150,7 +150,7 @@ tx_spool_trust_create (tx_spool_t *self, const char *name, char *err, size_t err
     if (unlinkat (self->dirfd, name, 0) && errno != ENOENT) {
         int e = errno;
         tx_spool_set_err (err, errlen, "spool %s: cannot remove %s: %s", self->dir,
-                   name, strerror (e));
+                          name, strerror (e));
         errno = e;
         return -1;
     }
