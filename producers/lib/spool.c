@@ -94,37 +94,38 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
     return 0;
 }
 
-tx_spool_t *
-tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
-               size_t errlen)
+/* The options with defaults filled in, into *o; 0, or -1 with err */
+static int
+s_opts (const char *dir, const tx_spool_opts_t *opts, tx_spool_opts_t *o,
+        char *err, size_t errlen)
 {
-    if (!dir || !*dir || strlen (dir) > 3000) {
-        tx_spool_set_err (err, errlen, "spool: no directory given, or its name is too long");
-        return NULL;
-    }
-    tx_spool_opts_t o = { 0 };
-    if (opts)
-        o = *opts;
-    if (!o.cap_bytes)
-        o.cap_bytes = DEF_CAP;
-    if (o.cap_bytes < MIN_CAP) {
+    *o = opts ? *opts : (tx_spool_opts_t) { 0 };
+    if (!o->cap_bytes)
+        o->cap_bytes = DEF_CAP;
+    if (o->cap_bytes < MIN_CAP) {
         tx_spool_set_err (err, errlen, "spool %s: cap_bytes %" PRIu64 " is below %d",
-                          dir, o.cap_bytes, MIN_CAP);
-        return NULL;
+                          dir, o->cap_bytes, MIN_CAP);
+        return -1;
     }
-    if (!o.segment_bytes)
-        o.segment_bytes = o.cap_bytes / 4 < DEF_SEGMENT ? o.cap_bytes / 4
-                                                        : DEF_SEGMENT;
-    if (!o.max_record)
-        o.max_record = DEF_MAX_RECORD;
-    if (o.max_record > MAX_MAX_RECORD || o.fsync_ms < 0 || o.ack_sync_ms < -1) {
+    if (!o->segment_bytes)
+        o->segment_bytes = o->cap_bytes / 4 < DEF_SEGMENT ? o->cap_bytes / 4
+                                                          : DEF_SEGMENT;
+    if (!o->max_record)
+        o->max_record = DEF_MAX_RECORD;
+    if (o->max_record > MAX_MAX_RECORD || o->fsync_ms < 0 || o->ack_sync_ms < -1) {
         tx_spool_set_err (err, errlen, "spool %s: bad option (max_record, fsync_ms or ack_sync_ms)",
                           dir);
-        return NULL;
+        return -1;
     }
-    if (!o.ack_sync_ms)
-        o.ack_sync_ms = DEF_ACK_SYNC_MS;
+    if (!o->ack_sync_ms)
+        o->ack_sync_ms = DEF_ACK_SYNC_MS;
+    return 0;
+}
 
+/* A spool with nothing open yet; NULL with err on no memory */
+static tx_spool_t *
+s_new (const char *dir, const tx_spool_opts_t *o, char *err, size_t errlen)
+{
     tx_spool_t *self = calloc (1, sizeof *self);
     if (!self || !(self->dir = strdup (dir))) {
         free (self);
@@ -134,7 +135,7 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
     /* "spool/" would follow a symbolic link "spool": open "spool" */
     for (size_t l = strlen (self->dir); l > 1 && self->dir[l - 1] == '/'; l--)
         self->dir[l - 1] = 0;
-    self->opts = o;
+    self->opts = *o;
     self->dirfd = self->lockfd = self->wfd = self->ackfd = -1;
     self->mark_cap = UINT64_MAX;
     tx_spool_reader_init (&self->rd, MAX_MAX_RECORD);
@@ -146,7 +147,47 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
     pthread_mutex_init (&self->mtx, NULL);
     pthread_mutex_init (&self->ack_mtx, NULL);
     pthread_mutex_init (&self->rd_mtx, NULL);
+    return self;
+}
 
+/* Start a fresh ack log (a snapshot); failing that, append to the old
+   one.  0, or -1 with err when the old one is not the spool's own. */
+static int
+s_start_acklog (tx_spool_t *self, char *err, size_t errlen)
+{
+    self->ack_compact_at = ACK_COMPACT_MIN;
+    if (tx_spool_ack_compact (self) == 0)
+        return 0;
+    char why[512];
+    self->ackfd = tx_spool_trust_open (self, "acks", O_RDWR | O_CREAT, why, sizeof why);
+    struct stat sb;
+    if (self->ackfd >= 0 && fstat (self->ackfd, &sb) == 0)
+        self->ack_off = (uint64_t) sb.st_size / ACK_ENT * ACK_ENT;
+    else if (self->ackfd < 0 && errno == EPERM) {
+        /* not ours after all: refuse, as at open */
+        tx_spool_set_err (err, errlen, "%s", why);
+        return -1;
+    }
+    else
+        tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-log-unusable error=\"%s\"",
+                      strerror (errno));
+    return 0;
+}
+
+tx_spool_t *
+tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
+               size_t errlen)
+{
+    if (!dir || !*dir || strlen (dir) > 3000) {
+        tx_spool_set_err (err, errlen, "spool: no directory given, or its name is too long");
+        return NULL;
+    }
+    tx_spool_opts_t o;
+    if (s_opts (dir, opts, &o, err, errlen))
+        return NULL;
+    tx_spool_t *self = s_new (dir, &o, err, errlen);
+    if (!self)
+        return NULL;
     if ((self->dirfd = tx_spool_trust_dir (self->dir, err, errlen)) < 0)
         goto fail;
     if (s_lock (self, err, errlen) || tx_spool_recover (self, err, errlen))
@@ -157,22 +198,8 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
     size_t ndead = tx_spool_collect_dead (self, &dead);
     if (ndead)
         tx_spool_drop_segs (self, dead, ndead);
-    self->ack_compact_at = ACK_COMPACT_MIN;
-    if (tx_spool_ack_compact (self)) {
-        char why[512];
-        self->ackfd = tx_spool_trust_open (self, "acks", O_RDWR | O_CREAT, why, sizeof why);
-        struct stat sb;
-        if (self->ackfd >= 0 && fstat (self->ackfd, &sb) == 0)
-            self->ack_off = (uint64_t) sb.st_size / ACK_ENT * ACK_ENT;
-        else if (self->ackfd < 0 && errno == EPERM) {
-            /* not ours after all: refuse, as at open */
-            tx_spool_set_err (err, errlen, "%s", why);
-            goto fail;
-        }
-        else
-            tx_spool_log (self, TX_SPOOL_LOG_ERROR, "event=ack-log-unusable error=\"%s\"",
-                          strerror (errno));
-    }
+    if (s_start_acklog (self, err, errlen))
+        goto fail;
     tx_spool_log (self, TX_SPOOL_LOG_INFO,
                   "event=open segments=%zu bytes=%" PRIu64 " next_seq=%" PRIu64
                   " damaged=%" PRIu64 " truncated_bytes=%" PRIu64, self->nsegs,
@@ -652,23 +679,16 @@ tx_spool_read (tx_spool_t *self, uint64_t after, tx_spool_rec_t *recs, size_t ma
 }
 
 
-
 /* ---------------------------------------------------------------- ack */
 
-int
-tx_spool_ack (tx_spool_t *self, const uint64_t *seqs, size_t n)
+/* Acknowledge seqs[0..n) in their segments (mtx), and encode the newly
+   acknowledged ones as RANGE entries into ents (room for n entries),
+   *nents of them.  How many were newly acknowledged. */
+static uint64_t
+s_ack_segs (tx_spool_t *self, const uint64_t *seqs, size_t n,
+            unsigned char *ents, size_t *nents)
 {
-    if (!self || (!seqs && n))
-        return TX_SPOOL_ERR;
-    if (!n)
-        return 0;
-    unsigned char *ents = malloc (n * ACK_ENT);
-    if (!ents)
-        return TX_SPOOL_ERR;
-    size_t nents = 0;
     uint64_t run = 0, count = 0, newly = 0;
-
-    pthread_mutex_lock (&self->mtx);
     for (size_t i = 0; i < n; i++) {
         uint64_t seq = seqs[i];
         if (seq == 0 || seq > self->durable_seq)
@@ -682,12 +702,63 @@ tx_spool_ack (tx_spool_t *self, const uint64_t *seqs, size_t n)
             continue;
         }
         if (count)
-            tx_spool_ack_entry (ents + ACK_ENT * nents++, ACK_RANGE, run, (uint32_t) count);
+            tx_spool_ack_entry (ents + ACK_ENT * (*nents)++, ACK_RANGE, run,
+                                (uint32_t) count);
         run = seq;
         count = 1;
     }
     if (count)
-        tx_spool_ack_entry (ents + ACK_ENT * nents++, ACK_RANGE, run, (uint32_t) count);
+        tx_spool_ack_entry (ents + ACK_ENT * (*nents)++, ACK_RANGE, run,
+                            (uint32_t) count);
+    return newly;
+}
+
+/* Append entries to the ack log (no lock held); whether they were written */
+static bool
+s_ack_log (tx_spool_t *self, const unsigned char *ents, size_t len)
+{
+    pthread_mutex_lock (&self->ack_mtx);
+    bool written = tx_spool_ack_write (self, ents, len) == 0;
+    pthread_mutex_unlock (&self->ack_mtx);
+    return written;
+}
+
+/* While the file system is full, give the space of a now fully
+   acknowledged active segment back at once, not only at the next put:
+   the ack log and other programs need it too (no lock held).  Whether
+   space was given back. */
+static bool
+s_give_back_now (tx_spool_t *self)
+{
+    tx_spool_seg_t **dead = NULL;
+    size_t ndead = 0;
+    bool freed = false;
+    pthread_mutex_lock (&self->mtx);
+    if (self->nospace && !self->rotating && tx_spool_reclaimable (self)
+    &&  tx_spool_reclaim (self) == TX_SPOOL_OK) {
+        freed = true;
+        ndead = tx_spool_collect_dead (self, &dead);
+    }
+    pthread_mutex_unlock (&self->mtx);
+    if (ndead)
+        tx_spool_drop_segs (self, dead, ndead);
+    return freed;
+}
+
+int
+tx_spool_ack (tx_spool_t *self, const uint64_t *seqs, size_t n)
+{
+    if (!self || (!seqs && n))
+        return TX_SPOOL_ERR;
+    if (!n)
+        return 0;
+    unsigned char *ents = malloc (n * ACK_ENT);
+    if (!ents)
+        return TX_SPOOL_ERR;
+    size_t nents = 0;
+
+    pthread_mutex_lock (&self->mtx);
+    uint64_t newly = s_ack_segs (self, seqs, n, ents, &nents);
     self->st.acked += newly;
     tx_spool_seg_t **dead = NULL;
     size_t ndead = newly ? tx_spool_collect_dead (self, &dead) : 0;
@@ -695,38 +766,13 @@ tx_spool_ack (tx_spool_t *self, const uint64_t *seqs, size_t n)
     pthread_mutex_unlock (&self->mtx);
 
     int rc = (int) (newly > INT32_MAX ? INT32_MAX : newly);
-    bool written = true;
-    if (nents) {
-        pthread_mutex_lock (&self->ack_mtx);
-        written = tx_spool_ack_write (self, ents, nents * ACK_ENT) == 0;
-        pthread_mutex_unlock (&self->ack_mtx);
-    }
+    bool written = !nents || s_ack_log (self, ents, nents * ACK_ENT);
     if (ndead)
         tx_spool_drop_segs (self, dead, ndead);
-
-    /* While the file system is full, give the space of a now fully
-       acknowledged active segment back at once, not only at the next
-       put: the ack log and other programs need it too.  An ack-log
-       write that failed for lack of room is tried once more after. */
-    if (nospace) {
-        pthread_mutex_lock (&self->mtx);
-        bool freed = false;
-        if (self->nospace && !self->rotating && tx_spool_reclaimable (self)
-        &&  tx_spool_reclaim (self) == TX_SPOOL_OK) {
-            freed = true;
-            ndead = tx_spool_collect_dead (self, &dead);
-        }
-        else
-            ndead = 0;
-        pthread_mutex_unlock (&self->mtx);
-        if (ndead)
-            tx_spool_drop_segs (self, dead, ndead);
-        if (freed && !written) {
-            pthread_mutex_lock (&self->ack_mtx);
-            written = tx_spool_ack_write (self, ents, nents * ACK_ENT) == 0;
-            pthread_mutex_unlock (&self->ack_mtx);
-        }
-    }
+    /* An ack-log write that failed for lack of room is tried once more
+       after space was given back. */
+    if (nospace && s_give_back_now (self) && !written)
+        written = s_ack_log (self, ents, nents * ACK_ENT);
     free (ents);
     return written ? rc : TX_SPOOL_EIO;
 }
