@@ -21,13 +21,10 @@ tx_spool_seg_name (uint64_t base, const char *ext, char *buf, size_t size)
 tx_spool_seg_t *
 tx_spool_seg_new (uint64_t base)
 {
-    tx_spool_seg_t *seg = calloc (1, sizeof *seg);
-    if (!seg)
-        return NULL;
-    seg->base = base;
-    seg->last = base - 1;
-    seg->fsize = seg->end = SEG_HDR;
-    seg->rfd = -1;
+    tx_spool_seg_t *seg = malloc (sizeof *seg);
+    if (seg)                    /* every other field zero: nothing stored */
+        *seg = (tx_spool_seg_t) { .base = base, .last = base - 1,
+                                  .fsize = SEG_HDR, .end = SEG_HDR, .rfd = -1 };
     return seg;
 }
 
