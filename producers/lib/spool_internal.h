@@ -72,7 +72,7 @@
 #define MAX_FAILED      64              /* failed seq ranges remembered */
 #define MAX_SETTLED     64              /* done ranges not yet in the ack log */
 
-/* Result of parsing at an offset (s_next) */
+/* Result of parsing at an offset (tx_spool_reader_next) */
 #define S_END        0      /* clean end of data */
 #define S_REC        1      /* a valid record */
 #define S_BADREC     2      /* header valid, payload CRC wrong: seq known */
