@@ -174,8 +174,8 @@ DOCDIR  ?= $(PREFIX)/share/doc/tongxin
 PCDIR   ?= $(LIBDIR)/pkgconfig
 
 # libFuzzer (clang) over the pre-scan, decoder and validator.  New inputs go
-# to $(B)/fuzz/corpus; crashes to $(B)/fuzz/ (copy them to
-# tests/fuzz/regressions/, which make check replays under ASan).
+# to $(B)/fuzz/corpus; crashes to $(B)/fuzz/ (add them to
+# tests/fuzz/regressions.txt, which make check replays under ASan).
 FUZZ_TIME ?= 60
 FUZZ_SRC   = tests/fuzz/fuzz_wire.c common/prescan.c common/utf8.c common/uuid.c common/wire.c \
              common/buf.c common/strmap.c common/lex.c collector/registry.c collector/validate.c
@@ -184,10 +184,11 @@ $(B)/fuzz/fuzz_wire: $(FUZZ_SRC)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
 	    -Icommon -Icollector $(PC_CFLAGS) $(FUZZ_SRC) -lmsgpackc -ljansson -lpq -o $@
 
-fuzz: deps $(B)/fuzz/fuzz_wire
-	@mkdir -p $(B)/fuzz/corpus
+fuzz: deps $(B)/fuzz/fuzz_wire $(B)/tests/test_wire_cases
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/regressions
+	$(B)/tests/test_wire_cases --emit $(B)/fuzz/regressions tests/fuzz/regressions.txt
 	$(B)/fuzz/fuzz_wire -max_total_time=$(FUZZ_TIME) -malloc_limit_mb=1024 -max_len=65536 \
-	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus tests/fuzz/corpus tests/fuzz/regressions
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus tests/fuzz/corpus $(B)/fuzz/regressions
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \

@@ -7,6 +7,7 @@
 #define TX_ADMIN_H
 
 #include "db.h"
+#include "cli.h"
 
 //  Apply pending migrations (check_only: report, exit 1 if any pending).
 int adm_migrate (PGconn *db, bool check_only);
@@ -16,6 +17,30 @@ int adm_schema_version (PGconn *db, int *version);
 
 //  The newest schema version this binary knows.
 int tx_migrations_count_latest (void);
+
+//  Unit and region codes as tongxin-admin accepts them (main.c).
+bool adm_valid_code (const char *s);
+bool adm_valid_region (const char *s);
+
+//  The commands by concept: CHECK refuses bad arguments (usage error, 2)
+//  before anything is touched; the other runs the command (cli.h).
+//  Units (units.c).  adm_unit_operand_check: the one operand is a unit code.
+int adm_unit_add_check (const adm_args_t *args);
+int adm_unit_add (PGconn *db, const adm_args_t *args);
+int adm_unit_list (PGconn *db, const adm_args_t *args);
+int adm_unit_operand_check (const adm_args_t *args);
+int adm_unit_disable (PGconn *db, const adm_args_t *args);
+
+//  Pairings (pairings.c).
+int adm_pairing_add_check (const adm_args_t *args);
+int adm_pairing_add (PGconn *db, const adm_args_t *args);
+int adm_pairing_list (PGconn *db, const adm_args_t *args);
+
+//  Partitions (partitions.c): create ahead, remove behind (retention).
+int adm_partitions_check (const adm_args_t *args);
+int adm_partitions (PGconn *db, const adm_args_t *args);
+int adm_retention_check (const adm_args_t *args);
+int adm_retention (PGconn *db, const adm_args_t *args);
 
 //  Keys (keys.c).  OUT is the secret file; OUT.pub the public one.
 int adm_key_server (const char *out);

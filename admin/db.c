@@ -7,13 +7,19 @@
 #include <string.h>
 
 void
+adm_verror (const char *fmt, va_list ap)
+{
+    fputs ("tongxin-admin: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+}
+
+void
 adm_error (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fputs ("tongxin-admin: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    adm_verror (fmt, ap);
     va_end (ap);
 }
 

@@ -7,6 +7,7 @@
 #define TX_ADMIN_DB_H
 
 #include <libpq-fe.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "pgmsg.h"
@@ -40,5 +41,6 @@ int adm_run (PGconn *db, const char *what, const char *sql);
 
 //  Print "tongxin-admin: FMT" on stderr.
 void adm_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void adm_verror (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
 
 #endif
