@@ -5,12 +5,12 @@
  *  and runs one transaction at most.
  */
 #include "admin.h"
+#include "lex.h"
 #include "migrations.h"
 #include "safetext.h"
 
 #include <stdarg.h>
 
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,32 +59,6 @@ s_in (const char *s, const char **list)
         if (strcmp (s, *list) == 0)
             return true;
     return false;
-}
-
-//  Unit codes: 1-64 of [a-z0-9._-], starting with a letter or digit.
-static bool
-s_valid_code (const char *s)
-{
-    size_t n = strlen (s);
-    if (n < 1 || n > 64 || !(islower ((unsigned char) s [0]) || isdigit ((unsigned char) s [0])))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s [i];
-        if (!(islower (c) || isdigit (c) || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static bool
-s_valid_region (const char *s)
-{
-    if (strlen (s) != 6)
-        return false;
-    for (int i = 0; i < 6; i++)
-        if (!isdigit ((unsigned char) s [i]))
-            return false;
-    return true;
 }
 
 //  A name or description is one line of printable UTF-8 (safetext.h; the
@@ -272,7 +246,7 @@ cmd_unit_add (int argc, char **argv)
     if (argc - first != 1)
         return s_usage_error ("expected exactly one unit CODE");
     const char *code = argv [first];
-    if (!s_valid_code (code))
+    if (!tx_lex_unit_code (code, strlen (code)))
         return s_usage_error ("bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
                               "letter or digit", code);
     if (!o.name || !*o.name)
@@ -286,7 +260,7 @@ cmd_unit_add (int argc, char **argv)
     if (!s_in (o.kind, s_unit_kinds))
         return s_usage_error ("unknown kind '%s' (district, department, township, subdistrict, "
                               "village, community, party_org, station, enterprise, school)", o.kind);
-    if (o.parent && !s_valid_code (o.parent))
+    if (o.parent && !tx_lex_unit_code (o.parent, strlen (o.parent)))
         return s_usage_error ("bad parent unit code '%s'", o.parent);
     PGconn *db = adm_connect (s_db);
     if (!db)
@@ -354,7 +328,7 @@ cmd_unit_disable (int argc, char **argv)
     if (argc - first != 1)
         return s_usage_error ("expected exactly one unit CODE");
     const char *code = argv [first];
-    if (!s_valid_code (code))
+    if (!tx_lex_unit_code (code, strlen (code)))
         return s_usage_error ("bad unit code '%s'", code);
     PGconn *db = adm_connect (s_db);
     if (!db)
@@ -432,9 +406,9 @@ cmd_pairing_add (int argc, char **argv)
     if (argc - first != 2)
         return s_usage_error ("expected a UNIT and a REGION");
     const char *unit = argv [first], *region = argv [first + 1];
-    if (!s_valid_code (unit))
+    if (!tx_lex_unit_code (unit, strlen (unit)))
         return s_usage_error ("bad unit code '%s'", unit);
-    if (!s_valid_region (region))
+    if (!tx_lex_region (region, strlen (region)))
         return s_usage_error ("bad region code '%s': a GB/T 2260 code has 6 digits", region);
     if (!o.counterpart || !*o.counterpart)
         return s_usage_error ("--counterpart is required");
@@ -685,7 +659,7 @@ cmd_key_issue (int argc, char **argv)
         return rc;
     if (argc - first != 1)
         return s_usage_error ("expected exactly one unit CODE");
-    if (!s_valid_code (argv [first]))
+    if (!tx_lex_unit_code (argv [first], strlen (argv [first])))
         return s_usage_error ("bad unit code '%s'", argv [first]);
     if (!out)
         return s_usage_error ("--out FILE is required");
@@ -706,7 +680,7 @@ cmd_key_revoke (int argc, char **argv)
         return rc;
     if (argc - first != 1)
         return s_usage_error ("expected exactly one unit CODE");
-    if (!s_valid_code (argv [first]))
+    if (!tx_lex_unit_code (argv [first], strlen (argv [first])))
         return s_usage_error ("bad unit code '%s'", argv [first]);
     PGconn *db = adm_connect (s_db);
     if (!db)

@@ -178,22 +178,6 @@ s_parse_long (const char *s, long min, long max, long *out)
     return true;
 }
 
-//  Unit codes: 1-64 of [a-z0-9._-], starting with a letter or digit.
-static bool
-s_valid_unit (const char *s)
-{
-    size_t n = strlen (s);
-    if (n < 1 || n > TX_WIRE_MAX_CODE)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s [i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-            return false;
-    }
-    return true;
-}
-
 //  Fills args from argv.  Returns -1 to go on, or the exit code (after
 //  --help, --version or a usage error).
 static int
@@ -285,7 +269,7 @@ s_parse_args (int argc, char **argv, args_t *args)
 
     if (!args->unit)
         return s_usage ("--unit CODE is required (this producer's unit)");
-    if (!s_valid_unit (args->unit))
+    if (!tx_lex_unit_code (args->unit, strlen (args->unit)))
         return s_usage ("--unit: bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
                         "letter or digit", args->unit);
     bool flags = args->type || args->at || args->partner || args->id || args->n_attrs;
@@ -616,145 +600,40 @@ s_on_verdict (void *arg, const uint8_t id [16], int verdict, const char *code, c
 
 //  ---------------------------------------------------------------- values
 
-//  n digits at s into *out.
-static bool
-s_digits (const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s [i] < '0' || s [i] > '9')
-            return false;
-        v = v * 10 + (s [i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static int
-s_days_in_month (int y, int m)
-{
-    static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days [m - 1];
-}
-
-//  Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
-static int64_t
-s_days_from_civil (int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-//  True if s is exactly YYYY-MM-DD, a valid date in years 0001-9999.
-static bool
-s_valid_date (const char *s)
-{
-    int y, m, d;
-    return strlen (s) == 10 && s_digits (s, 4, &y) && s [4] == '-' && s_digits (s + 5, 2, &m)
-        && s [7] == '-' && s_digits (s + 8, 2, &d)
-        && y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= s_days_in_month (y, m);
-}
-
-//  True if s has the shape NNNN-NN-NN (valid or not).
-static bool
-s_date_shaped (const char *s)
-{
-    int x;
-    return strlen (s) == 10 && s_digits (s, 4, &x) && s [4] == '-' && s_digits (s + 5, 2, &x)
-        && s [7] == '-' && s_digits (s + 8, 2, &x);
-}
-
-//  Parses an ISO 8601 date and time with Z or a UTC offset (2025-04-01T05:00:00+08:00,
-//  2025-03-31T21:00:00.123Z; seconds and fraction optional, offset as +HH:MM,
-//  +HHMM or +HH) into unix microseconds; digits past the 6th are truncated.
-//  0, or -1 with the reason in err.
+//  Parses a date and time with Z or a UTC offset (common/lex.c: RFC 3339
+//  and the ISO 8601 forms people write) into unix microseconds.  0, or -1
+//  with the reason in err.
 static int
 s_parse_time (const char *s, int64_t *us_out, char *err, size_t errlen)
 {
     char show [SHOW_SIZE];
     s_show (s, strlen (s), show);
-    const char *p = s;
-    int y, mo, d, h, mi, sec = 0, frac = 0;
-    if (!s_digits (p, 4, &y) || p [4] != '-' || !s_digits (p + 5, 2, &mo) || p [7] != '-'
-    ||  !s_digits (p + 8, 2, &d))
-        goto bad;
-    p += 10;
-    if (*p == 0) {
-        snprintf (err, errlen, "'%s' is a date without a time of day: use e.g. %sT09:30:00+08:00",
-                  show, show);
-        return -1;
-    }
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        goto bad;
-    p++;
-    if (!s_digits (p, 2, &h) || p [2] != ':' || !s_digits (p + 3, 2, &mi))
-        goto bad;
-    p += 5;
-    if (*p == ':') {
-        if (!s_digits (p + 1, 2, &sec))
-            goto bad;
-        p += 3;
-        if (*p == '.' || *p == ',') {
-            int n = 0;
-            for (p++; *p >= '0' && *p <= '9'; p++, n++)
-                if (n < 6)
-                    frac = frac * 10 + (*p - '0');
-            if (n == 0)
-                goto bad;
-            for (; n < 6; n++)
-                frac *= 10;
-        }
-    }
-    int offset = 0;
-    if (*p == 'Z' || *p == 'z')
-        p++;
-    else
-    if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om = 0;
-        if (!s_digits (p + 1, 2, &oh))
-            goto bad;
-        p += 3;
-        if (*p == ':') {
-            if (!s_digits (p + 1, 2, &om))
-                goto bad;
-            p += 3;
-        }
-        else
-        if (s_digits (p, 2, &om))
-            p += 2;
-        if (oh > 23 || om > 59) {
+    tx_time_t rc = tx_lex_time (s, strlen (s), us_out);
+    switch (rc) {
+        case TX_TIME_OK:
+            return 0;
+        case TX_TIME_NO_CLOCK:
+            snprintf (err, errlen, "'%s' is a date without a time of day: use e.g. %sT09:30:00+08:00",
+                      show, show);
+            break;
+        case TX_TIME_NO_OFFSET:
+            snprintf (err, errlen, "'%s' has no UTC offset: add Z or the offset, e.g. +08:00", show);
+            break;
+        case TX_TIME_BAD_OFFSET:
             snprintf (err, errlen, "'%s': the UTC offset is out of range", show);
-            return -1;
-        }
-        offset = sign * (oh * 3600 + om * 60);
+            break;
+        case TX_TIME_BAD_DATE:
+            snprintf (err, errlen, "'%s': no such date", show);
+            break;
+        case TX_TIME_BAD_CLOCK:
+        case TX_TIME_LEAP_SECOND:
+            snprintf (err, errlen, "'%s': no such time of day%s", show,
+                      rc == TX_TIME_LEAP_SECOND ? " (leap seconds cannot be represented)" : "");
+            break;
+        default:
+            snprintf (err, errlen, "'%s' is not an ISO 8601 time with an offset, such as "
+                      "2025-04-01T05:00:00+08:00 or 2025-03-31T21:00:00Z", show);
     }
-    else
-    if (*p == 0) {
-        snprintf (err, errlen, "'%s' has no UTC offset: add Z or the offset, e.g. +08:00", show);
-        return -1;
-    }
-    if (*p)
-        goto bad;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > s_days_in_month (y, mo)) {
-        snprintf (err, errlen, "'%s': no such date", show);
-        return -1;
-    }
-    if (h > 23 || mi > 59 || sec > 59) {
-        snprintf (err, errlen, "'%s': no such time of day%s", show,
-                  sec == 60 ? " (leap seconds cannot be represented)" : "");
-        return -1;
-    }
-    int64_t secs = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    *us_out = secs * 1000000 + frac;
-    return 0;
-bad:
-    snprintf (err, errlen, "'%s' is not an ISO 8601 time with an offset, such as "
-              "2025-04-01T05:00:00+08:00 or 2025-03-31T21:00:00Z", show);
     return -1;
 }
 
@@ -792,8 +671,7 @@ s_check_partner (send_t *self, uint64_t line, const char *field, const char *s, 
 {
     if (s_check_code (self, line, field, s, len, false) != 0)
         return -1;
-    int x;
-    if (len != 6 || !s_digits (s, 3, &x) || !s_digits (s + 3, 3, &x)) {
+    if (!tx_lex_region (s, len)) {
         char show [SHOW_SIZE];
         s_invalid (self, line, "bad_field", "%s: '%s' is not a region code (6 digits of "
                    "GB/T 2260, e.g. 540522)", field, s_show (s, len, show));
@@ -969,7 +847,7 @@ s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec, const char **n
     if (kind == K_AUTO) {
         kind = number ? K_NUMERIC
              : strcmp (value, "true") == 0 || strcmp (value, "false") == 0 ? K_BOOL
-             : s_date_shaped (value) ? K_DATE
+             : tx_lex_date_shaped (value, vlen) ? K_DATE
              : K_TEXT;
         if (kind == K_NUMERIC)
             return s_number_attr (self, L, field, ev, name, value, vlen, K_AUTO);
@@ -987,7 +865,7 @@ s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec, const char **n
             rc = tongxin_event_add_bool (ev, name, value [0] == 't');
             break;
         case K_DATE:
-            if (!s_valid_date (value)) {
+            if (!tx_lex_date (value, vlen)) {
                 s_invalid (self, L, "bad_field", "%s: '%s' is not a valid date YYYY-MM-DD", field,
                            show);
                 return -1;
