@@ -375,23 +375,11 @@ s_fill (tongxin_t *self, uint64_t *after, tx_spool_rec_t *recs)
     uint64_t batch_id = self->next_batch_id++;
     if (self->next_batch_id == 0)
         self->next_batch_id = 1;
-    msgpack_pack_map (&pk, 4);
-    msgpack_pack_str_with_body (&pk, "v", 1);
-    msgpack_pack_uint8 (&pk, TX_WIRE_VERSION);
-    msgpack_pack_str_with_body (&pk, "t", 1);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_uint64 (&pk, batch_id);
-    msgpack_pack_str_with_body (&pk, "events", 6);
-    msgpack_pack_array (&pk, take);
+    tx_wire_pack_batch_head (&pk, batch_id, take);
     for (size_t i = 0; i < take; i++) {
         msgpack_sbuffer_write (&sb, recs [i].data, recs [i].len);
         slot->seqs [i] = recs [i].seq;
-        //  Our records start with the id: 0x8N, a2 "id", c4 10, 16 bytes.
-        const uint8_t *r = recs [i].data;
-        if (recs [i].len > 22 && r [1] == 0xa2 && r [2] == 'i' && r [3] == 'd' && r [4] == 0xc4 && r [5] == 16)
-            memcpy (slot->ids [i], r + 6, 16);
-        else
+        if (tx_wire_payload_event_id (recs [i].data, recs [i].len, slot->ids [i]) != 0)
             memset (slot->ids [i], 0, 16);
     }
     *after = recs [take - 1].seq;
