@@ -17,9 +17,6 @@
 #include "clock.h"
 #include "lex.h"
 #include "tongxin.h"
-#include "utf8.h"
-#include "uuid.h"
-#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,7 +217,7 @@ s_parse_args (int argc, char **argv, args_t *args)
                 return RC_OK;
             case O_VERSION:
                 printf ("tongxin-send %s (libtongxin %d.%d, protocol %d)\n", TONGXIN_VERSION,
-                        TONGXIN_VERSION_MAJOR, TONGXIN_VERSION_MINOR, TX_WIRE_VERSION);
+                        TONGXIN_VERSION_MAJOR, TONGXIN_VERSION_MINOR, TONGXIN_PROTOCOL_VERSION);
                 return RC_OK;
             case O_UNIT:        args->unit = optarg; break;
             case O_TYPE:        args->type = optarg; break;
@@ -419,7 +416,6 @@ typedef struct {
 typedef struct {
     const args_t *args;
     tongxin_t *tx;              //  the producer
-    tx_uuid_gen_t *ids;         //  ids for events that bring none
     char *spool;                //  the spool directory in use
     bool flag_form;             //  one event from flags: its line prints as "-"
     bool tty;                   //  stderr is a terminal
@@ -505,7 +501,8 @@ s_show (const char *s, size_t len, char out [SHOW_SIZE])
 {
     size_t n = len;
     if (n > SHOW_MAX)
-        n = tx_utf8_valid (s, len) ? tx_utf8_prefix (s, len, SHOW_MAX) : SHOW_MAX;
+        for (n = SHOW_MAX; tongxin_text_valid (s, len) && ((unsigned char) s [n] & 0xc0) == 0x80; n--)
+            ;                   //  text: cut on a character boundary
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char) s [i];
@@ -542,6 +539,22 @@ s_invalid (send_t *self, uint64_t line, const char *code, const char *fmt, ...)
     fprintf (stderr, ": %s: %s\n", code, msg);
     pthread_mutex_unlock (&self->lock);
     free (msg);
+}
+
+//  Reports an event libtongxin refused.  Its reason starts with the
+//  protocol's reject code ("too_long: ..."); keep that as the code.
+static void
+s_refused (send_t *self, uint64_t line, const char *err)
+{
+    size_t n = strspn (err, "abcdefghijklmnopqrstuvwxyz_");
+    if (n > 0 && n < 64 && err [n] == ':' && err [n + 1] == ' ') {
+        char code [64];
+        memcpy (code, err, n);
+        code [n] = 0;
+        s_invalid (self, line, code, "%s", err + n + 2);
+    }
+    else
+        s_invalid (self, line, "invalid_event", "%s", *err ? err : "refused by libtongxin");
 }
 
 static void s_error (send_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -637,86 +650,27 @@ s_parse_time (const char *s, int64_t *us_out, char *err, size_t errlen)
     return -1;
 }
 
-//  Code-like strings (unit, type, partner, attribute names): 1..64 bytes of
-//  UTF-8.  An attribute's field already shows its name (is_name).  0, or -1
-//  after reporting.
+//  Sets the event's id from its text (NULL: none given, the library makes
+//  one).  Its version is the library's check.  0, or -1 after reporting.
 static int
-s_check_code (send_t *self, uint64_t line, const char *field, const char *s, size_t len,
-              bool is_name)
+s_set_id (send_t *self, uint64_t line, const char *field, tongxin_event_t *ev, const char *text,
+          size_t len)
 {
-    if (len == 0) {
-        s_invalid (self, line, "bad_field", is_name ? "%s: an attribute name is empty"
-                                                    : "%s: empty", field);
-        return -1;
-    }
-    if (!tx_utf8_valid (s, len)) {
-        s_invalid (self, line, "bad_utf8", "%s: not valid UTF-8", field);
-        return -1;
-    }
-    if (len > TX_WIRE_MAX_CODE) {
-        char show [SHOW_SIZE];
-        if (is_name)
-            s_invalid (self, line, "too_long", "%s: the name has %zu bytes; at most %d", field,
-                       len, TX_WIRE_MAX_CODE);
-        else
-            s_invalid (self, line, "too_long", "%s: '%s' has %zu bytes; at most %d", field,
-                       s_show (s, len, show), len, TX_WIRE_MAX_CODE);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-s_check_partner (send_t *self, uint64_t line, const char *field, const char *s, size_t len)
-{
-    if (s_check_code (self, line, field, s, len, false) != 0)
-        return -1;
-    if (!tx_lex_region (s, len)) {
-        char show [SHOW_SIZE];
-        s_invalid (self, line, "bad_field", "%s: '%s' is not a region code (6 digits of "
-                   "GB/T 2260, e.g. 540522)", field, s_show (s, len, show));
-        return -1;
-    }
-    return 0;
-}
-
-//  The event's id: parsed from text, or (text NULL) a new one.  0, or -1
-//  after reporting.
-static int
-s_event_id (send_t *self, uint64_t line, const char *field, const char *text, size_t len,
-            uint8_t id [16])
-{
-    if (!text) {
-        if (tx_uuid_gen_next (self->ids, id) != 0) {
-            s_error (self, "cannot make an event id: %s", strerror (errno));
-            exit (RC_RUNTIME);
-        }
-        return 0;
-    }
     char show [SHOW_SIZE];
-    if (tx_uuid_parse (text, len, id) != 0) {
+    if (text && (strlen (text) != len || tongxin_event_set_id (ev, text) != TONGXIN_OK)) {
         s_invalid (self, line, "bad_id", "%s: '%s' is not a UUID "
                    "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", field, s_show (text, len, show));
         return -1;
     }
-    if (!tx_uuid_is_v7 (id)) {
-        s_invalid (self, line, "bad_id", "%s: %s is a version %d UUID; event ids are version 7 "
-                   "(RFC 9562)", field, s_show (text, len, show), id [6] >> 4);
-        return -1;
-    }
     return 0;
 }
 
-static int
-s_set_id (send_t *self, uint64_t line, const char *field, tongxin_event_t *ev, const uint8_t id [16])
+//  A setter's result: they fail only when memory runs out.
+static void
+s_stored (int rc)
 {
-    char text [TX_UUID_STR_SIZE];
-    tx_uuid_format (id, text);
-    if (tongxin_event_set_id (ev, text) != TONGXIN_OK) {
-        s_invalid (self, line, "bad_id", "%s: %s refused by libtongxin", field, text);
-        return -1;
-    }
-    return 0;
+    if (rc != TONGXIN_OK)
+        s_oom ();
 }
 
 //  ---------------------------------------------------------------- flag form
@@ -784,146 +738,112 @@ s_number_attr (send_t *self, uint64_t line, const char *field, tongxin_event_t *
     char text [TX_LEX_MAX_DECIMAL + 1];
     memcpy (text, s, len);
     text [len] = 0;
-    int rc = num == TX_NUM_INT && kind != K_NUMERIC ? tongxin_event_add_int (ev, name, i64)
-           : tongxin_event_add_numeric (ev, name, text);
-    if (rc != TONGXIN_OK) {
-        s_invalid (self, line, "bad_field", "%s: '%s' refused by libtongxin", field, show);
-        return -1;
-    }
+    s_stored (num == TX_NUM_INT && kind != K_NUMERIC ? tongxin_event_add_int (ev, name, i64)
+              : tongxin_event_add_numeric (ev, name, text));
     return 0;
 }
 
-//  Adds one --attr NAME[:KIND]=VALUE to ev.  0, or -1 after reporting.
+//  The NAME[:KIND] of an --attr spec: its name's length and its kind.  0,
+//  or -1 after reporting.
 static int
-s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec, const char **names, size_t n_names)
+s_flag_attr_name (send_t *self, const char *spec, size_t *name_len, kind_t *kind, char *field,
+                  size_t fieldsize)
 {
-    const uint64_t L = 1;
-    char show [SHOW_SIZE], field [SHOW_SIZE + 16];
+    char show [SHOW_SIZE];
     const char *eq = strchr (spec, '=');
     if (!eq || eq == spec) {
-        s_invalid (self, L, "bad_field", "--attr '%s': expected NAME=VALUE or NAME:KIND=VALUE",
+        s_invalid (self, 1, "bad_field", "--attr '%s': expected NAME=VALUE or NAME:KIND=VALUE",
                    s_show (spec, strlen (spec), show));
         return -1;
     }
-    const char *value = eq + 1;
     const char *colon = memrchr (spec, ':', (size_t) (eq - spec));
-    size_t name_len = (size_t) ((colon ? colon : eq) - spec);
-    snprintf (field, sizeof field, name_len ? "--attr %s" : "--attr", s_show (spec, name_len, show));
-    kind_t kind = K_AUTO;
-    if (colon) {
-        size_t klen = (size_t) (eq - colon - 1);
-        kind = K_INT;
-        while (s_kinds [kind] && (strlen (s_kinds [kind]) != klen
-                                  || memcmp (s_kinds [kind], colon + 1, klen) != 0))
-            kind++;
-        if (!s_kinds [kind]) {
-            s_invalid (self, L, "bad_field", "%s: unknown kind '%s' (int, numeric, text, bool, "
-                       "date)", field, s_show (colon + 1, klen, show));
-            return -1;
-        }
-    }
-    if (s_check_code (self, L, field, spec, name_len, true) != 0)
-        return -1;
-    for (size_t i = 0; i < n_names; i++) {
-        const char *other = names [i];
-        const char *end = strchr (other, '=');
-        const char *ocolon = memrchr (other, ':', (size_t) (end - other));
-        size_t olen = (size_t) ((ocolon ? ocolon : end) - other);
-        if (olen == name_len && memcmp (other, spec, olen) == 0) {
-            s_invalid (self, L, "bad_field", "%s: given twice", field);
-            return -1;
-        }
-    }
-    size_t vlen = strlen (value);
-    if (!tx_utf8_valid (value, vlen)) {
-        s_invalid (self, L, "bad_utf8", "%s: the value is not valid UTF-8", field);
-        return -1;
-    }
-    s_show (value, vlen, show);
-    char name [TX_WIRE_MAX_CODE + 1];
-    memcpy (name, spec, name_len);
-    name [name_len] = 0;
-    bool number = tx_lex_number (value, vlen, NULL, NULL) != TX_NUM_SYNTAX;
-    if (kind == K_AUTO) {
-        kind = number ? K_NUMERIC
-             : strcmp (value, "true") == 0 || strcmp (value, "false") == 0 ? K_BOOL
-             : tx_lex_date_shaped (value, vlen) ? K_DATE
-             : K_TEXT;
-        if (kind == K_NUMERIC)
-            return s_number_attr (self, L, field, ev, name, value, vlen, K_AUTO);
-    }
-    int rc = TONGXIN_EINVAL;
-    switch (kind) {
-        case K_INT:
-        case K_NUMERIC:
-            return s_number_attr (self, L, field, ev, name, value, vlen, kind);
-        case K_BOOL:
-            if (strcmp (value, "true") != 0 && strcmp (value, "false") != 0) {
-                s_invalid (self, L, "bad_field", "%s: '%s' is not true or false", field, show);
-                return -1;
-            }
-            rc = tongxin_event_add_bool (ev, name, value [0] == 't');
-            break;
-        case K_DATE:
-            if (!tx_lex_date (value, vlen)) {
-                s_invalid (self, L, "bad_field", "%s: '%s' is not a valid date YYYY-MM-DD", field,
-                           show);
-                return -1;
-            }
-            rc = tongxin_event_add_date (ev, name, value);
-            break;
-        case K_TEXT:
-        case K_AUTO:
-            if (vlen > TX_WIRE_MAX_STR) {
-                s_invalid (self, L, "too_long", "%s: the text has %zu bytes; at most %d",
-                           field, vlen, TX_WIRE_MAX_STR);
-                return -1;
-            }
-            rc = tongxin_event_add_text (ev, name, value);
-            break;
-    }
-    if (rc != TONGXIN_OK) {
-        s_invalid (self, L, "bad_field", "%s: '%s' refused by libtongxin", field, show);
+    *name_len = (size_t) ((colon ? colon : eq) - spec);
+    snprintf (field, fieldsize, *name_len ? "--attr %s" : "--attr", s_show (spec, *name_len, show));
+    *kind = K_AUTO;
+    if (!colon)
+        return 0;
+    size_t klen = (size_t) (eq - colon - 1);
+    *kind = K_INT;
+    while (s_kinds [*kind] && (strlen (s_kinds [*kind]) != klen
+                               || memcmp (s_kinds [*kind], colon + 1, klen) != 0))
+        (*kind)++;
+    if (!s_kinds [*kind]) {
+        s_invalid (self, 1, "bad_field", "%s: unknown kind '%s' (int, numeric, text, bool, "
+                   "date)", field, s_show (colon + 1, klen, show));
         return -1;
     }
     return 0;
 }
 
-//  The event given by flags, checked.  NULL after reporting why.
+//  Adds one --attr NAME[:KIND]=VALUE to ev.  The library checks the
+//  event (names, lengths, dates) once it is whole.  0, or -1 after reporting.
+static int
+s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec)
+{
+    char show [SHOW_SIZE], field [SHOW_SIZE + 16];
+    size_t name_len;
+    kind_t kind;
+    if (s_flag_attr_name (self, spec, &name_len, &kind, field, sizeof field) != 0)
+        return -1;
+    const char *value = strchr (spec, '=') + 1;
+    size_t vlen = strlen (value);
+    kind_t asked = kind;
+    if (kind == K_AUTO)
+        kind = tx_lex_number (value, vlen, NULL, NULL) != TX_NUM_SYNTAX ? K_NUMERIC
+             : strcmp (value, "true") == 0 || strcmp (value, "false") == 0 ? K_BOOL
+             : tx_lex_date_shaped (value, vlen) ? K_DATE
+             : K_TEXT;
+    if (kind == K_BOOL && strcmp (value, "true") != 0 && strcmp (value, "false") != 0) {
+        s_invalid (self, 1, "bad_field", "%s: '%s' is not true or false", field,
+                   s_show (value, vlen, show));
+        return -1;
+    }
+    char *name = strndup (spec, name_len);
+    if (!name)
+        s_oom ();
+    int rc = 0;
+    switch (kind) {
+        case K_INT:
+        case K_NUMERIC:
+            rc = s_number_attr (self, 1, field, ev, name, value, vlen, asked);
+            break;
+        case K_BOOL: s_stored (tongxin_event_add_bool (ev, name, value [0] == 't')); break;
+        case K_DATE: s_stored (tongxin_event_add_date (ev, name, value)); break;
+        default:     s_stored (tongxin_event_add_text (ev, name, value)); break;
+    }
+    free (name);
+    return rc;
+}
+
+//  The event given by flags, checked by the library before anything is
+//  opened.  NULL after reporting why.
 static tongxin_event_t *
-s_event_from_flags (send_t *self, uint8_t id [16])
+s_event_from_flags (send_t *self)
 {
     const args_t *a = self->args;
-    const uint64_t L = 1;
     char err [512];
     int64_t at;
-    if (s_check_code (self, L, "--type", a->type, strlen (a->type), false) != 0)
-        return NULL;
     if (s_parse_time (a->at, &at, err, sizeof err) != 0) {
-        s_invalid (self, L, "bad_time", "--at: %s", err);
+        s_invalid (self, 1, "bad_time", "--at: %s", err);
         return NULL;
     }
-    if (a->partner && s_check_partner (self, L, "--partner", a->partner, strlen (a->partner)) != 0)
-        return NULL;
-    if (a->n_attrs > TX_WIRE_MAX_ATTRS) {
-        s_invalid (self, L, "too_many_attrs", "%zu attributes; at most %d", a->n_attrs,
-                   TX_WIRE_MAX_ATTRS);
-        return NULL;
-    }
-    if (s_event_id (self, L, "--id", a->id, a->id ? strlen (a->id) : 0, id) != 0)
-        return NULL;
     tongxin_event_t *ev = tongxin_event_new (a->type, at);
     if (!ev)
         s_oom ();
-    if (a->partner && tongxin_event_set_partner (ev, a->partner) != TONGXIN_OK) {
-        s_invalid (self, L, "bad_field", "--partner: refused by libtongxin");
+    if (a->partner)
+        s_stored (tongxin_event_set_partner (ev, a->partner));
+    for (size_t i = 0; i < a->n_attrs; i++)
+        if (s_flag_attr (self, ev, a->attrs [i]) != 0)
+            goto fail;
+    if (s_set_id (self, 1, "--id", ev, a->id, a->id ? strlen (a->id) : 0) != 0)
+        goto fail;
+    int rc = tongxin_event_check (ev, err, sizeof err);
+    if (rc == TONGXIN_ENOMEM)
+        s_oom ();
+    if (rc != TONGXIN_OK) {
+        s_refused (self, 1, err);
         goto fail;
     }
-    for (size_t i = 0; i < a->n_attrs; i++)
-        if (s_flag_attr (self, ev, a->attrs [i], a->attrs, i) != 0)
-            goto fail;
-    if (s_set_id (self, L, "--id", ev, id) != 0)
-        goto fail;
     return ev;
 fail:
     tongxin_event_destroy (&ev);
@@ -990,7 +910,7 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
             //  first follows a comma).
             if (c == ',' && ++commas == MAX_NUMBERS) {
                 s_invalid (self, lineno, "bad_field", "the line holds more than %d values; an "
-                           "event has at most %d attributes", MAX_NUMBERS, TX_WIRE_MAX_ATTRS);
+                           "event has at most %d attributes", MAX_NUMBERS, TONGXIN_MAX_ATTRS);
                 return -1;
             }
             nums->text [o++] = c;
@@ -1008,7 +928,7 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
         }
         if (nums->n == MAX_NUMBERS) {
             s_invalid (self, lineno, "bad_field", "the line holds more than %d numbers; an event "
-                       "has at most %d attributes", MAX_NUMBERS, TX_WIRE_MAX_ATTRS);
+                       "has at most %d attributes", MAX_NUMBERS, TONGXIN_MAX_ATTRS);
             return -1;
         }
         nums->at [nums->n] = i;
@@ -1073,9 +993,6 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
     char show [SHOW_SIZE], field [SHOW_SIZE + 8];
     size_t name_len = strlen (name);
     snprintf (field, sizeof field, name_len ? "attrs.%s" : "attrs", s_show (name, name_len, show));
-    if (s_check_code (self, lineno, field, name, name_len, true) != 0)
-        return -1;
-    int rc;
     switch (json_typeof (value)) {
         case JSON_INTEGER: {
             //  An index into nums (s_numbers_scan): the number as written.
@@ -1087,20 +1004,17 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
             return s_number_attr (self, lineno, field, ev, name, line + nums->at [k],
                                   nums->size [k], K_AUTO);
         }
-        case JSON_STRING: {
-            size_t vlen = json_string_length (value);
-            if (vlen > TX_WIRE_MAX_STR) {
-                s_invalid (self, lineno, "too_long", "%s: the string has %zu bytes; at most %d",
-                           field, vlen, TX_WIRE_MAX_STR);
+        case JSON_STRING:
+            if (strlen (json_string_value (value)) != json_string_length (value)) {
+                s_invalid (self, lineno, "bad_utf8", "%s: holds a NUL character", field);
                 return -1;
             }
-            rc = tongxin_event_add_text (ev, name, json_string_value (value));
-            break;
-        }
+            s_stored (tongxin_event_add_text (ev, name, json_string_value (value)));
+            return 0;
         case JSON_TRUE:
         case JSON_FALSE:
-            rc = tongxin_event_add_bool (ev, name, json_is_true (value));
-            break;
+            s_stored (tongxin_event_add_bool (ev, name, json_is_true (value)));
+            return 0;
         case JSON_NULL:
             s_invalid (self, lineno, "bad_field", "%s: null is not a value (leave an absent "
                        "attribute out)", field);
@@ -1111,11 +1025,6 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
                        json_is_array (value) ? "array" : "object");
             return -1;
     }
-    if (rc != TONGXIN_OK) {
-        s_invalid (self, lineno, "bad_field", "%s: refused by libtongxin", field);
-        return -1;
-    }
-    return 0;
 }
 
 //  A string field of the line's object: NULL if absent; *bad set if it is
@@ -1132,6 +1041,11 @@ s_json_str (send_t *self, uint64_t lineno, json_t *root, const char *key, size_t
         return NULL;
     }
     *len = json_string_length (v);
+    if (strlen (json_string_value (v)) != *len) {
+        s_invalid (self, lineno, "bad_utf8", "%s: holds a NUL character", key);
+        *bad = true;
+        return NULL;
+    }
     return json_string_value (v);
 }
 
@@ -1140,7 +1054,7 @@ static tongxin_event_t *
 s_event_from_json (send_t *self, uint64_t lineno, const char *line, size_t len, uint8_t id [16])
 {
     static const char *known [] = { "id", "unit", "type", "occurred_at", "partner", "attrs", NULL };
-    if (!tx_utf8_valid (line, len)) {
+    if (!tongxin_text_valid (line, len)) {
         s_invalid (self, lineno, "bad_utf8", "the line is not valid UTF-8 or holds a NUL byte");
         return NULL;
     }
@@ -1184,47 +1098,33 @@ s_event_from_json (send_t *self, uint64_t lineno, const char *line, size_t len, 
         s_invalid (self, lineno, "missing_field", "%s is required", !type ? "type" : "occurred_at");
         goto fail;
     }
-    if (s_check_code (self, lineno, "type", type, type_len, false) != 0)
-        goto fail;
     int64_t at_us;
     if (s_parse_time (at, &at_us, err, sizeof err) != 0) {
         s_invalid (self, lineno, "bad_time", "occurred_at: %s", err);
         goto fail;
     }
-    if (unit && s_check_code (self, lineno, "unit", unit, unit_len, false) != 0)
-        goto fail;
-    if (partner && s_check_partner (self, lineno, "partner", partner, partner_len) != 0)
-        goto fail;
     json_t *attrs = json_object_get (root, "attrs");
     if (attrs && !json_is_object (attrs)) {
         s_invalid (self, lineno, "bad_field", "attrs: must be an object {\"name\": value, ...}");
         goto fail;
     }
-    if (attrs && json_object_size (attrs) > TX_WIRE_MAX_ATTRS) {
-        s_invalid (self, lineno, "too_many_attrs", "attrs: %zu attributes; at most %d",
-                   json_object_size (attrs), TX_WIRE_MAX_ATTRS);
-        goto fail;
-    }
-    if (s_event_id (self, lineno, "id", idtext, id_len, id) != 0)
-        goto fail;
     ev = tongxin_event_new (type, at_us);
     if (!ev)
         s_oom ();
-    if (unit && tongxin_event_set_unit (ev, unit) != TONGXIN_OK) {
-        s_invalid (self, lineno, "bad_field", "unit: '%s' refused by libtongxin",
-                   s_show (unit, unit_len, show));
-        goto fail;
-    }
-    if (partner && tongxin_event_set_partner (ev, partner) != TONGXIN_OK) {
-        s_invalid (self, lineno, "bad_field", "partner: refused by libtongxin");
-        goto fail;
-    }
+    if (unit)
+        s_stored (tongxin_event_set_unit (ev, unit));
+    if (partner)
+        s_stored (tongxin_event_set_partner (ev, partner));
     if (attrs)
         json_object_foreach (attrs, key, value)
             if (s_json_attr (self, lineno, line, nums, ev, key, value) != 0)
                 goto fail;
-    if (s_set_id (self, lineno, "id", ev, id) != 0)
+    if (s_set_id (self, lineno, "id", ev, idtext, id_len) != 0)
         goto fail;
+    if (tongxin_event_id (self->tx, ev, id) != TONGXIN_OK) {
+        s_error (self, "cannot make an event id: %s", strerror (errno));
+        exit (RC_RUNTIME);
+    }
     json_decref (root);
     return ev;
 fail:
@@ -1299,22 +1199,6 @@ s_stopped (send_t *self)
     return stats.stopped || broken;
 }
 
-//  Reports an event libtongxin refused.  Its reason starts with the
-//  protocol's reject code ("too_long: ..."); keep that as the code.
-static void
-s_refused (send_t *self, uint64_t line, const char *err)
-{
-    size_t n = strspn (err, "abcdefghijklmnopqrstuvwxyz_");
-    if (n > 0 && n < 64 && err [n] == ':' && err [n + 1] == ' ') {
-        char code [64];
-        memcpy (code, err, n);
-        code [n] = 0;
-        s_invalid (self, line, code, "%s", err + n + 2);
-    }
-    else
-        s_invalid (self, line, "invalid_event", "%s", *err ? err : "refused by libtongxin");
-}
-
 //  Spools the batched events with one fsync for all of them.  Returns 0
 //  (events refused by libtongxin are reported), or the exit code that ends
 //  reading.
@@ -1344,7 +1228,6 @@ s_spool (send_t *self)
     int wait_ms = self->args->wait_s * 1000;
     int64_t deadline = 0;
     uint64_t low = UINT64_MAX;
-    char full_why [160] = "";               //  libtongxin's reason: cap or disk
     while (n > 0) {
         tongxin_submit_many (self->tx, todo, n, NULL, results, b->errs [0], sizeof b->errs [0]);
         size_t full = 0;
@@ -1353,8 +1236,6 @@ s_spool (send_t *self)
             if (results [i] == TONGXIN_OK)
                 continue;
             if (results [i] == TONGXIN_EFULL && rc == 0) {
-                if (full == 0)
-                    snprintf (full_why, sizeof full_why, "%s", b->errs [i]);
                 todo [full] = todo [i];         //  full <= i: kept for a retry
                 which [full++] = k;
                 continue;
@@ -1407,7 +1288,7 @@ s_spool (send_t *self)
             if (!self->flag_form)
                 snprintf (where, sizeof where, "line %" PRIu64 ": ", b->line [which [0]]);
             //  The library says which limit: the cap or the file system.
-            bool disk = strstr (full_why, "file system") != NULL;
+            bool disk = tongxin_full_cause (self->tx) == TONGXIN_FULL_DISK;
             char cap [48];
             snprintf (cap, sizeof cap, "cap %" PRIu64 " MiB",
                       self->args->spool_cap_mb ? self->args->spool_cap_mb : 1024);
@@ -1777,9 +1658,6 @@ main (int argc, char **argv)
     }
     send_t self = { .args = &args, .flag_form = !args.input, .tty = isatty (STDERR_FILENO) };
     pthread_mutex_init (&self.lock, NULL);
-    self.ids = tx_uuid_gen_new ();
-    if (!self.ids)
-        s_oom ();
     tongxin_event_t *one = NULL;
     uint8_t one_id [16];
     int in = -1;
@@ -1787,7 +1665,7 @@ main (int argc, char **argv)
 
     //  The flag event is checked before anything is opened.
     if (self.flag_form) {
-        one = s_event_from_flags (&self, one_id);
+        one = s_event_from_flags (&self);
         if (!one) {
             rc = RC_REJECTED;
             goto done;
@@ -1849,8 +1727,12 @@ main (int argc, char **argv)
     self.start_ms = tx_clock_ms ();
     if (one) {
         self.lines = self.events = 1;
-        rc = s_add (&self, &one, one_id, 1);
-        if (rc == 0)
+        if (tongxin_event_id (self.tx, one, one_id) != TONGXIN_OK) {
+            s_error (&self, "cannot make an event id: %s", strerror (errno));
+            rc = RC_RUNTIME;
+        }
+        else
+        if ((rc = s_add (&self, &one, one_id, 1)) == 0)
             rc = s_spool (&self);
     }
     else
@@ -1887,7 +1769,6 @@ done:
     if (in > STDIN_FILENO)
         close (in);
     tongxin_event_destroy (&one);
-    tx_uuid_gen_destroy (&self.ids);
     free (self.pending.slots);
     free (self.numbers.text);
     free (self.spool);

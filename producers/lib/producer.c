@@ -21,10 +21,14 @@
 #include "keyfile.h"
 #include "lex.h"
 #include "spool.h"
+#include "utf8.h"
 #include "uuid.h"
 #include "wire.h"
 
 #define MAX_ENDPOINTS   16
+_Static_assert (TONGXIN_PROTOCOL_VERSION == TX_WIRE_VERSION && TONGXIN_MAX_ATTRS == TX_WIRE_MAX_ATTRS
+                && TONGXIN_MAX_CODE == TX_WIRE_MAX_CODE && TONGXIN_MAX_TEXT == TX_WIRE_MAX_STR
+                && TONGXIN_MAX_DECIMAL == TX_LEX_MAX_DECIMAL, "tongxin.h's limits are the protocol's");
 #define MAX_WINDOW      16
 #define FRAME_BUDGET    (TX_WIRE_MAX_FRAME - 4096)  //  leave room for the envelope
 #define RETRY_SEND_MS   200                         //  no collector connected: try again after
@@ -40,9 +44,17 @@
 
 //  ----------------------------------------------------------------- events
 
+//  How an attribute was added: its value's form is checked at submit.
+typedef enum {
+    A_PLAIN,                    //  int, double, bool, text: the wire's checks alone
+    A_NUMERIC,                  //  text that must be a decimal-text (lex)
+    A_DATE                      //  text that must be a date-text, a valid date (lex)
+} attr_kind_t;
+
 typedef struct {
     char *name;
     tx_value_t value;           //  strings owned (value.u.s.ptr)
+    attr_kind_t kind;
 } attr_t;
 
 struct tongxin_event_t {
@@ -90,6 +102,8 @@ tongxin_event_destroy (tongxin_event_t **self_p)
     *self_p = NULL;
 }
 
+//  The setters store; tongxin_submit checks (s_check, once).
+
 static int
 s_set_str (char **field, const char *value)
 {
@@ -97,27 +111,35 @@ s_set_str (char **field, const char *value)
         return TONGXIN_EINVAL;
     char *copy = strdup (value);
     if (!copy)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     free (*field);
     *field = copy;
     return TONGXIN_OK;
 }
 
-int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit) { return s_set_str (&ev->unit, unit); }
+int
+tongxin_event_set_unit (tongxin_event_t *ev, const char *unit)
+{
+    return s_set_str (&ev->unit, unit);
+}
 
 int
 tongxin_event_set_partner (tongxin_event_t *ev, const char *region)
 {
-    if (!region || strlen (region) != 6 || strspn (region, "0123456789") != 6)
-        return TONGXIN_EINVAL;
     return s_set_str (&ev->partner, region);
+}
+
+int
+tongxin_id_parse (const char *text, uint8_t id [16])
+{
+    return text && tx_uuid_parse (text, strlen (text), id) == 0 ? TONGXIN_OK : TONGXIN_EINVAL;
 }
 
 int
 tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text)
 {
     uint8_t id [16];
-    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0 || !tx_uuid_is_v7 (id))
+    if (tongxin_id_parse (uuid_text, id) != TONGXIN_OK)
         return TONGXIN_EINVAL;
     memcpy (ev->id, id, 16);
     ev->has_id = true;
@@ -128,7 +150,7 @@ int
 tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
 {
     uint8_t id [16];
-    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0)
+    if (tongxin_id_parse (uuid_text, id) != TONGXIN_OK)
         return TONGXIN_EINVAL;
     memcpy (ev->supersedes, id, 16);
     ev->has_supersedes = true;
@@ -136,83 +158,84 @@ tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
 }
 
 static int
-s_add (tongxin_event_t *ev, const char *name, tx_value_t value)
+s_add (tongxin_event_t *ev, const char *name, tx_value_t value, attr_kind_t kind)
 {
-    if (!name || ev->n_attrs >= TX_WIRE_MAX_ATTRS)
+    if (!name)
         return TONGXIN_EINVAL;
     attr_t *attrs = realloc (ev->attrs, (ev->n_attrs + 1) * sizeof *attrs);
     if (!attrs)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     ev->attrs = attrs;
     char *copy = strdup (name);
     if (!copy)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     if (value.type == TX_VAL_STR) {
         char *s = strndup (value.u.s.ptr, value.u.s.len);
         if (!s) {
             free (copy);
-            return TONGXIN_EINVAL;
+            return TONGXIN_ENOMEM;
         }
         value.u.s.ptr = s;
     }
-    ev->attrs [ev->n_attrs++] = (attr_t) { copy, value };
+    ev->attrs [ev->n_attrs++] = (attr_t) { copy, value, kind };
     return TONGXIN_OK;
 }
 
 int
 tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t v)
 {
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_INT, .u.i = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_INT, .u.i = v }, A_PLAIN);
 }
 
 int
 tongxin_event_add_double (tongxin_event_t *ev, const char *name, double v)
 {
-    if (!isfinite (v))
-        return TONGXIN_EINVAL;
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_FLOAT, .u.f = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_FLOAT, .u.f = v }, A_PLAIN);
 }
 
 int
 tongxin_event_add_bool (tongxin_event_t *ev, const char *name, bool v)
 {
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_BOOL, .u.b = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_BOOL, .u.b = v }, A_PLAIN);
+}
+
+static int
+s_add_text (tongxin_event_t *ev, const char *name, const char *v, attr_kind_t kind)
+{
+    if (!v)
+        return TONGXIN_EINVAL;
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_STR, .u.s = { v, strlen (v) } }, kind);
 }
 
 int
 tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
 {
-    if (!v)
-        return TONGXIN_EINVAL;
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_STR, .u.s = { v, strlen (v) } });
+    return s_add_text (ev, name, v, A_PLAIN);
 }
 
-//  numeric and date travel as strings; the collector checks their form too.
-//  A decimal is sent exactly as written, so it must be one the collector
-//  takes as it is (common/lex.c): decimal-text, <= 64 bytes, within binary64.
+//  numeric and date travel as strings; their form is checked at submit.
 int
 tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
 {
-    if (!decimal || !tx_lex_is_decimal (tx_lex_number (decimal, strlen (decimal), NULL, NULL)))
-        return TONGXIN_EINVAL;
-    return tongxin_event_add_text (ev, name, decimal);
+    return s_add_text (ev, name, decimal, A_NUMERIC);
 }
 
 int
 tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *date)
 {
-    //  YYYY-MM-DD; the calendar check is the collector's.
-    if (!date || strlen (date) != 10 || date [4] != '-' || date [7] != '-'
-    ||  strspn (date, "0123456789") != 4 || strspn (date + 5, "0123456789") != 2
-    ||  strspn (date + 8, "0123456789") != 2)
-        return TONGXIN_EINVAL;
-    return tongxin_event_add_text (ev, name, date);
+    return s_add_text (ev, name, date, A_DATE);
 }
 
 void
 tongxin_id_format (const uint8_t id [16], char out [37])
 {
     tx_uuid_format (id, out);
+}
+
+bool
+tongxin_text_valid (const char *s, size_t len)
+{
+    return s && tx_utf8_valid (s, len);
 }
 
 //  ----------------------------------------------------------------- producer
@@ -274,6 +297,7 @@ struct tongxin_t {
     pthread_t thread;
     bool started;
     atomic_int stop;
+    atomic_int full_cause;      //  TONGXIN_FULL_* of the last TONGXIN_EFULL, 0: none yet
 
     pthread_mutex_t lock;       //  guards stats; cond signals verdicts
     pthread_cond_t cond;
@@ -1015,64 +1039,173 @@ tongxin_destroy (tongxin_t **self_p)
     *self_p = NULL;
 }
 
-//  Checks an event and packs it into sb (cleared first).  TONGXIN_OK or an
-//  error with a reason in err.
-static int
-s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
-          char *err, size_t errlen)
+//  The event as the wire sees it, with unit and id given (the event's own
+//  or the producer's).  attrs has room for ev->n_attrs.
+static void
+s_view (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], tx_attr_t *attrs,
+        tx_event_t *e)
 {
-    tx_event_t e;
-    memset (&e, 0, sizeof e);
-    if (ev->has_id)
-        memcpy (e.id, ev->id, 16);
-    else
-    if (tx_uuid_gen_next (self->gen, e.id) != 0) {
-        snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
-        return TONGXIN_EIO;
-    }
-    const char *unit = ev->unit ? ev->unit : self->unit;
-    e.unit = unit;
-    e.unit_len = strlen (unit);
-    e.type = ev->type;
-    e.type_len = strlen (ev->type);
+    memset (e, 0, sizeof *e);
+    memcpy (e->id, id, 16);
+    e->unit = unit;
+    e->unit_len = strlen (unit);
+    e->type = ev->type;
+    e->type_len = strlen (ev->type);
     //  floor division: times before 1970 are refused later anyway
-    e.at_sec = ev->at_us >= 0 ? ev->at_us / 1000000 : -((-ev->at_us + 999999) / 1000000);
-    e.at_nsec = (uint32_t) ((ev->at_us - e.at_sec * 1000000) * 1000);
+    e->at_sec = ev->at_us >= 0 ? ev->at_us / 1000000 : -((-ev->at_us + 999999) / 1000000);
+    e->at_nsec = (uint32_t) ((ev->at_us - e->at_sec * 1000000) * 1000);
     if (ev->partner) {
-        e.partner = ev->partner;
-        e.partner_len = strlen (ev->partner);
+        e->partner = ev->partner;
+        e->partner_len = strlen (ev->partner);
     }
     if (ev->has_supersedes) {
-        e.has_supersedes = true;
-        memcpy (e.supersedes, ev->supersedes, 16);
-        if (memcmp (e.supersedes, e.id, 16) == 0) {
-            snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+        e->has_supersedes = true;
+        memcpy (e->supersedes, ev->supersedes, 16);
+    }
+    for (size_t i = 0; i < ev->n_attrs; i++)
+        attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
+    e->attrs = attrs;
+    e->attr_count = ev->n_attrs;
+}
+
+//  What a numeric attribute's text may not be, or NULL (common/lex.c).
+static const char *
+s_numeric_fault (const char *s, size_t len)
+{
+    switch (tx_lex_number (s, len, NULL, NULL)) {
+        case TX_NUM_SYNTAX:   return "is not a decimal number (like 12, -0.5, 1.2e3)";
+        case TX_NUM_TOO_LONG: return "is longer than 64 characters; it is sent as written, never rounded";
+        case TX_NUM_RANGE:    return "is beyond the range of a binary64 (about 2.3e-308 to 1.7e308)";
+        default:              return NULL;
+    }
+}
+
+//  The forms the wire leaves to the registry but a producer knows from
+//  the setter used: partner a region code, numeric and date attributes.
+static int
+s_check_forms (const tongxin_event_t *ev, char *err, size_t errlen)
+{
+    if (ev->partner && !tx_lex_region (ev->partner, strlen (ev->partner))) {
+        snprintf (err, errlen, "unknown_partner: partner '%.64s' is not a region code "
+                  "(6 digits of GB/T 2260, e.g. 540522)", ev->partner);
+        return TONGXIN_EINVAL;
+    }
+    for (size_t i = 0; i < ev->n_attrs; i++) {
+        const attr_t *a = &ev->attrs [i];
+        const char *fault = a->kind == A_NUMERIC ? s_numeric_fault (a->value.u.s.ptr, a->value.u.s.len)
+                          : NULL;
+        if (fault) {
+            snprintf (err, errlen, "bad_number: attribute '%.64s': '%.72s' %s", a->name,
+                      a->value.u.s.ptr, fault);
+            return TONGXIN_EINVAL;
+        }
+        if (a->kind == A_DATE && !tx_lex_date (a->value.u.s.ptr, a->value.u.s.len)) {
+            snprintf (err, errlen, "bad_date: attribute '%.64s': '%.72s' is not a valid date "
+                      "YYYY-MM-DD", a->name, a->value.u.s.ptr);
             return TONGXIN_EINVAL;
         }
     }
-    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];
-    for (size_t i = 0; i < ev->n_attrs; i++)
-        attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
-    e.attrs = attrs;
-    e.attr_count = ev->n_attrs;
+    return TONGXIN_OK;
+}
+
+//  s_check_forms quotes what the application gave: keep the reason one
+//  line of printable text.
+static int
+s_printable (int rc, char *err)
+{
+    for (char *p = err; rc != TONGXIN_OK && *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return rc;
+}
+
+//  The producer's check of an event, the one place it is made: the wire's
+//  form (tx_wire_event_check), then s_check_forms.  TONGXIN_OK, or
+//  TONGXIN_EINVAL / TONGXIN_ENOMEM with "code: reason" in err.
+static int
+s_check (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], char *err,
+         size_t errlen)
+{
+    tx_attr_t few [TX_WIRE_MAX_ATTRS];
+    tx_attr_t *attrs = ev->n_attrs <= TX_WIRE_MAX_ATTRS ? few : malloc (ev->n_attrs * sizeof *attrs);
+    if (!attrs) {
+        snprintf (err, errlen, "out of memory");
+        return TONGXIN_ENOMEM;
+    }
+    if (ev->has_supersedes && memcmp (ev->supersedes, id, 16) == 0) {
+        snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+        return TONGXIN_EINVAL;
+    }
+    tx_event_t e;
+    s_view (ev, unit, id, attrs, &e);
     char msg [160];
     int code = tx_wire_event_check (&e, msg, sizeof msg);
+    if (attrs != few)
+        free (attrs);
     if (code != TX_REJECT_NONE) {
         snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
         return TONGXIN_EINVAL;
     }
+    return s_printable (s_check_forms (ev, err, errlen), err);
+}
+
+int
+tongxin_event_check (const tongxin_event_t *ev, char *err, size_t errlen)
+{
+    //  A stand-in for what only the producer gives: its unit (the default)
+    //  and a new id; both are valid by construction.
+    static const uint8_t any_v7 [16] = { 0x01, 0x8f, 0, 0, 0, 0, 0x70, 0, 0x80 };
+    char dummy [8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    return s_check (ev, ev->unit ? ev->unit : "unit", ev->has_id ? ev->id : any_v7, err, errlen);
+}
+
+int
+tongxin_event_id (tongxin_t *self, tongxin_event_t *ev, uint8_t id_out [16])
+{
+    if (!ev->has_id) {
+        if (tx_uuid_gen_next (self->gen, ev->id) != 0)
+            return TONGXIN_EIO;
+        ev->has_id = true;
+    }
+    memcpy (id_out, ev->id, 16);
+    return TONGXIN_OK;
+}
+
+//  Checks an event (s_check) and packs it into sb (cleared first).
+//  TONGXIN_OK or an error with a reason in err.
+static int
+s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
+          char *err, size_t errlen)
+{
+    if (ev->has_id)
+        memcpy (id, ev->id, 16);
+    else
+    if (tx_uuid_gen_next (self->gen, id) != 0) {
+        snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
+        return TONGXIN_EIO;
+    }
+    const char *unit = ev->unit ? ev->unit : self->unit;
+    int rc = s_check (ev, unit, id, err, errlen);
+    if (rc != TONGXIN_OK)
+        return rc;
+    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];    //  s_check: at most that many
+    tx_event_t e;
+    s_view (ev, unit, id, attrs, &e);
     sb->size = 0;
     msgpack_packer pk;
     msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
     if (tx_wire_pack_event (&pk, &e) != 0) {
         snprintf (err, errlen, "out of memory");
-        return TONGXIN_EIO;
+        return TONGXIN_ENOMEM;
     }
     if (sb->size > FRAME_BUDGET) {
         snprintf (err, errlen, "too_long: the event is larger than a message may be");
         return TONGXIN_EINVAL;
     }
-    memcpy (id, e.id, 16);
     return TONGXIN_OK;
 }
 
@@ -1088,11 +1221,18 @@ s_spool_rc (tongxin_t *self, int rc, char *err, size_t errlen)
     }
     tx_spool_stats_t ss;
     tx_spool_stats (self->spool, &ss);
+    atomic_store (&self->full_cause, ss.disk_full ? TONGXIN_FULL_DISK : TONGXIN_FULL_CAP);
     snprintf (err, errlen, "spool full: %s; nothing stored, retry once the collector "
               "has acknowledged earlier events",
               ss.disk_full ? "no room left on the spool directory's file system"
                            : "spool_cap_bytes reached");
     return TONGXIN_EFULL;
+}
+
+int
+tongxin_full_cause (tongxin_t *self)
+{
+    return atomic_load (&self->full_cause);
 }
 
 static void

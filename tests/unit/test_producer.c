@@ -282,15 +282,82 @@ test_number_rule (void **state)
     memset (d64 + 2, '5', 62);
     d64 [64] = 0;
     snprintf (d65, sizeof d65, "%s5", d64);
-    //  The setters take what the collector takes, nothing else.
+    //  The setters store; the check (at submit, and tongxin_event_check)
+    //  takes what the collector takes, nothing else.
+    char err [256];
     tongxin_event_t *ev = tongxin_event_new ("investment", 1750000000000000LL);
     assert_int_equal (tongxin_event_add_numeric (ev, "a", d64), TONGXIN_OK);
     assert_int_equal (tongxin_event_add_numeric (ev, "b", "123456789012345678901234567890"), TONGXIN_OK);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", d65), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1e400"), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1e-400"), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1."), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_OK);
+    const char *bad [] = { d65, "1e400", "1e-400", "1." };
+    for (size_t k = 0; k < sizeof bad / sizeof bad [0]; k++) {
+        tongxin_event_t *one = tongxin_event_new ("investment", 1750000000000000LL);
+        assert_int_equal (tongxin_event_add_numeric (one, "c", bad [k]), TONGXIN_OK);
+        assert_int_equal (tongxin_event_check (one, err, sizeof err), TONGXIN_EINVAL);
+        assert_true (strncmp (err, "bad_number: attribute 'c': ", 27) == 0);
+        tongxin_event_destroy (&one);
+    }
     tongxin_event_destroy (&ev);
+}
+
+//  The one check of an event on the producer side: the wire's form, a
+//  partner region code, date attributes, ids; the setters only store.
+static void
+test_event_check (void **state)
+{
+    (void) state;
+    char err [256];
+    tongxin_event_t *ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_set_partner (ev, "54052x"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "unknown_partner: partner '54052x' is not a region code "
+                              "(6 digits of GB/T 2260, e.g. 540522)");
+    assert_int_equal (tongxin_event_set_partner (ev, "540522"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_OK);
+    assert_int_equal (tongxin_event_add_date (ev, "on", "2025-02-30"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "bad_date: attribute 'on': '2025-02-30' is not a valid date YYYY-MM-DD");
+    tongxin_event_destroy (&ev);
+
+    //  A text with a control character is quoted as one printable line.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_add_date (ev, "a\nb", "x"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "bad_date: attribute 'a?b': 'x' is not a valid date YYYY-MM-DD");
+    tongxin_event_destroy (&ev);
+
+    //  Ids: any UUID text is stored, a version other than 7 refused at the check.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_set_id (ev, "not-a-uuid"), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_set_id (ev, "018f3c4a-5b6c-4def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_true (strncmp (err, "bad_id: ", 8) == 0);
+    assert_int_equal (tongxin_event_set_id (ev, "018f3c4a-5b6c-7def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_set_supersedes (ev, "018f3c4a-5b6c-7def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "malformed_event: an event cannot supersede itself");
+    tongxin_event_destroy (&ev);
+
+    //  More than 64 attributes are stored, and refused by the check.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    for (int i = 0; i < 65; i++) {
+        char name [16];
+        snprintf (name, sizeof name, "a%d", i);
+        assert_int_equal (tongxin_event_add_int (ev, name, i), TONGXIN_OK);
+    }
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "too_many_attrs: 65 attributes, at most 64");
+    assert_int_equal (tongxin_event_add_double (ev, "x", 0.0 / 0.0), TONGXIN_OK);
+    tongxin_event_destroy (&ev);
+
+    uint8_t id [16], raw [32] = { 0x84, 0xa2, 'i', 'd', 0xc4, 16 };
+    for (int i = 0; i < 16; i++)
+        raw [6 + i] = (uint8_t) i;
+    assert_int_equal (tx_wire_payload_event_id (raw, sizeof raw, id), 0);
+    assert_memory_equal (id, raw + 6, 16);
+    raw [4] = 0xc5;
+    assert_int_equal (tx_wire_payload_event_id (raw, sizeof raw, id), -1);
+    assert_int_equal (tx_wire_payload_event_id (raw, 21, id), -1);
 }
 
 //  ----------------------------------------------------------------- CURVE
@@ -507,6 +574,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_resend_after_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failover, s_setup, s_teardown),
         cmocka_unit_test (test_number_rule),
+        cmocka_unit_test (test_event_check),
         cmocka_unit_test_setup_teardown (test_key_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_server_key, s_setup, s_teardown),
     };
