@@ -460,22 +460,88 @@ s_send (tongxin_t *self, void *dealer, slot_t *slot)
     slot->due_ms = now + s_timeout_ms (self, slot->attempts);
 }
 
-//  Every event of a slot gets the same verdict (error replies).
+//  A settled slot: its verdicts counted, then the spool lets go of its
+//  events and the slot is free.
 static void
-s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
+s_release (tongxin_t *self, slot_t *slot, uint64_t stored, uint64_t dup, uint64_t rejected)
 {
-    for (size_t i = 0; i < slot->n; i++)
-        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
     //  The counts first: once the spool lets go, tongxin_flush may return
     //  and the caller read them.
     pthread_mutex_lock (&self->lock);
-    self->stats.rejected += slot->n;
+    self->stats.stored += stored;
+    self->stats.duplicate += dup;
+    self->stats.rejected += rejected;
     pthread_mutex_unlock (&self->lock);
     tx_spool_ack (self->spool, slot->seqs, slot->n);
     pthread_mutex_lock (&self->lock);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     s_free_slot (self, slot);
+}
+
+//  Every event of a slot gets the same verdict (error replies).
+static void
+s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
+{
+    for (size_t i = 0; i < slot->n; i++)
+        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+    s_release (self, slot, 0, 0, slot->n);
+}
+
+//  An error reply: a stop (version, authorisation, an unknown code) keeps
+//  the spool for the operator; malformed / too_large settle the batch,
+//  which can never be stored as it is.
+static void
+s_on_error (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
+{
+    char code [64], msg [256];
+    snprintf (code, sizeof code, "%.*s", (int) reply->code_len, reply->code);
+    snprintf (msg, sizeof msg, "%.*s", (int) reply->msg_len, reply->msg);
+    bool stop = reply->error == TX_ERROR_UNSUPPORTED_VERSION || reply->error == TX_ERROR_UNAUTHORIZED
+             || reply->error < 0;
+    if (stop) {
+        pthread_mutex_lock (&self->lock);
+        self->stats.stopped = true;
+        if (snprintf (self->stats.last_error, sizeof self->stats.last_error,
+                      "collector: %s: %s", code, msg) < 0)
+            self->stats.last_error [0] = 0;
+        pthread_cond_broadcast (&self->cond);
+        pthread_mutex_unlock (&self->lock);
+    }
+    else
+    if (slot)
+        s_settle_all (self, slot, code, msg);
+}
+
+//  An ack: each event's verdict, then the spool lets go of the batch.
+static void
+s_on_ack (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
+{
+    uint64_t stored = 0, dup = 0, rejected = 0;
+    for (size_t i = 0; i < slot->n; i++) {
+        int r = reply->results [i];
+        if (r == TX_RESULT_REJECTED) {
+            char code [64] = "rejected", msg [TX_WIRE_MAX_STR + 1] = "";
+            for (size_t k = 0; k < reply->n_rejected; k++)
+                if (reply->rejected [k].index == i) {
+                    snprintf (code, sizeof code, "%.*s", (int) reply->rejected [k].code_len,
+                              reply->rejected [k].code_str);
+                    snprintf (msg, sizeof msg, "%.*s", (int) reply->rejected [k].msg_len,
+                              reply->rejected [k].msg ? reply->rejected [k].msg : "");
+                }
+            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+            rejected++;
+        }
+        else {
+            s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
+                       NULL, NULL);
+            if (r == TX_RESULT_STORED)
+                stored++;
+            else
+                dup++;
+        }
+    }
+    s_release (self, slot, stored, dup, rejected);
 }
 
 static void
@@ -491,67 +557,12 @@ s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t
     for (int i = 0; i < self->window; i++)
         if (self->slots [i].used && self->slots [i].batch_id == reply.batch_id)
             slot = &self->slots [i];
-    if (reply.type == TX_REPLY_ERROR) {
-        char code [64], msg [256];
-        snprintf (code, sizeof code, "%.*s", (int) reply.code_len, reply.code);
-        snprintf (msg, sizeof msg, "%.*s", (int) reply.msg_len, reply.msg);
-        if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
-        ||  reply.error < 0 || !slot) {
-            //  Stop: keep the spool for the operator.
-            if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
-            ||  reply.error < 0) {
-                pthread_mutex_lock (&self->lock);
-                self->stats.stopped = true;
-                if (snprintf (self->stats.last_error, sizeof self->stats.last_error,
-                              "collector: %s: %s", code, msg) < 0)
-                    self->stats.last_error [0] = 0;
-                pthread_cond_broadcast (&self->cond);
-                pthread_mutex_unlock (&self->lock);
-            }
-            return;
-        }
-        //  malformed / too_large: this batch can never be stored as it is.
-        s_settle_all (self, slot, code, msg);
-        return;
-    }
-    if (!slot || reply.n_results != slot->n)
-        return;                 //  a late ack for a batch settled already
-    uint64_t stored = 0, dup = 0, rejected = 0;
-    for (size_t i = 0; i < slot->n; i++) {
-        int r = reply.results [i];
-        if (r == TX_RESULT_REJECTED) {
-            char code [64] = "rejected", msg [TX_WIRE_MAX_STR + 1] = "";
-            for (size_t k = 0; k < reply.n_rejected; k++)
-                if (reply.rejected [k].index == i) {
-                    snprintf (code, sizeof code, "%.*s", (int) reply.rejected [k].code_len,
-                              reply.rejected [k].code_str);
-                    snprintf (msg, sizeof msg, "%.*s", (int) reply.rejected [k].msg_len,
-                              reply.rejected [k].msg ? reply.rejected [k].msg : "");
-                }
-            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
-            rejected++;
-        }
-        else {
-            s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
-                       NULL, NULL);
-            if (r == TX_RESULT_STORED)
-                stored++;
-            else
-                dup++;
-        }
-    }
-    //  The counts first: once the spool lets go, tongxin_flush may return
-    //  and the caller read them.
-    pthread_mutex_lock (&self->lock);
-    self->stats.stored += stored;
-    self->stats.duplicate += dup;
-    self->stats.rejected += rejected;
-    pthread_mutex_unlock (&self->lock);
-    tx_spool_ack (self->spool, slot->seqs, slot->n);
-    pthread_mutex_lock (&self->lock);
-    pthread_cond_broadcast (&self->cond);
-    pthread_mutex_unlock (&self->lock);
-    s_free_slot (self, slot);
+    if (reply.type == TX_REPLY_ERROR)
+        s_on_error (self, &reply, slot);
+    else
+    if (slot && reply.n_results == slot->n)
+        s_on_ack (self, &reply, slot);
+    //  else a late ack for a batch settled already
 }
 
 //  ----------------------------------------------------------------- link
@@ -755,12 +766,27 @@ s_link_reconnect (tongxin_t *self, void *dealer, int64_t now, int64_t until)
     return until;
 }
 
-static void *
-s_sender (void *arg)
+//  The sender thread's sockets: the DEALER to the collector(s) and the
+//  PAIR that receives its monitor's events.
+typedef struct {
+    void *ctx;
+    void *dealer;
+    void *mon;
+} sockets_t;
+
+#define MON_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                    | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED \
+                    | ZMQ_EVENT_CONNECT_RETRIED)
+
+//  The DEALER with its options (CURVE unless insecure) and its monitor,
+//  connected to every endpoint.
+static void
+s_sockets_open (tongxin_t *self, sockets_t *z)
 {
-    tongxin_t *self = arg;
-    void *ctx = zmq_ctx_new ();
-    void *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    z->ctx = zmq_ctx_new ();
+    z->dealer = zmq_socket (z->ctx, ZMQ_DEALER);
+    void *dealer = z->dealer;
     int one = 1, zero = 0, ivl = 100, ivl_max = 30000, hwm = MAX_WINDOW * 2;
     int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
     zmq_setsockopt (dealer, ZMQ_IMMEDIATE, &one, sizeof one);
@@ -778,48 +804,121 @@ s_sender (void *arg)
     }
     char mon_ep [96];
     snprintf (mon_ep, sizeof mon_ep, MON_ENDPOINT_FMT, (void *) self);
-    zmq_socket_monitor (dealer, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED
-                                        | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED
-                                        | ZMQ_EVENT_CONNECT_RETRIED);
-    //  Monitor events arrive late: the first handshake's event may come
-    //  after we sent on that connection.  Only a connection that replaces
-    //  a lost one can have lost batches, so resend only after a disconnect.
-    bool lost_one = false;
-    void *mon = zmq_socket (ctx, ZMQ_PAIR);
-    zmq_connect (mon, mon_ep);
+    zmq_socket_monitor (dealer, mon_ep, MON_EVENTS);
+    z->mon = zmq_socket (z->ctx, ZMQ_PAIR);
+    zmq_connect (z->mon, mon_ep);
     for (size_t i = 0; i < self->n_endpoints; i++) {
         self->links [i] = (link_t) { .endpoint = self->endpoints [i], .backoff_ms = LINK_RETRY_MS };
         if (zmq_connect (dealer, self->endpoints [i]) != 0)
             s_set_error (self, "cannot connect to ", self->endpoints [i], NULL);
     }
+}
 
+static void
+s_sockets_close (sockets_t *z)
+{
+    zmq_socket_monitor (z->dealer, NULL, 0);
+    zmq_close (z->mon);
+    zmq_close (z->dealer);
+    zmq_ctx_term (z->ctx);
+}
+
+//  Fills the window with new batches and (re)sends what is due, unless the
+//  collector said stop.
+static void
+s_pump (tongxin_t *self, void *dealer, uint64_t *after, tx_spool_rec_t *recs, int64_t now)
+{
+    pthread_mutex_lock (&self->lock);
+    bool stopped = self->stats.stopped;
+    pthread_mutex_unlock (&self->lock);
+    if (!stopped) {
+        slot_t *slot;
+        while ((slot = s_fill (self, after, recs)))
+            s_send (self, dealer, slot);
+        for (int i = 0; i < self->window; i++)
+            if (self->slots [i].used && self->slots [i].due_ms <= now)
+                s_send (self, dealer, &self->slots [i]);
+    }
+}
+
+//  When the next slot falls due, or until if none does sooner.
+static int64_t
+s_next_due (tongxin_t *self, int64_t until)
+{
+    for (int i = 0; i < self->window; i++)
+        if (self->slots [i].used && self->slots [i].due_ms < until)
+            until = self->slots [i].due_ms;
+    return until;
+}
+
+//  Every reply waiting on the DEALER.
+static void
+s_drain_replies (tongxin_t *self, void *dealer, tx_wire_decoder_t *dec)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            return;
+        }
+        if (!zmq_msg_more (&msg))
+            s_on_reply (self, zmq_msg_data (&msg), zmq_msg_size (&msg), dec);
+        else {
+            //  Not ours: a reply is one frame.  Drain the rest.
+            while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, dealer, 0) >= 0)
+                ;
+        }
+        zmq_msg_close (&msg);
+    }
+}
+
+//  One monitor event.  Monitor events arrive late: the first handshake's
+//  event may come after we sent on that connection.  Only a connection
+//  that replaces a lost one can have lost batches, so *lost_one (a
+//  connection was lost) decides whether a handshake means resending now.
+static void
+s_on_monitor (tongxin_t *self, void *mon, bool *lost_one)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init (&ev);
+    zmq_msg_init (&addr);
+    if (zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0 && zmq_msg_size (&ev) >= 6) {
+        uint16_t e;
+        uint32_t value;
+        memcpy (&e, zmq_msg_data (&ev), 2);
+        memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
+        if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr), tx_clock_ms ()))
+            *lost_one = true;
+        if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            //  A new connection has a new routing id at the collector:
+            //  replies to the old one are lost, so resend now.
+            for (int i = 0; *lost_one && i < self->window; i++)
+                if (self->slots [i].used && self->slots [i].attempts > 0)
+                    self->slots [i].due_ms = 0;
+        }
+    }
+    zmq_msg_close (&ev);
+    zmq_msg_close (&addr);
+}
+
+static void *
+s_sender (void *arg)
+{
+    tongxin_t *self = arg;
+    sockets_t z;
+    s_sockets_open (self, &z);
+    bool lost_one = false;
     tx_wire_decoder_t *dec = tx_wire_decoder_new ();
     tx_spool_rec_t *recs = calloc ((size_t) self->batch_events, sizeof *recs);
     uint64_t after = 0;
     while (!atomic_load (&self->stop) && dec && recs) {
-        bool stopped;
-        pthread_mutex_lock (&self->lock);
-        stopped = self->stats.stopped;
-        pthread_mutex_unlock (&self->lock);
         int64_t now = tx_clock_ms ();
-        //  Fill the window with new batches, and (re)send what is due.
-        if (!stopped) {
-            slot_t *slot;
-            while ((slot = s_fill (self, &after, recs)))
-                s_send (self, dealer, slot);
-            for (int i = 0; i < self->window; i++)
-                if (self->slots [i].used && self->slots [i].due_ms <= now)
-                    s_send (self, dealer, &self->slots [i]);
-        }
-        int64_t next = s_link_reconnect (self, dealer, now, now + 100);
-        for (int i = 0; i < self->window; i++)
-            if (self->slots [i].used && self->slots [i].due_ms < next)
-                next = self->slots [i].due_ms;
+        s_pump (self, z.dealer, &after, recs, now);
+        int64_t next = s_next_due (self, s_link_reconnect (self, z.dealer, now, now + 100));
         zmq_pollitem_t items [] = {
-            { dealer, 0, ZMQ_POLLIN, 0 },
-            { mon, 0, ZMQ_POLLIN, 0 },
+            { z.dealer, 0, ZMQ_POLLIN, 0 },
+            { z.mon, 0, ZMQ_POLLIN, 0 },
             { NULL, self->wake_fd, ZMQ_POLLIN, 0 },
         };
         long wait = next - now;
@@ -830,52 +929,14 @@ s_sender (void *arg)
             ssize_t r = read (self->wake_fd, &v, sizeof v);
             (void) r;
         }
-        while (items [0].revents & ZMQ_POLLIN) {
-            zmq_msg_t msg;
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&msg);
-                break;
-            }
-            if (!zmq_msg_more (&msg))
-                s_on_reply (self, zmq_msg_data (&msg), zmq_msg_size (&msg), dec);
-            else {
-                //  Not ours: a reply is one frame.  Drain the rest.
-                while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, dealer, 0) >= 0)
-                    ;
-            }
-            zmq_msg_close (&msg);
-        }
-        if (items [1].revents & ZMQ_POLLIN) {
-            zmq_msg_t ev, addr;
-            zmq_msg_init (&ev);
-            zmq_msg_init (&addr);
-            if (zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0 && zmq_msg_size (&ev) >= 6) {
-                uint16_t e;
-                uint32_t value;
-                memcpy (&e, zmq_msg_data (&ev), 2);
-                memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
-                if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr),
-                                  tx_clock_ms ()))
-                    lost_one = true;
-                if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                    //  A new connection has a new routing id at the collector:
-                    //  replies to the old one are lost, so resend now.
-                    for (int i = 0; lost_one && i < self->window; i++)
-                        if (self->slots [i].used && self->slots [i].attempts > 0)
-                            self->slots [i].due_ms = 0;
-                }
-            }
-            zmq_msg_close (&ev);
-            zmq_msg_close (&addr);
-        }
+        if (items [0].revents & ZMQ_POLLIN)
+            s_drain_replies (self, z.dealer, dec);
+        if (items [1].revents & ZMQ_POLLIN)
+            s_on_monitor (self, z.mon, &lost_one);
     }
     free (recs);
     tx_wire_decoder_destroy (&dec);
-    zmq_socket_monitor (dealer, NULL, 0);
-    zmq_close (mon);
-    zmq_close (dealer);
-    zmq_ctx_term (ctx);
+    s_sockets_close (&z);
     return NULL;
 }
 
@@ -941,31 +1002,37 @@ s_check_endpoints (const tongxin_opts_t *opts, char *err, size_t errlen)
     return 0;
 }
 
-tongxin_t *
-tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
+//  What tongxin_new needs of opts.  0, or -1 with the reason in err.
+static int
+s_check_opts (const tongxin_opts_t *opts, char *err, size_t errlen)
 {
     if (!opts || !opts->unit || !*opts->unit || !opts->spool_dir || !opts->n_endpoints
     ||  opts->n_endpoints > MAX_ENDPOINTS) {
         snprintf (err, errlen, "unit, spool_dir and 1 to %d endpoints are required", MAX_ENDPOINTS);
-        return NULL;
+        return -1;
     }
     if (!opts->insecure && (!opts->key_file || !opts->server_key)) {
         snprintf (err, errlen, "CURVE needs the unit's key file and the collector's public key "
                                "(or insecure mode)");
-        return NULL;
+        return -1;
     }
-    if (s_check_endpoints (opts, err, errlen) != 0)
-        return NULL;
+    return s_check_endpoints (opts, err, errlen);
+}
+
+//  A producer with opts' settings (defaults and bounds applied) and its
+//  own resources; nothing opened yet.  NULL if out of memory.
+static tongxin_t *
+s_new (const tongxin_opts_t *opts)
+{
     tongxin_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        snprintf (err, errlen, "out of memory");
+    if (!self)
         return NULL;
-    }
     self->wake_fd = -1;
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->cond, NULL);
+    bool ok = true;
     for (size_t i = 0; i < opts->n_endpoints; i++)
-        self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i]);
+        ok &= (self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i])) != NULL;
     self->unit = strdup (opts->unit);
     self->insecure = opts->insecure;
     self->window = opts->window > 0 ? (opts->window > MAX_WINDOW ? MAX_WINDOW : opts->window) : 8;
@@ -977,25 +1044,14 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     self->verdict_arg = opts->verdict_arg;
     self->on_link = opts->on_link;
     self->link_arg = opts->link_arg;
-    if (!opts->insecure && opts->key_file && !(self->key_file = strdup (opts->key_file))) {
-        snprintf (err, errlen, "out of memory");
-        s_free (self);
-        return NULL;
-    }
+    if (!opts->insecure && opts->key_file)
+        ok &= (self->key_file = strdup (opts->key_file)) != NULL;
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));
     self->gen = tx_uuid_gen_new ();
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->unit || !self->slots || !self->gen || self->wake_fd < 0) {
-        snprintf (err, errlen, "out of memory");
+    if (!ok || !self->unit || !self->slots || !self->gen || self->wake_fd < 0) {
         s_free (self);
         return NULL;
-    }
-    if (!opts->insecure) {
-        if (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
-        ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0) {
-            s_free (self);
-            return NULL;
-        }
     }
     //  Batch ids: random start, so a restarted producer never reuses the id
     //  of a batch a collector may still answer.
@@ -1004,21 +1060,48 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     if (tx_uuid_gen_next (self->gen, id) == 0)
         memcpy (&r, id + 8, 8);
     self->next_batch_id = (r >> 16) | 1;
+    return self;
+}
+
+//  Reads the keys, opens the spool and starts the sender thread.  0, or
+//  -1 with the reason in err.
+static int
+s_start (tongxin_t *self, const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    if (!opts->insecure
+    &&  (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
+     ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0))
+        return -1;
     tx_spool_opts_t so = { .cap_bytes = opts->spool_cap_bytes, .fsync_ms = opts->fsync_ms,
                            .log = s_spool_log };
     char serr [256];
     self->spool = tx_spool_open (opts->spool_dir, &so, serr, sizeof serr);
     if (!self->spool) {
         snprintf (err, errlen, "%s", serr);
-        s_free (self);
-        return NULL;
+        return -1;
     }
     if (pthread_create (&self->thread, NULL, s_sender, self) != 0) {
         snprintf (err, errlen, "cannot start the sender thread");
+        return -1;
+    }
+    self->started = true;
+    return 0;
+}
+
+tongxin_t *
+tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    if (s_check_opts (opts, err, errlen) != 0)
+        return NULL;
+    tongxin_t *self = s_new (opts);
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    if (s_start (self, opts, err, errlen) != 0) {
         s_free (self);
         return NULL;
     }
-    self->started = true;
     return self;
 }
 

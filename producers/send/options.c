@@ -73,6 +73,8 @@ s_help (void)
 "highest that applies.  See tongxin-send(1).\n");
 }
 
+static int s_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
 static int
 s_usage (const char *fmt, ...)
 {

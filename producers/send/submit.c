@@ -216,6 +216,48 @@ s_pending_lines (send_t *self)
     return text;
 }
 
+//  --wait ran out: says which events are without an answer and where they
+//  stay.  RC_TIMEOUT, or 0 if they were answered just as time ran out.
+static int
+s_timed_out (send_t *self)
+{
+    tongxin_stats_t stats;
+    tongxin_stats (self->tx, &stats);
+    char *lines = s_pending_lines (self);
+    pthread_mutex_lock (&self->lock);
+    size_t mine = self->pending.count;
+    pthread_mutex_unlock (&self->lock);
+    uint64_t others = stats.queued > mine ? stats.queued - mine : 0;
+    if (mine + others == 0) {
+        free (lines);
+        return 0;                       //  answered just as time ran out
+    }
+    char *what = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&what, &size);
+    if (!out)
+        out_oom ();
+    if (mine && self->flag_form)
+        fprintf (out, "the event");
+    else
+    if (mine)
+        fprintf (out, "%zu event%s (line%s %s)", mine, mine == 1 ? "" : "s", mine == 1 ? "" : "s",
+                 lines);
+    if (others)
+        fprintf (out, "%s%" PRIu64 " event%s of earlier runs", mine ? " and " : "", others,
+                 others == 1 ? "" : "s");
+    fclose (out);
+    char last [sizeof stats.last_error + 24] = "";
+    if (*stats.last_error)
+        snprintf (last, sizeof last, " (last problem: %s)", stats.last_error);
+    out_error (self, "no answer from the collector within %d s for %s; %s in %s for the next "
+             "tongxin-send%s", self->args->wait_s, what,
+             mine + others == 1 ? "it stays" : "they stay", self->spool, last);
+    free (what);
+    free (lines);
+    return RC_TIMEOUT;
+}
+
 //  Waits until everything in the spool has a verdict, at most --wait
 //  seconds.  0, or an exit code.
 int
@@ -252,39 +294,5 @@ submit_wait (send_t *self)
         }
         return RC_RUNTIME;
     }
-    tongxin_stats_t stats;
-    tongxin_stats (self->tx, &stats);
-    char *lines = s_pending_lines (self);
-    pthread_mutex_lock (&self->lock);
-    size_t mine = self->pending.count;
-    pthread_mutex_unlock (&self->lock);
-    uint64_t others = stats.queued > mine ? stats.queued - mine : 0;
-    if (mine + others == 0) {
-        free (lines);
-        return 0;                       //  answered just as time ran out
-    }
-    char *what = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream (&what, &size);
-    if (!out)
-        out_oom ();
-    if (mine && self->flag_form)
-        fprintf (out, "the event");
-    else
-    if (mine)
-        fprintf (out, "%zu event%s (line%s %s)", mine, mine == 1 ? "" : "s", mine == 1 ? "" : "s",
-                 lines);
-    if (others)
-        fprintf (out, "%s%" PRIu64 " event%s of earlier runs", mine ? " and " : "", others,
-                 others == 1 ? "" : "s");
-    fclose (out);
-    char last [sizeof stats.last_error + 24] = "";
-    if (*stats.last_error)
-        snprintf (last, sizeof last, " (last problem: %s)", stats.last_error);
-    out_error (self, "no answer from the collector within %d s for %s; %s in %s for the next "
-             "tongxin-send%s", self->args->wait_s, what,
-             mine + others == 1 ? "it stays" : "they stay", self->spool, last);
-    free (what);
-    free (lines);
-    return RC_TIMEOUT;
+    return s_timed_out (self);
 }
