@@ -1203,11 +1203,47 @@ s_printable (int rc, char *err)
 }
 
 //  The producer's check of an event, the one place it is made: the wire's
-//  form (tx_wire_event_check), then s_check_forms.  TONGXIN_OK, or
-//  TONGXIN_EINVAL / TONGXIN_ENOMEM with "code: reason" in err.
+//  form (tx_wire_event_check), then s_check_forms.  e is its wire view.
+//  TONGXIN_OK, or TONGXIN_EINVAL with "code: reason" in err.
 static int
-s_check (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], char *err,
-         size_t errlen)
+s_check (const tongxin_event_t *ev, const tx_event_t *e, char *err, size_t errlen)
+{
+    if (e->has_supersedes && memcmp (e->supersedes, e->id, 16) == 0) {
+        snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+        return TONGXIN_EINVAL;
+    }
+    char msg [160];
+    int code = tx_wire_event_check (e, msg, sizeof msg);
+    if (code != TX_REJECT_NONE) {
+        snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
+        return TONGXIN_EINVAL;
+    }
+    return s_printable (s_check_forms (ev, err, errlen), err);
+}
+
+//  Packs e into sb (cleared first).  TONGXIN_OK or an error with a reason in err.
+static int
+s_pack (const tx_event_t *e, msgpack_sbuffer *sb, char *err, size_t errlen)
+{
+    sb->size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    if (tx_wire_pack_event (&pk, e) != 0) {
+        snprintf (err, errlen, "out of memory");
+        return TONGXIN_ENOMEM;
+    }
+    if (sb->size > FRAME_BUDGET) {
+        snprintf (err, errlen, "too_long: the event is larger than a message may be");
+        return TONGXIN_EINVAL;
+    }
+    return TONGXIN_OK;
+}
+
+//  Checks ev as an event of unit with this id, and packs it into sb unless
+//  sb is NULL.  TONGXIN_OK or an error with a reason in err.
+static int
+s_check_pack (const tongxin_event_t *ev, const char *unit, const uint8_t id [16],
+              msgpack_sbuffer *sb, char *err, size_t errlen)
 {
     tx_attr_t few [TX_WIRE_MAX_ATTRS];
     tx_attr_t *attrs = ev->n_attrs <= TX_WIRE_MAX_ATTRS ? few : malloc (ev->n_attrs * sizeof *attrs);
@@ -1215,21 +1251,14 @@ s_check (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], cha
         snprintf (err, errlen, "out of memory");
         return TONGXIN_ENOMEM;
     }
-    if (ev->has_supersedes && memcmp (ev->supersedes, id, 16) == 0) {
-        snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
-        return TONGXIN_EINVAL;
-    }
     tx_event_t e;
     s_view (ev, unit, id, attrs, &e);
-    char msg [160];
-    int code = tx_wire_event_check (&e, msg, sizeof msg);
+    int rc = s_check (ev, &e, err, errlen);
+    if (rc == TONGXIN_OK && sb)
+        rc = s_pack (&e, sb, err, errlen);
     if (attrs != few)
         free (attrs);
-    if (code != TX_REJECT_NONE) {
-        snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
-        return TONGXIN_EINVAL;
-    }
-    return s_printable (s_check_forms (ev, err, errlen), err);
+    return rc;
 }
 
 int
@@ -1243,7 +1272,8 @@ tongxin_event_check (const tongxin_event_t *ev, char *err, size_t errlen)
         err = dummy;
         errlen = sizeof dummy;
     }
-    return s_check (ev, ev->unit ? ev->unit : "unit", ev->has_id ? ev->id : any_v7, err, errlen);
+    return s_check_pack (ev, ev->unit ? ev->unit : "unit", ev->has_id ? ev->id : any_v7, NULL,
+                         err, errlen);
 }
 
 int
@@ -1258,8 +1288,9 @@ tongxin_event_id (tongxin_t *self, tongxin_event_t *ev, uint8_t id_out [16])
     return TONGXIN_OK;
 }
 
-//  Checks an event (s_check) and packs it into sb (cleared first).
-//  TONGXIN_OK or an error with a reason in err.
+//  Checks an event (s_check) and packs it into sb (cleared first), its id
+//  (the event's or a new one) into id.  TONGXIN_OK or an error with a
+//  reason in err.
 static int
 s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
           char *err, size_t errlen)
@@ -1271,25 +1302,7 @@ s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8
         snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
         return TONGXIN_EIO;
     }
-    const char *unit = ev->unit ? ev->unit : self->unit;
-    int rc = s_check (ev, unit, id, err, errlen);
-    if (rc != TONGXIN_OK)
-        return rc;
-    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];    //  s_check: at most that many
-    tx_event_t e;
-    s_view (ev, unit, id, attrs, &e);
-    sb->size = 0;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    if (tx_wire_pack_event (&pk, &e) != 0) {
-        snprintf (err, errlen, "out of memory");
-        return TONGXIN_ENOMEM;
-    }
-    if (sb->size > FRAME_BUDGET) {
-        snprintf (err, errlen, "too_long: the event is larger than a message may be");
-        return TONGXIN_EINVAL;
-    }
-    return TONGXIN_OK;
+    return s_check_pack (ev, ev->unit ? ev->unit : self->unit, id, sb, err, errlen);
 }
 
 //  A spool failure as a submit result, with its reason in err.  A full
