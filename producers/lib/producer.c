@@ -652,7 +652,9 @@ s_link_update (tongxin_t *self, int64_t now)
         snprintf (self->stats.link_error, sizeof self->stats.link_error, "%s", msg);
         snprintf (self->stats.link_endpoint, sizeof self->stats.link_endpoint, "%s", which->endpoint);
         self->stats.link_failures = which->failures;
-        snprintf (self->stats.last_error, sizeof self->stats.last_error, "%s", msg);
+        //  The same text, cut to the shorter field (at a byte: logs only).
+        snprintf (self->stats.last_error, sizeof self->stats.last_error, "%.*s",
+                  (int) sizeof self->stats.last_error - 1, msg);
     }
     else {
         self->stats.link_error [0] = 0;

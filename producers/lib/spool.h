@@ -125,7 +125,7 @@ typedef struct {
     uint64_t lost_last;
 } tx_spool_stats_t;
 
-typedef struct _tx_spool_t tx_spool_t;
+typedef struct tx_spool_t tx_spool_t;
 
 /* Open (creating if needed, mode 0700) the spool in directory dir, which
    must be on a local file system (flock and fdatasync semantics); its
