@@ -64,7 +64,8 @@ PROGS := $(B)/tongxin-admin
 ifneq ($(wildcard collector/main.c),)
 PROGS += $(B)/tongxin-collectord
 endif
-ifneq ($(wildcard producers/tongxin-send.c),)
+SEND_SRC := $(wildcard producers/send/*.c)
+ifneq ($(SEND_SRC),)
 PROGS += $(B)/tongxin-send
 endif
 REPORT_SRC := $(wildcard analytics/*.c)
@@ -114,7 +115,7 @@ $(B)/tongxin-collectord: $(B)/collector/main.o $(COLLECTOR_OBJ) $(B)/libtxcommon
 $(B)/tongxin-report: $(call obj,$(REPORT_SRC)) $(B)/libtxcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tongxin-send: $(B)/producers/tongxin-send.o $(B)/libtongxin.a
+$(B)/tongxin-send: $(call obj,$(SEND_SRC)) $(B)/libtongxin.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(COLLECTOR_OBJ) $(PRODLIB_OBJ) $(B)/libtxcommon.a

@@ -8,48 +8,23 @@
  */
 #include "admin.h"
 #include "cli.h"
+#include "lex.h"
 #include "migrations.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-//  Unit codes: 1-64 of [a-z0-9._-], starting with a letter or digit.
-static bool
-s_valid_code (const char *s)
-{
-    size_t n = strlen (s);
-    if (n < 1 || n > 64 || !(islower ((unsigned char) s [0]) || isdigit ((unsigned char) s [0])))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s [i];
-        if (!(islower (c) || isdigit (c) || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static bool
-s_valid_region (const char *s)
-{
-    if (strlen (s) != 6)
-        return false;
-    for (int i = 0; i < 6; i++)
-        if (!isdigit ((unsigned char) s [i]))
-            return false;
-    return true;
-}
-
+//  The CLI's code checks are the protocol's (common/lex.c).
 bool
 adm_valid_code (const char *s)
 {
-    return s_valid_code (s);
+    return tx_lex_unit_code (s, strlen (s));
 }
 
 bool
 adm_valid_region (const char *s)
 {
-    return s_valid_region (s);
+    return tx_lex_region (s, strlen (s));
 }
 
 int

@@ -5,9 +5,9 @@
  *  (report.c) and writes it in the chosen format (render.c, html.c).
  *  Exit status: 0 success, 1 failure, 2 usage error.
  */
+#include "lex.h"
 #include "report.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -47,33 +47,6 @@ s_usage_error (const char *msg, const char *arg)
     return 2;
 }
 
-//  YYYY-MM-DD with a plausible month and day (PostgreSQL checks the rest).
-static bool
-s_valid_date (const char *s)
-{
-    if (strlen (s) != 10 || s [4] != '-' || s [7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit ((unsigned char) s [i]))
-            return false;
-    int month = atoi (s + 5), day = atoi (s + 8);
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
-static bool
-s_valid_code (const char *s)
-{
-    size_t n = strlen (s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s [i];
-        if (!(islower (c) || isdigit (c) || ((c == '.' || c == '_' || c == '-') && i > 0)))
-            return false;
-    }
-    return true;
-}
-
 enum { OPT_DB = 1000, OPT_UNIT, OPT_FROM, OPT_TO, OPT_FORMAT, OPT_EXCEL, OPT_OUT, OPT_QUIET,
        OPT_HELP, OPT_VERSION };
 
@@ -102,17 +75,17 @@ main (int argc, char **argv)
         switch (c) {
             case OPT_DB: db_info = optarg; break;
             case OPT_UNIT:
-                if (!s_valid_code (optarg))
+                if (!tx_lex_unit_code (optarg, strlen (optarg)))
                     return s_usage_error ("bad unit code", optarg);
                 opts.unit = optarg;
                 break;
             case OPT_FROM:
-                if (!s_valid_date (optarg))
+                if (!tx_lex_date (optarg, strlen (optarg)))
                     return s_usage_error ("--from needs a date YYYY-MM-DD, not", optarg);
                 opts.from = optarg;
                 break;
             case OPT_TO:
-                if (!s_valid_date (optarg))
+                if (!tx_lex_date (optarg, strlen (optarg)))
                     return s_usage_error ("--to needs a date YYYY-MM-DD, not", optarg);
                 opts.to = optarg;
                 break;

@@ -3,7 +3,6 @@
 #include "lex.h"
 #include "uuid.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,27 +26,6 @@ s_fail (int code, char *msg, size_t msglen, const char *fmt, const char *name, s
     return code;
 }
 #pragma GCC diagnostic pop
-
-bool
-tx_validate_date (const char *s, size_t len)
-{
-    if (len != 10 || s [4] != '-' || s [7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit ((unsigned char) s [i]))
-            return false;
-    //  s is not NUL-terminated (it points into the frame): no atoi here.
-    int y = (s [0] - '0') * 1000 + (s [1] - '0') * 100 + (s [2] - '0') * 10 + (s [3] - '0');
-    int m = (s [5] - '0') * 10 + (s [6] - '0');
-    int d = (s [8] - '0') * 10 + (s [9] - '0');
-    static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1 || m < 1 || m > 12 || d < 1)
-        return false;
-    int max = days [m - 1];
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        max = 29;
-    return d <= max;
-}
 
 static const tx_attr_def_t *
 s_attr_def (const tx_type_def_t *type, const char *name, size_t len)
@@ -127,7 +105,7 @@ s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t ms
             if (v->type != TX_VAL_STR)
                 return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
                                "attribute %.*s must be a date string", a->name, a->name_len);
-            if (!tx_validate_date (v->u.s.ptr, v->u.s.len))
+            if (!tx_lex_date (v->u.s.ptr, v->u.s.len))
                 return s_fail (TX_REJECT_BAD_DATE, msg, msglen,
                                "attribute %.*s is not a valid YYYY-MM-DD date", a->name, a->name_len);
             return TX_REJECT_NONE;

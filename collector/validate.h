@@ -34,7 +34,4 @@ int tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
 //  0, or -1 if out of memory.
 int tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t *out);
 
-//  True if s[0..len) is a valid calendar date YYYY-MM-DD (years 0001-9999).
-bool tx_validate_date (const char *s, size_t len);
-
 #endif

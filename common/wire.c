@@ -1089,6 +1089,27 @@ s_pack_head (msgpack_packer *pk, size_t keys, const char *t, uint64_t batch_id)
 }
 
 int
+tx_wire_pack_batch_head (msgpack_packer *pk, uint64_t batch_id, size_t count)
+{
+    int rc = s_pack_head (pk, 4, "batch", batch_id);
+    rc |= s_pack_lit (pk, "events");
+    rc |= msgpack_pack_array (pk, count);
+    return rc? -1: 0;
+}
+
+int
+tx_wire_payload_event_id (const uint8_t *data, size_t len, uint8_t id [16])
+{
+    //  fixmap (0x81..0x8f), fixstr "id" (a2 69 64), bin 8 of 16 (c4 10).
+    static const uint8_t head [] = { 0xa2, 'i', 'd', 0xc4, 16 };
+    if (!data || len < 1 + sizeof head + 16 || (data [0] & 0xf0) != 0x80
+    ||  memcmp (data + 1, head, sizeof head) != 0)
+        return -1;
+    memcpy (id, data + 1 + sizeof head, 16);
+    return 0;
+}
+
+int
 tx_wire_pack_batch (msgpack_sbuffer *sb, uint64_t batch_id,
                     const tx_event_t *events, size_t count,
                     char *err, size_t errlen)
@@ -1111,9 +1132,7 @@ tx_wire_pack_batch (msgpack_sbuffer *sb, uint64_t batch_id,
             return -1;
         }
     }
-    int rc = s_pack_head (&pk, 4, "batch", batch_id);
-    rc |= s_pack_lit (&pk, "events");
-    rc |= msgpack_pack_array (&pk, count);
+    int rc = tx_wire_pack_batch_head (&pk, batch_id, count);
     for (size_t i = 0; i < count && rc == 0; i++)
         rc |= tx_wire_pack_event (&pk, &events [i]);
     if (rc) {

@@ -280,6 +280,14 @@ int tx_wire_event_check (const tx_event_t *ev, char *msg, size_t msglen);
 //  tx_wire_pack_batch.  Returns 0, or -1 if the packer's write failed.
 int tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev);
 
+//  Packs a batch's envelope up to its events: {"v":1,"t":"batch",
+//  "batch":batch_id,"events": and the header of an array of count; the
+//  caller then packs the count events (tx_wire_pack_event, or spooled
+//  payloads as they are).  The one writer of the envelope: batch_id 0
+//  packs nil (refused by collectors), count is not checked.  Returns 0, or
+//  -1 if the packer's write failed.
+int tx_wire_pack_batch_head (msgpack_packer *pk, uint64_t batch_id, size_t count);
+
 //  Clears sb and packs a batch of count events.  Refuses (-1, reason in err)
 //  batch_id 0, count 0 or above 1000, and any event that
 //  tx_wire_event_check rejects (err names its index and code).  The frame
@@ -288,6 +296,11 @@ int tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev);
 int tx_wire_pack_batch (msgpack_sbuffer *sb, uint64_t batch_id,
                         const tx_event_t *events, size_t count,
                         char *err, size_t errlen);
+
+//  The id of an event packed by tx_wire_pack_event (a spool payload: the
+//  map's first pair is "id" and its bin 16) into id.  0, or -1 if data does
+//  not start so (the caller treats the payload as opaque otherwise).
+int tx_wire_payload_event_id (const uint8_t *data, size_t len, uint8_t id [16]);
 
 //  Clears sb and packs an ack: results[0..n) (each 0, 1 or 2) and the
 //  rejected entries (index, code, msg), which must match the results equal

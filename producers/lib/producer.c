@@ -21,10 +21,14 @@
 #include "keyfile.h"
 #include "lex.h"
 #include "spool.h"
+#include "utf8.h"
 #include "uuid.h"
 #include "wire.h"
 
 #define MAX_ENDPOINTS   16
+_Static_assert (TONGXIN_PROTOCOL_VERSION == TX_WIRE_VERSION && TONGXIN_MAX_ATTRS == TX_WIRE_MAX_ATTRS
+                && TONGXIN_MAX_CODE == TX_WIRE_MAX_CODE && TONGXIN_MAX_TEXT == TX_WIRE_MAX_STR
+                && TONGXIN_MAX_DECIMAL == TX_LEX_MAX_DECIMAL, "tongxin.h's limits are the protocol's");
 #define MAX_WINDOW      16
 #define FRAME_BUDGET    (TX_WIRE_MAX_FRAME - 4096)  //  leave room for the envelope
 #define RETRY_SEND_MS   200                         //  no collector connected: try again after
@@ -40,9 +44,17 @@
 
 //  ----------------------------------------------------------------- events
 
+//  How an attribute was added: its value's form is checked at submit.
+typedef enum {
+    A_PLAIN,                    //  int, double, bool, text: the wire's checks alone
+    A_NUMERIC,                  //  text that must be a decimal-text (lex)
+    A_DATE                      //  text that must be a date-text, a valid date (lex)
+} attr_kind_t;
+
 typedef struct {
     char *name;
     tx_value_t value;           //  strings owned (value.u.s.ptr)
+    attr_kind_t kind;
 } attr_t;
 
 struct tongxin_event_t {
@@ -90,6 +102,8 @@ tongxin_event_destroy (tongxin_event_t **self_p)
     *self_p = NULL;
 }
 
+//  The setters store; tongxin_submit checks (s_check, once).
+
 static int
 s_set_str (char **field, const char *value)
 {
@@ -97,27 +111,35 @@ s_set_str (char **field, const char *value)
         return TONGXIN_EINVAL;
     char *copy = strdup (value);
     if (!copy)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     free (*field);
     *field = copy;
     return TONGXIN_OK;
 }
 
-int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit) { return s_set_str (&ev->unit, unit); }
+int
+tongxin_event_set_unit (tongxin_event_t *ev, const char *unit)
+{
+    return s_set_str (&ev->unit, unit);
+}
 
 int
 tongxin_event_set_partner (tongxin_event_t *ev, const char *region)
 {
-    if (!region || strlen (region) != 6 || strspn (region, "0123456789") != 6)
-        return TONGXIN_EINVAL;
     return s_set_str (&ev->partner, region);
+}
+
+int
+tongxin_id_parse (const char *text, uint8_t id [16])
+{
+    return text && tx_uuid_parse (text, strlen (text), id) == 0 ? TONGXIN_OK : TONGXIN_EINVAL;
 }
 
 int
 tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text)
 {
     uint8_t id [16];
-    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0 || !tx_uuid_is_v7 (id))
+    if (tongxin_id_parse (uuid_text, id) != TONGXIN_OK)
         return TONGXIN_EINVAL;
     memcpy (ev->id, id, 16);
     ev->has_id = true;
@@ -128,7 +150,7 @@ int
 tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
 {
     uint8_t id [16];
-    if (!uuid_text || tx_uuid_parse (uuid_text, strlen (uuid_text), id) != 0)
+    if (tongxin_id_parse (uuid_text, id) != TONGXIN_OK)
         return TONGXIN_EINVAL;
     memcpy (ev->supersedes, id, 16);
     ev->has_supersedes = true;
@@ -136,83 +158,84 @@ tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
 }
 
 static int
-s_add (tongxin_event_t *ev, const char *name, tx_value_t value)
+s_add (tongxin_event_t *ev, const char *name, tx_value_t value, attr_kind_t kind)
 {
-    if (!name || ev->n_attrs >= TX_WIRE_MAX_ATTRS)
+    if (!name)
         return TONGXIN_EINVAL;
     attr_t *attrs = realloc (ev->attrs, (ev->n_attrs + 1) * sizeof *attrs);
     if (!attrs)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     ev->attrs = attrs;
     char *copy = strdup (name);
     if (!copy)
-        return TONGXIN_EINVAL;
+        return TONGXIN_ENOMEM;
     if (value.type == TX_VAL_STR) {
         char *s = strndup (value.u.s.ptr, value.u.s.len);
         if (!s) {
             free (copy);
-            return TONGXIN_EINVAL;
+            return TONGXIN_ENOMEM;
         }
         value.u.s.ptr = s;
     }
-    ev->attrs [ev->n_attrs++] = (attr_t) { copy, value };
+    ev->attrs [ev->n_attrs++] = (attr_t) { copy, value, kind };
     return TONGXIN_OK;
 }
 
 int
 tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t v)
 {
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_INT, .u.i = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_INT, .u.i = v }, A_PLAIN);
 }
 
 int
 tongxin_event_add_double (tongxin_event_t *ev, const char *name, double v)
 {
-    if (!isfinite (v))
-        return TONGXIN_EINVAL;
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_FLOAT, .u.f = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_FLOAT, .u.f = v }, A_PLAIN);
 }
 
 int
 tongxin_event_add_bool (tongxin_event_t *ev, const char *name, bool v)
 {
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_BOOL, .u.b = v });
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_BOOL, .u.b = v }, A_PLAIN);
+}
+
+static int
+s_add_text (tongxin_event_t *ev, const char *name, const char *v, attr_kind_t kind)
+{
+    if (!v)
+        return TONGXIN_EINVAL;
+    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_STR, .u.s = { v, strlen (v) } }, kind);
 }
 
 int
 tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *v)
 {
-    if (!v)
-        return TONGXIN_EINVAL;
-    return s_add (ev, name, (tx_value_t) { .type = TX_VAL_STR, .u.s = { v, strlen (v) } });
+    return s_add_text (ev, name, v, A_PLAIN);
 }
 
-//  numeric and date travel as strings; the collector checks their form too.
-//  A decimal is sent exactly as written, so it must be one the collector
-//  takes as it is (common/lex.c): decimal-text, <= 64 bytes, within binary64.
+//  numeric and date travel as strings; their form is checked at submit.
 int
 tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal)
 {
-    if (!decimal || !tx_lex_is_decimal (tx_lex_number (decimal, strlen (decimal), NULL, NULL)))
-        return TONGXIN_EINVAL;
-    return tongxin_event_add_text (ev, name, decimal);
+    return s_add_text (ev, name, decimal, A_NUMERIC);
 }
 
 int
 tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *date)
 {
-    //  YYYY-MM-DD; the calendar check is the collector's.
-    if (!date || strlen (date) != 10 || date [4] != '-' || date [7] != '-'
-    ||  strspn (date, "0123456789") != 4 || strspn (date + 5, "0123456789") != 2
-    ||  strspn (date + 8, "0123456789") != 2)
-        return TONGXIN_EINVAL;
-    return tongxin_event_add_text (ev, name, date);
+    return s_add_text (ev, name, date, A_DATE);
 }
 
 void
 tongxin_id_format (const uint8_t id [16], char out [37])
 {
     tx_uuid_format (id, out);
+}
+
+bool
+tongxin_text_valid (const char *s, size_t len)
+{
+    return s && tx_utf8_valid (s, len);
 }
 
 //  ----------------------------------------------------------------- producer
@@ -274,6 +297,7 @@ struct tongxin_t {
     pthread_t thread;
     bool started;
     atomic_int stop;
+    atomic_int full_cause;      //  TONGXIN_FULL_* of the last TONGXIN_EFULL, 0: none yet
 
     pthread_mutex_t lock;       //  guards stats; cond signals verdicts
     pthread_cond_t cond;
@@ -375,23 +399,11 @@ s_fill (tongxin_t *self, uint64_t *after, tx_spool_rec_t *recs)
     uint64_t batch_id = self->next_batch_id++;
     if (self->next_batch_id == 0)
         self->next_batch_id = 1;
-    msgpack_pack_map (&pk, 4);
-    msgpack_pack_str_with_body (&pk, "v", 1);
-    msgpack_pack_uint8 (&pk, TX_WIRE_VERSION);
-    msgpack_pack_str_with_body (&pk, "t", 1);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_uint64 (&pk, batch_id);
-    msgpack_pack_str_with_body (&pk, "events", 6);
-    msgpack_pack_array (&pk, take);
+    tx_wire_pack_batch_head (&pk, batch_id, take);
     for (size_t i = 0; i < take; i++) {
         msgpack_sbuffer_write (&sb, recs [i].data, recs [i].len);
         slot->seqs [i] = recs [i].seq;
-        //  Our records start with the id: 0x8N, a2 "id", c4 10, 16 bytes.
-        const uint8_t *r = recs [i].data;
-        if (recs [i].len > 22 && r [1] == 0xa2 && r [2] == 'i' && r [3] == 'd' && r [4] == 0xc4 && r [5] == 16)
-            memcpy (slot->ids [i], r + 6, 16);
-        else
+        if (tx_wire_payload_event_id (recs [i].data, recs [i].len, slot->ids [i]) != 0)
             memset (slot->ids [i], 0, 16);
     }
     *after = recs [take - 1].seq;
@@ -448,22 +460,88 @@ s_send (tongxin_t *self, void *dealer, slot_t *slot)
     slot->due_ms = now + s_timeout_ms (self, slot->attempts);
 }
 
-//  Every event of a slot gets the same verdict (error replies).
+//  A settled slot: its verdicts counted, then the spool lets go of its
+//  events and the slot is free.
 static void
-s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
+s_release (tongxin_t *self, slot_t *slot, uint64_t stored, uint64_t dup, uint64_t rejected)
 {
-    for (size_t i = 0; i < slot->n; i++)
-        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
     //  The counts first: once the spool lets go, tongxin_flush may return
     //  and the caller read them.
     pthread_mutex_lock (&self->lock);
-    self->stats.rejected += slot->n;
+    self->stats.stored += stored;
+    self->stats.duplicate += dup;
+    self->stats.rejected += rejected;
     pthread_mutex_unlock (&self->lock);
     tx_spool_ack (self->spool, slot->seqs, slot->n);
     pthread_mutex_lock (&self->lock);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     s_free_slot (self, slot);
+}
+
+//  Every event of a slot gets the same verdict (error replies).
+static void
+s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
+{
+    for (size_t i = 0; i < slot->n; i++)
+        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+    s_release (self, slot, 0, 0, slot->n);
+}
+
+//  An error reply: a stop (version, authorisation, an unknown code) keeps
+//  the spool for the operator; malformed / too_large settle the batch,
+//  which can never be stored as it is.
+static void
+s_on_error (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
+{
+    char code [64], msg [256];
+    snprintf (code, sizeof code, "%.*s", (int) reply->code_len, reply->code);
+    snprintf (msg, sizeof msg, "%.*s", (int) reply->msg_len, reply->msg);
+    bool stop = reply->error == TX_ERROR_UNSUPPORTED_VERSION || reply->error == TX_ERROR_UNAUTHORIZED
+             || reply->error < 0;
+    if (stop) {
+        pthread_mutex_lock (&self->lock);
+        self->stats.stopped = true;
+        if (snprintf (self->stats.last_error, sizeof self->stats.last_error,
+                      "collector: %s: %s", code, msg) < 0)
+            self->stats.last_error [0] = 0;
+        pthread_cond_broadcast (&self->cond);
+        pthread_mutex_unlock (&self->lock);
+    }
+    else
+    if (slot)
+        s_settle_all (self, slot, code, msg);
+}
+
+//  An ack: each event's verdict, then the spool lets go of the batch.
+static void
+s_on_ack (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
+{
+    uint64_t stored = 0, dup = 0, rejected = 0;
+    for (size_t i = 0; i < slot->n; i++) {
+        int r = reply->results [i];
+        if (r == TX_RESULT_REJECTED) {
+            char code [64] = "rejected", msg [TX_WIRE_MAX_STR + 1] = "";
+            for (size_t k = 0; k < reply->n_rejected; k++)
+                if (reply->rejected [k].index == i) {
+                    snprintf (code, sizeof code, "%.*s", (int) reply->rejected [k].code_len,
+                              reply->rejected [k].code_str);
+                    snprintf (msg, sizeof msg, "%.*s", (int) reply->rejected [k].msg_len,
+                              reply->rejected [k].msg ? reply->rejected [k].msg : "");
+                }
+            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+            rejected++;
+        }
+        else {
+            s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
+                       NULL, NULL);
+            if (r == TX_RESULT_STORED)
+                stored++;
+            else
+                dup++;
+        }
+    }
+    s_release (self, slot, stored, dup, rejected);
 }
 
 static void
@@ -479,67 +557,12 @@ s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t
     for (int i = 0; i < self->window; i++)
         if (self->slots [i].used && self->slots [i].batch_id == reply.batch_id)
             slot = &self->slots [i];
-    if (reply.type == TX_REPLY_ERROR) {
-        char code [64], msg [256];
-        snprintf (code, sizeof code, "%.*s", (int) reply.code_len, reply.code);
-        snprintf (msg, sizeof msg, "%.*s", (int) reply.msg_len, reply.msg);
-        if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
-        ||  reply.error < 0 || !slot) {
-            //  Stop: keep the spool for the operator.
-            if (reply.error == TX_ERROR_UNSUPPORTED_VERSION || reply.error == TX_ERROR_UNAUTHORIZED
-            ||  reply.error < 0) {
-                pthread_mutex_lock (&self->lock);
-                self->stats.stopped = true;
-                if (snprintf (self->stats.last_error, sizeof self->stats.last_error,
-                              "collector: %s: %s", code, msg) < 0)
-                    self->stats.last_error [0] = 0;
-                pthread_cond_broadcast (&self->cond);
-                pthread_mutex_unlock (&self->lock);
-            }
-            return;
-        }
-        //  malformed / too_large: this batch can never be stored as it is.
-        s_settle_all (self, slot, code, msg);
-        return;
-    }
-    if (!slot || reply.n_results != slot->n)
-        return;                 //  a late ack for a batch settled already
-    uint64_t stored = 0, dup = 0, rejected = 0;
-    for (size_t i = 0; i < slot->n; i++) {
-        int r = reply.results [i];
-        if (r == TX_RESULT_REJECTED) {
-            char code [64] = "rejected", msg [TX_WIRE_MAX_STR + 1] = "";
-            for (size_t k = 0; k < reply.n_rejected; k++)
-                if (reply.rejected [k].index == i) {
-                    snprintf (code, sizeof code, "%.*s", (int) reply.rejected [k].code_len,
-                              reply.rejected [k].code_str);
-                    snprintf (msg, sizeof msg, "%.*s", (int) reply.rejected [k].msg_len,
-                              reply.rejected [k].msg ? reply.rejected [k].msg : "");
-                }
-            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
-            rejected++;
-        }
-        else {
-            s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
-                       NULL, NULL);
-            if (r == TX_RESULT_STORED)
-                stored++;
-            else
-                dup++;
-        }
-    }
-    //  The counts first: once the spool lets go, tongxin_flush may return
-    //  and the caller read them.
-    pthread_mutex_lock (&self->lock);
-    self->stats.stored += stored;
-    self->stats.duplicate += dup;
-    self->stats.rejected += rejected;
-    pthread_mutex_unlock (&self->lock);
-    tx_spool_ack (self->spool, slot->seqs, slot->n);
-    pthread_mutex_lock (&self->lock);
-    pthread_cond_broadcast (&self->cond);
-    pthread_mutex_unlock (&self->lock);
-    s_free_slot (self, slot);
+    if (reply.type == TX_REPLY_ERROR)
+        s_on_error (self, &reply, slot);
+    else
+    if (slot && reply.n_results == slot->n)
+        s_on_ack (self, &reply, slot);
+    //  else a late ack for a batch settled already
 }
 
 //  ----------------------------------------------------------------- link
@@ -745,12 +768,27 @@ s_link_reconnect (tongxin_t *self, void *dealer, int64_t now, int64_t until)
     return until;
 }
 
-static void *
-s_sender (void *arg)
+//  The sender thread's sockets: the DEALER to the collector(s) and the
+//  PAIR that receives its monitor's events.
+typedef struct {
+    void *ctx;
+    void *dealer;
+    void *mon;
+} sockets_t;
+
+#define MON_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
+                    | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                    | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED \
+                    | ZMQ_EVENT_CONNECT_RETRIED)
+
+//  The DEALER with its options (CURVE unless insecure) and its monitor,
+//  connected to every endpoint.
+static void
+s_sockets_open (tongxin_t *self, sockets_t *z)
 {
-    tongxin_t *self = arg;
-    void *ctx = zmq_ctx_new ();
-    void *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    z->ctx = zmq_ctx_new ();
+    z->dealer = zmq_socket (z->ctx, ZMQ_DEALER);
+    void *dealer = z->dealer;
     int one = 1, zero = 0, ivl = 100, ivl_max = 30000, hwm = MAX_WINDOW * 2;
     int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
     zmq_setsockopt (dealer, ZMQ_IMMEDIATE, &one, sizeof one);
@@ -768,48 +806,121 @@ s_sender (void *arg)
     }
     char mon_ep [96];
     snprintf (mon_ep, sizeof mon_ep, MON_ENDPOINT_FMT, (void *) self);
-    zmq_socket_monitor (dealer, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED
-                                        | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED
-                                        | ZMQ_EVENT_CONNECT_RETRIED);
-    //  Monitor events arrive late: the first handshake's event may come
-    //  after we sent on that connection.  Only a connection that replaces
-    //  a lost one can have lost batches, so resend only after a disconnect.
-    bool lost_one = false;
-    void *mon = zmq_socket (ctx, ZMQ_PAIR);
-    zmq_connect (mon, mon_ep);
+    zmq_socket_monitor (dealer, mon_ep, MON_EVENTS);
+    z->mon = zmq_socket (z->ctx, ZMQ_PAIR);
+    zmq_connect (z->mon, mon_ep);
     for (size_t i = 0; i < self->n_endpoints; i++) {
         self->links [i] = (link_t) { .endpoint = self->endpoints [i], .backoff_ms = LINK_RETRY_MS };
         if (zmq_connect (dealer, self->endpoints [i]) != 0)
             s_set_error (self, "cannot connect to ", self->endpoints [i], NULL);
     }
+}
 
+static void
+s_sockets_close (sockets_t *z)
+{
+    zmq_socket_monitor (z->dealer, NULL, 0);
+    zmq_close (z->mon);
+    zmq_close (z->dealer);
+    zmq_ctx_term (z->ctx);
+}
+
+//  Fills the window with new batches and (re)sends what is due, unless the
+//  collector said stop.
+static void
+s_pump (tongxin_t *self, void *dealer, uint64_t *after, tx_spool_rec_t *recs, int64_t now)
+{
+    pthread_mutex_lock (&self->lock);
+    bool stopped = self->stats.stopped;
+    pthread_mutex_unlock (&self->lock);
+    if (!stopped) {
+        slot_t *slot;
+        while ((slot = s_fill (self, after, recs)))
+            s_send (self, dealer, slot);
+        for (int i = 0; i < self->window; i++)
+            if (self->slots [i].used && self->slots [i].due_ms <= now)
+                s_send (self, dealer, &self->slots [i]);
+    }
+}
+
+//  When the next slot falls due, or until if none does sooner.
+static int64_t
+s_next_due (tongxin_t *self, int64_t until)
+{
+    for (int i = 0; i < self->window; i++)
+        if (self->slots [i].used && self->slots [i].due_ms < until)
+            until = self->slots [i].due_ms;
+    return until;
+}
+
+//  Every reply waiting on the DEALER.
+static void
+s_drain_replies (tongxin_t *self, void *dealer, tx_wire_decoder_t *dec)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            return;
+        }
+        if (!zmq_msg_more (&msg))
+            s_on_reply (self, zmq_msg_data (&msg), zmq_msg_size (&msg), dec);
+        else {
+            //  Not ours: a reply is one frame.  Drain the rest.
+            while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, dealer, 0) >= 0)
+                ;
+        }
+        zmq_msg_close (&msg);
+    }
+}
+
+//  One monitor event.  Monitor events arrive late: the first handshake's
+//  event may come after we sent on that connection.  Only a connection
+//  that replaces a lost one can have lost batches, so *lost_one (a
+//  connection was lost) decides whether a handshake means resending now.
+static void
+s_on_monitor (tongxin_t *self, void *mon, bool *lost_one)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init (&ev);
+    zmq_msg_init (&addr);
+    if (zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0 && zmq_msg_size (&ev) >= 6) {
+        uint16_t e;
+        uint32_t value;
+        memcpy (&e, zmq_msg_data (&ev), 2);
+        memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
+        if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr), tx_clock_ms ()))
+            *lost_one = true;
+        if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            //  A new connection has a new routing id at the collector:
+            //  replies to the old one are lost, so resend now.
+            for (int i = 0; *lost_one && i < self->window; i++)
+                if (self->slots [i].used && self->slots [i].attempts > 0)
+                    self->slots [i].due_ms = 0;
+        }
+    }
+    zmq_msg_close (&ev);
+    zmq_msg_close (&addr);
+}
+
+static void *
+s_sender (void *arg)
+{
+    tongxin_t *self = arg;
+    sockets_t z;
+    s_sockets_open (self, &z);
+    bool lost_one = false;
     tx_wire_decoder_t *dec = tx_wire_decoder_new ();
     tx_spool_rec_t *recs = calloc ((size_t) self->batch_events, sizeof *recs);
     uint64_t after = 0;
     while (!atomic_load (&self->stop) && dec && recs) {
-        bool stopped;
-        pthread_mutex_lock (&self->lock);
-        stopped = self->stats.stopped;
-        pthread_mutex_unlock (&self->lock);
         int64_t now = tx_clock_ms ();
-        //  Fill the window with new batches, and (re)send what is due.
-        if (!stopped) {
-            slot_t *slot;
-            while ((slot = s_fill (self, &after, recs)))
-                s_send (self, dealer, slot);
-            for (int i = 0; i < self->window; i++)
-                if (self->slots [i].used && self->slots [i].due_ms <= now)
-                    s_send (self, dealer, &self->slots [i]);
-        }
-        int64_t next = s_link_reconnect (self, dealer, now, now + 100);
-        for (int i = 0; i < self->window; i++)
-            if (self->slots [i].used && self->slots [i].due_ms < next)
-                next = self->slots [i].due_ms;
+        s_pump (self, z.dealer, &after, recs, now);
+        int64_t next = s_next_due (self, s_link_reconnect (self, z.dealer, now, now + 100));
         zmq_pollitem_t items [] = {
-            { dealer, 0, ZMQ_POLLIN, 0 },
-            { mon, 0, ZMQ_POLLIN, 0 },
+            { z.dealer, 0, ZMQ_POLLIN, 0 },
+            { z.mon, 0, ZMQ_POLLIN, 0 },
             { NULL, self->wake_fd, ZMQ_POLLIN, 0 },
         };
         long wait = next - now;
@@ -820,52 +931,14 @@ s_sender (void *arg)
             ssize_t r = read (self->wake_fd, &v, sizeof v);
             (void) r;
         }
-        while (items [0].revents & ZMQ_POLLIN) {
-            zmq_msg_t msg;
-            zmq_msg_init (&msg);
-            if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&msg);
-                break;
-            }
-            if (!zmq_msg_more (&msg))
-                s_on_reply (self, zmq_msg_data (&msg), zmq_msg_size (&msg), dec);
-            else {
-                //  Not ours: a reply is one frame.  Drain the rest.
-                while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, dealer, 0) >= 0)
-                    ;
-            }
-            zmq_msg_close (&msg);
-        }
-        if (items [1].revents & ZMQ_POLLIN) {
-            zmq_msg_t ev, addr;
-            zmq_msg_init (&ev);
-            zmq_msg_init (&addr);
-            if (zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_recv (&addr, mon, 0) >= 0 && zmq_msg_size (&ev) >= 6) {
-                uint16_t e;
-                uint32_t value;
-                memcpy (&e, zmq_msg_data (&ev), 2);
-                memcpy (&value, (uint8_t *) zmq_msg_data (&ev) + 2, 4);
-                if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr),
-                                  tx_clock_ms ()))
-                    lost_one = true;
-                if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                    //  A new connection has a new routing id at the collector:
-                    //  replies to the old one are lost, so resend now.
-                    for (int i = 0; lost_one && i < self->window; i++)
-                        if (self->slots [i].used && self->slots [i].attempts > 0)
-                            self->slots [i].due_ms = 0;
-                }
-            }
-            zmq_msg_close (&ev);
-            zmq_msg_close (&addr);
-        }
+        if (items [0].revents & ZMQ_POLLIN)
+            s_drain_replies (self, z.dealer, dec);
+        if (items [1].revents & ZMQ_POLLIN)
+            s_on_monitor (self, z.mon, &lost_one);
     }
     free (recs);
     tx_wire_decoder_destroy (&dec);
-    zmq_socket_monitor (dealer, NULL, 0);
-    zmq_close (mon);
-    zmq_close (dealer);
-    zmq_ctx_term (ctx);
+    s_sockets_close (&z);
     return NULL;
 }
 
@@ -931,31 +1004,37 @@ s_check_endpoints (const tongxin_opts_t *opts, char *err, size_t errlen)
     return 0;
 }
 
-tongxin_t *
-tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
+//  What tongxin_new needs of opts.  0, or -1 with the reason in err.
+static int
+s_check_opts (const tongxin_opts_t *opts, char *err, size_t errlen)
 {
     if (!opts || !opts->unit || !*opts->unit || !opts->spool_dir || !opts->n_endpoints
     ||  opts->n_endpoints > MAX_ENDPOINTS) {
         snprintf (err, errlen, "unit, spool_dir and 1 to %d endpoints are required", MAX_ENDPOINTS);
-        return NULL;
+        return -1;
     }
     if (!opts->insecure && (!opts->key_file || !opts->server_key)) {
         snprintf (err, errlen, "CURVE needs the unit's key file and the collector's public key "
                                "(or insecure mode)");
-        return NULL;
+        return -1;
     }
-    if (s_check_endpoints (opts, err, errlen) != 0)
-        return NULL;
+    return s_check_endpoints (opts, err, errlen);
+}
+
+//  A producer with opts' settings (defaults and bounds applied) and its
+//  own resources; nothing opened yet.  NULL if out of memory.
+static tongxin_t *
+s_new (const tongxin_opts_t *opts)
+{
     tongxin_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        snprintf (err, errlen, "out of memory");
+    if (!self)
         return NULL;
-    }
     self->wake_fd = -1;
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->cond, NULL);
+    bool ok = true;
     for (size_t i = 0; i < opts->n_endpoints; i++)
-        self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i]);
+        ok &= (self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i])) != NULL;
     self->unit = strdup (opts->unit);
     self->insecure = opts->insecure;
     self->window = opts->window > 0 ? (opts->window > MAX_WINDOW ? MAX_WINDOW : opts->window) : 8;
@@ -967,25 +1046,14 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     self->verdict_arg = opts->verdict_arg;
     self->on_link = opts->on_link;
     self->link_arg = opts->link_arg;
-    if (!opts->insecure && opts->key_file && !(self->key_file = strdup (opts->key_file))) {
-        snprintf (err, errlen, "out of memory");
-        s_free (self);
-        return NULL;
-    }
+    if (!opts->insecure && opts->key_file)
+        ok &= (self->key_file = strdup (opts->key_file)) != NULL;
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));
     self->gen = tx_uuid_gen_new ();
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->unit || !self->slots || !self->gen || self->wake_fd < 0) {
-        snprintf (err, errlen, "out of memory");
+    if (!ok || !self->unit || !self->slots || !self->gen || self->wake_fd < 0) {
         s_free (self);
         return NULL;
-    }
-    if (!opts->insecure) {
-        if (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
-        ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0) {
-            s_free (self);
-            return NULL;
-        }
     }
     //  Batch ids: random start, so a restarted producer never reuses the id
     //  of a batch a collector may still answer.
@@ -994,21 +1062,48 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
     if (tx_uuid_gen_next (self->gen, id) == 0)
         memcpy (&r, id + 8, 8);
     self->next_batch_id = (r >> 16) | 1;
+    return self;
+}
+
+//  Reads the keys, opens the spool and starts the sender thread.  0, or
+//  -1 with the reason in err.
+static int
+s_start (tongxin_t *self, const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    if (!opts->insecure
+    &&  (tx_keyfile_read (opts->key_file, true, &self->key, err, errlen) != 0
+     ||  tx_keyfile_server_key (opts->server_key, self->server_key, err, errlen) != 0))
+        return -1;
     tx_spool_opts_t so = { .cap_bytes = opts->spool_cap_bytes, .fsync_ms = opts->fsync_ms,
                            .log = s_spool_log };
     char serr [256];
     self->spool = tx_spool_open (opts->spool_dir, &so, serr, sizeof serr);
     if (!self->spool) {
         snprintf (err, errlen, "%s", serr);
-        s_free (self);
-        return NULL;
+        return -1;
     }
     if (pthread_create (&self->thread, NULL, s_sender, self) != 0) {
         snprintf (err, errlen, "cannot start the sender thread");
+        return -1;
+    }
+    self->started = true;
+    return 0;
+}
+
+tongxin_t *
+tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
+{
+    if (s_check_opts (opts, err, errlen) != 0)
+        return NULL;
+    tongxin_t *self = s_new (opts);
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    if (s_start (self, opts, err, errlen) != 0) {
         s_free (self);
         return NULL;
     }
-    self->started = true;
     return self;
 }
 
@@ -1029,65 +1124,187 @@ tongxin_destroy (tongxin_t **self_p)
     *self_p = NULL;
 }
 
-//  Checks an event and packs it into sb (cleared first).  TONGXIN_OK or an
-//  error with a reason in err.
-static int
-s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
-          char *err, size_t errlen)
+//  The event as the wire sees it, with unit and id given (the event's own
+//  or the producer's).  attrs has room for ev->n_attrs.
+static void
+s_view (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], tx_attr_t *attrs,
+        tx_event_t *e)
 {
-    tx_event_t e;
-    memset (&e, 0, sizeof e);
-    if (ev->has_id)
-        memcpy (e.id, ev->id, 16);
-    else
-    if (tx_uuid_gen_next (self->gen, e.id) != 0) {
-        snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
-        return TONGXIN_EIO;
-    }
-    const char *unit = ev->unit ? ev->unit : self->unit;
-    e.unit = unit;
-    e.unit_len = strlen (unit);
-    e.type = ev->type;
-    e.type_len = strlen (ev->type);
+    memset (e, 0, sizeof *e);
+    memcpy (e->id, id, 16);
+    e->unit = unit;
+    e->unit_len = strlen (unit);
+    e->type = ev->type;
+    e->type_len = strlen (ev->type);
     //  floor division: times before 1970 are refused later anyway
-    e.at_sec = ev->at_us >= 0 ? ev->at_us / 1000000 : -((-ev->at_us + 999999) / 1000000);
-    e.at_nsec = (uint32_t) ((ev->at_us - e.at_sec * 1000000) * 1000);
+    e->at_sec = ev->at_us >= 0 ? ev->at_us / 1000000 : -((-ev->at_us + 999999) / 1000000);
+    e->at_nsec = (uint32_t) ((ev->at_us - e->at_sec * 1000000) * 1000);
     if (ev->partner) {
-        e.partner = ev->partner;
-        e.partner_len = strlen (ev->partner);
+        e->partner = ev->partner;
+        e->partner_len = strlen (ev->partner);
     }
     if (ev->has_supersedes) {
-        e.has_supersedes = true;
-        memcpy (e.supersedes, ev->supersedes, 16);
-        if (memcmp (e.supersedes, e.id, 16) == 0) {
-            snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+        e->has_supersedes = true;
+        memcpy (e->supersedes, ev->supersedes, 16);
+    }
+    for (size_t i = 0; i < ev->n_attrs; i++)
+        attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
+    e->attrs = attrs;
+    e->attr_count = ev->n_attrs;
+}
+
+//  What a numeric attribute's text may not be, or NULL (common/lex.c).
+static const char *
+s_numeric_fault (const char *s, size_t len)
+{
+    switch (tx_lex_number (s, len, NULL, NULL)) {
+        case TX_NUM_SYNTAX:   return "is not a decimal number (like 12, -0.5, 1.2e3)";
+        case TX_NUM_TOO_LONG: return "is longer than 64 characters; it is sent as written, never rounded";
+        case TX_NUM_RANGE:    return "is beyond the range of a binary64 (about 2.3e-308 to 1.7e308)";
+        default:              return NULL;
+    }
+}
+
+//  The forms the wire leaves to the registry but a producer knows from
+//  the setter used: partner a region code, numeric and date attributes.
+static int
+s_check_forms (const tongxin_event_t *ev, char *err, size_t errlen)
+{
+    if (ev->partner && !tx_lex_region (ev->partner, strlen (ev->partner))) {
+        snprintf (err, errlen, "unknown_partner: partner '%.64s' is not a region code "
+                  "(6 digits of GB/T 2260, e.g. 540522)", ev->partner);
+        return TONGXIN_EINVAL;
+    }
+    for (size_t i = 0; i < ev->n_attrs; i++) {
+        const attr_t *a = &ev->attrs [i];
+        const char *fault = a->kind == A_NUMERIC ? s_numeric_fault (a->value.u.s.ptr, a->value.u.s.len)
+                          : NULL;
+        if (fault) {
+            snprintf (err, errlen, "bad_number: attribute '%.64s': '%.72s' %s", a->name,
+                      a->value.u.s.ptr, fault);
+            return TONGXIN_EINVAL;
+        }
+        if (a->kind == A_DATE && !tx_lex_date (a->value.u.s.ptr, a->value.u.s.len)) {
+            snprintf (err, errlen, "bad_date: attribute '%.64s': '%.72s' is not a valid date "
+                      "YYYY-MM-DD", a->name, a->value.u.s.ptr);
             return TONGXIN_EINVAL;
         }
     }
-    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];
-    for (size_t i = 0; i < ev->n_attrs; i++)
-        attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
-    e.attrs = attrs;
-    e.attr_count = ev->n_attrs;
+    return TONGXIN_OK;
+}
+
+//  s_check_forms quotes what the application gave: keep the reason one
+//  line of printable text.
+static int
+s_printable (int rc, char *err)
+{
+    for (char *p = err; rc != TONGXIN_OK && *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return rc;
+}
+
+//  The producer's check of an event, the one place it is made: the wire's
+//  form (tx_wire_event_check), then s_check_forms.  e is its wire view.
+//  TONGXIN_OK, or TONGXIN_EINVAL with "code: reason" in err.
+static int
+s_check (const tongxin_event_t *ev, const tx_event_t *e, char *err, size_t errlen)
+{
+    if (e->has_supersedes && memcmp (e->supersedes, e->id, 16) == 0) {
+        snprintf (err, errlen, "malformed_event: an event cannot supersede itself");
+        return TONGXIN_EINVAL;
+    }
     char msg [160];
-    int code = tx_wire_event_check (&e, msg, sizeof msg);
+    int code = tx_wire_event_check (e, msg, sizeof msg);
     if (code != TX_REJECT_NONE) {
         snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
         return TONGXIN_EINVAL;
     }
+    return s_printable (s_check_forms (ev, err, errlen), err);
+}
+
+//  Packs e into sb (cleared first).  TONGXIN_OK or an error with a reason in err.
+static int
+s_pack (const tx_event_t *e, msgpack_sbuffer *sb, char *err, size_t errlen)
+{
     sb->size = 0;
     msgpack_packer pk;
     msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    if (tx_wire_pack_event (&pk, &e) != 0) {
+    if (tx_wire_pack_event (&pk, e) != 0) {
         snprintf (err, errlen, "out of memory");
-        return TONGXIN_EIO;
+        return TONGXIN_ENOMEM;
     }
     if (sb->size > FRAME_BUDGET) {
         snprintf (err, errlen, "too_long: the event is larger than a message may be");
         return TONGXIN_EINVAL;
     }
-    memcpy (id, e.id, 16);
     return TONGXIN_OK;
+}
+
+//  Checks ev as an event of unit with this id, and packs it into sb unless
+//  sb is NULL.  TONGXIN_OK or an error with a reason in err.
+static int
+s_check_pack (const tongxin_event_t *ev, const char *unit, const uint8_t id [16],
+              msgpack_sbuffer *sb, char *err, size_t errlen)
+{
+    tx_attr_t few [TX_WIRE_MAX_ATTRS];
+    tx_attr_t *attrs = ev->n_attrs <= TX_WIRE_MAX_ATTRS ? few : malloc (ev->n_attrs * sizeof *attrs);
+    if (!attrs) {
+        snprintf (err, errlen, "out of memory");
+        return TONGXIN_ENOMEM;
+    }
+    tx_event_t e;
+    s_view (ev, unit, id, attrs, &e);
+    int rc = s_check (ev, &e, err, errlen);
+    if (rc == TONGXIN_OK && sb)
+        rc = s_pack (&e, sb, err, errlen);
+    if (attrs != few)
+        free (attrs);
+    return rc;
+}
+
+int
+tongxin_event_check (const tongxin_event_t *ev, char *err, size_t errlen)
+{
+    //  A stand-in for what only the producer gives: its unit (the default)
+    //  and a new id; both are valid by construction.
+    static const uint8_t any_v7 [16] = { 0x01, 0x8f, 0, 0, 0, 0, 0x70, 0, 0x80 };
+    char dummy [8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    return s_check_pack (ev, ev->unit ? ev->unit : "unit", ev->has_id ? ev->id : any_v7, NULL,
+                         err, errlen);
+}
+
+int
+tongxin_event_id (tongxin_t *self, tongxin_event_t *ev, uint8_t id_out [16])
+{
+    if (!ev->has_id) {
+        if (tx_uuid_gen_next (self->gen, ev->id) != 0)
+            return TONGXIN_EIO;
+        ev->has_id = true;
+    }
+    memcpy (id_out, ev->id, 16);
+    return TONGXIN_OK;
+}
+
+//  Checks an event (s_check) and packs it into sb (cleared first), its id
+//  (the event's or a new one) into id.  TONGXIN_OK or an error with a
+//  reason in err.
+static int
+s_encode (tongxin_t *self, const tongxin_event_t *ev, msgpack_sbuffer *sb, uint8_t id [16],
+          char *err, size_t errlen)
+{
+    if (ev->has_id)
+        memcpy (id, ev->id, 16);
+    else
+    if (tx_uuid_gen_next (self->gen, id) != 0) {
+        snprintf (err, errlen, "cannot make an event id: %s", strerror (errno));
+        return TONGXIN_EIO;
+    }
+    return s_check_pack (ev, ev->unit ? ev->unit : self->unit, id, sb, err, errlen);
 }
 
 //  A spool failure as a submit result, with its reason in err.  A full
@@ -1102,11 +1319,18 @@ s_spool_rc (tongxin_t *self, int rc, char *err, size_t errlen)
     }
     tx_spool_stats_t ss;
     tx_spool_stats (self->spool, &ss);
+    atomic_store (&self->full_cause, ss.disk_full ? TONGXIN_FULL_DISK : TONGXIN_FULL_CAP);
     snprintf (err, errlen, "spool full: %s; nothing stored, retry once the collector "
               "has acknowledged earlier events",
               ss.disk_full ? "no room left on the spool directory's file system"
                            : "spool_cap_bytes reached");
     return TONGXIN_EFULL;
+}
+
+int
+tongxin_full_cause (tongxin_t *self)
+{
+    return atomic_load (&self->full_cause);
 }
 
 static void

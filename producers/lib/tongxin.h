@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define TONGXIN_VERSION_MAJOR 0
-#define TONGXIN_VERSION_MINOR 1
+#define TONGXIN_VERSION_MINOR 2   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
 
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
@@ -36,6 +36,18 @@ extern "C" {
 #define TONGXIN_EIO        -3   //  the spool could not write: nothing stored
 #define TONGXIN_ETIMEDOUT  -4   //  flush: events still unacknowledged
 #define TONGXIN_ESTOPPED   -5   //  the collector told us to stop (version, revoked key)
+#define TONGXIN_ENOMEM     -6   //  out of memory: nothing changed
+
+//  Why a submit returned TONGXIN_EFULL (tongxin_full_cause).
+#define TONGXIN_FULL_CAP    1   //  the spool holds spool_cap_bytes
+#define TONGXIN_FULL_DISK   2   //  the spool directory's file system is full
+
+//  Protocol limits an application may want to know (docs/protocol.md 10).
+#define TONGXIN_PROTOCOL_VERSION 1
+#define TONGXIN_MAX_ATTRS   64      //  attributes per event
+#define TONGXIN_MAX_CODE    64      //  bytes: unit, type, partner, attribute names
+#define TONGXIN_MAX_TEXT    4096    //  bytes of a text value
+#define TONGXIN_MAX_DECIMAL 64      //  bytes of a numeric value
 
 //  Verdicts
 #define TONGXIN_STORED      0   //  stored by this delivery
@@ -120,14 +132,20 @@ void tongxin_destroy (tongxin_t **self_p);
 tongxin_event_t *tongxin_event_new (const char *type, int64_t occurred_at_us);
 void tongxin_event_destroy (tongxin_event_t **self_p);
 
-//  Setters return TONGXIN_OK or TONGXIN_EINVAL (and keep the event as it was).
-//  They check form only (partner: 6 digits; date: YYYY-MM-DD); the collector
-//  checks the rest.  Numbers are never rounded on the way: a numeric is sent
-//  exactly as its text, which must be one the collector takes as it is (the
-//  JSON number syntax, at most 64 bytes, within the range of a binary64:
-//  "1.50", "-0.5", "1.2e3", "123456789012345678901234567890"; not "1e400",
-//  not 65 digits).  A double is sent as a binary64 and stored as the shortest
-//  decimal that reads back as it: for exact decimals (money) use numeric.
+//  Setters store; they return TONGXIN_OK, TONGXIN_EINVAL (a NULL argument,
+//  or an id that is not UUID text) or TONGXIN_ENOMEM, and on failure keep
+//  the event as it was.  The event is checked once, by tongxin_submit (and
+//  tongxin_event_check): the wire's form (codes of 1..64 bytes, UTF-8, at
+//  most 64 attributes with distinct names, texts up to 4096 bytes, finite
+//  doubles, a UUIDv7 id), a partner of 6 digits, a date attribute a valid
+//  YYYY-MM-DD, a numeric one a decimal the collector takes as it is; the
+//  collector checks the rest against its registry.  Numbers are never
+//  rounded on the way: a numeric is sent exactly as its text, which must be
+//  the JSON number syntax, at most 64 bytes, within the range of a
+//  binary64: "1.50", "-0.5", "1.2e3", "123456789012345678901234567890";
+//  not "1e400", not 65 digits.  A double is sent as a binary64 and stored
+//  as the shortest decimal that reads back as it: for exact decimals
+//  (money) use numeric.
 int tongxin_event_set_unit (tongxin_event_t *ev, const char *unit);         //  default: the producer's
 int tongxin_event_set_partner (tongxin_event_t *ev, const char *region);    //  6-digit GB/T 2260 code
 int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  a UUIDv7; default: new
@@ -143,10 +161,22 @@ int tongxin_event_add_text (tongxin_event_t *ev, const char *name, const char *u
 int tongxin_event_add_bool (tongxin_event_t *ev, const char *name, bool value);
 int tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *yyyy_mm_dd);
 
+//  The check tongxin_submit makes (see the setters), without a producer:
+//  an event that names no unit or id is checked as if it had valid ones
+//  (the producer's unit and a new id).  TONGXIN_OK, TONGXIN_EINVAL with
+//  "code: reason" in err as tongxin_submit's, or TONGXIN_ENOMEM.
+int tongxin_event_check (const tongxin_event_t *ev, char *err, size_t errlen);
+
+//  The event's id into id_out: the one set, or a new UUIDv7 from self,
+//  which the event keeps from now on (so that an application knows it
+//  before tongxin_submit, e.g. to match verdicts).  TONGXIN_OK or TONGXIN_EIO.
+int tongxin_event_id (tongxin_t *self, tongxin_event_t *ev, uint8_t id_out [16]);
+
 //  Checks the event (the collector is the authority; this is a courtesy),
 //  writes it to the spool and returns once it is durable per the fsync
 //  policy.  id_out (may be NULL) receives its id.  TONGXIN_OK, TONGXIN_EINVAL,
-//  TONGXIN_EFULL or TONGXIN_EIO; on failure nothing was stored.  For
+//  TONGXIN_EFULL, TONGXIN_EIO or TONGXIN_ENOMEM; on failure nothing was
+//  stored (TONGXIN_EFULL: tongxin_full_cause says which limit).  For
 //  TONGXIN_EINVAL, err starts with the protocol's reject code and a colon
 //  ("too_long: attribute 'topic' ..."), then names the field.
 int tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [16],
@@ -156,9 +186,9 @@ int tongxin_submit (tongxin_t *self, const tongxin_event_t *ev, uint8_t id_out [
 //  single thread with group fsync (tongxin_submit waits for the group's
 //  fsync, up to fsync_ms, on every call).  Returns once every stored event
 //  is durable.  results[i] (required) receives TONGXIN_OK, TONGXIN_EINVAL,
-//  TONGXIN_EFULL or TONGXIN_EIO for events[i]; ids_out[i] (may be NULL) its
-//  id; errs (may be NULL, errlen bytes each, contiguous) a reason.  Returns
-//  the number of events stored.
+//  TONGXIN_EFULL, TONGXIN_EIO or TONGXIN_ENOMEM for events[i]; ids_out[i]
+//  (may be NULL) its id; errs (may be NULL, errlen bytes each, contiguous)
+//  a reason.  Returns the number of events stored.
 size_t tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
                             uint8_t (*ids_out) [16], int *results, char *errs, size_t errlen);
 
@@ -170,8 +200,20 @@ int tongxin_flush (tongxin_t *self, int timeout_ms);
 
 void tongxin_stats (tongxin_t *self, tongxin_stats_t *stats);
 
+//  Which limit the last TONGXIN_EFULL of self met: TONGXIN_FULL_CAP or
+//  TONGXIN_FULL_DISK (0 if none yet).  Room comes back as the collector
+//  acknowledges in both cases.
+int tongxin_full_cause (tongxin_t *self);
+
 //  Formats a 16-byte id as text (37 bytes with NUL).
 void tongxin_id_format (const uint8_t id [16], char out [37]);
+
+//  Parses an id's text (any UUID, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+//  either case) into id.  TONGXIN_OK or TONGXIN_EINVAL.
+int tongxin_id_parse (const char *text, uint8_t id [16]);
+
+//  True if s[0..len) is text an event may carry: valid UTF-8 without NUL.
+bool tongxin_text_valid (const char *s, size_t len);
 
 #ifdef __cplusplus
 }

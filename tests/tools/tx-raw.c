@@ -351,6 +351,23 @@ s_pack_event (msgpack_packer *pk, int argc, char **argv)
     }
 }
 
+//  The envelope of a deliberately wrong batch: another "v", or batch id
+//  0 as an integer (wire.c, the writer of normal envelopes, packs nil).
+static void
+s_pack_hostile_head (msgpack_packer *pk, unsigned long long batch_id, unsigned long long v,
+                     size_t events)
+{
+    msgpack_pack_map (pk, 4);
+    msgpack_pack_str_with_body (pk, "v", 1);
+    msgpack_pack_uint64 (pk, v);
+    msgpack_pack_str_with_body (pk, "t", 1);
+    msgpack_pack_str_with_body (pk, "batch", 5);
+    msgpack_pack_str_with_body (pk, "batch", 5);
+    msgpack_pack_uint64 (pk, batch_id);
+    msgpack_pack_str_with_body (pk, "events", 6);
+    msgpack_pack_array (pk, events);
+}
+
 //  Packs a batch of the events in argv (separated by "--") into out.
 static void
 s_pack_batch (tx_buf_t *out, unsigned long long batch_id, unsigned long long v,
@@ -363,15 +380,10 @@ s_pack_batch (tx_buf_t *out, unsigned long long batch_id, unsigned long long v,
     size_t events = 1;
     for (int i = 0; i < argc; i++)
         events += strcmp (argv [i], "--") == 0;
-    msgpack_pack_map (&pk, 4);
-    msgpack_pack_str_with_body (&pk, "v", 1);
-    msgpack_pack_uint64 (&pk, v);
-    msgpack_pack_str_with_body (&pk, "t", 1);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_str_with_body (&pk, "batch", 5);
-    msgpack_pack_uint64 (&pk, batch_id);
-    msgpack_pack_str_with_body (&pk, "events", 6);
-    msgpack_pack_array (&pk, events);
+    if (v == TX_WIRE_VERSION && batch_id != 0)
+        tx_wire_pack_batch_head (&pk, batch_id, events);
+    else
+        s_pack_hostile_head (&pk, batch_id, v, events);
     for (int start = 0, i = 0; i <= argc; i++)
         if (i == argc || strcmp (argv [i], "--") == 0) {
             if (i == start)

@@ -272,44 +272,94 @@ test_failover (void **state)
 //  ----------------------------------------------------------------- numbers
 
 //  One rule for every number a producer sends (and the collector takes):
-//  an integer within int64, else a decimal-text of <= 64 bytes in binary64.
+//  an integer within int64, else a decimal-text of <= 64 bytes in binary64
+//  (common/lex.c; test_lex has its cases).
 static void
 test_number_rule (void **state)
 {
     (void) state;
-    int64_t i = 0;
-    assert_int_equal (tx_lex_number ("-0", 2, &i, NULL), TX_NUM_INT);
-    assert_int_equal (i, 0);
-    assert_int_equal (tx_lex_number ("9223372036854775807", 19, &i, NULL), TX_NUM_INT);
-    assert_true (i == INT64_MAX);
-    assert_int_equal (tx_lex_number ("-9223372036854775808", 20, &i, NULL), TX_NUM_INT);
-    assert_true (i == INT64_MIN);
-    assert_int_equal (tx_lex_number ("9223372036854775808", 19, &i, NULL), TX_NUM_BIG_INT);
-    assert_int_equal (tx_lex_number ("-9223372036854775809", 20, &i, NULL), TX_NUM_BIG_INT);
-    assert_int_equal (tx_lex_number ("1.50", 4, NULL, NULL), TX_NUM_DECIMAL);
-    assert_int_equal (tx_lex_number ("1.5E-3", 6, NULL, NULL), TX_NUM_DECIMAL);
-    assert_int_equal (tx_lex_number ("1e400", 5, NULL, NULL), TX_NUM_RANGE);
-    assert_int_equal (tx_lex_number ("1e-400", 6, NULL, NULL), TX_NUM_RANGE);
-    const char *bad [] = { "", "-", "01", "+1", "1.", ".5", "1e", "1e+", "0x10", "NaN", "1 ", "١" };
-    for (size_t k = 0; k < sizeof bad / sizeof bad [0]; k++)
-        assert_int_equal (tx_lex_number (bad [k], strlen (bad [k]), NULL, NULL), TX_NUM_SYNTAX);
     char d64 [80] = "1.", d65 [80];
     memset (d64 + 2, '5', 62);
     d64 [64] = 0;
     memcpy (d65, d64, 64);
     d65 [64] = '5';
     d65 [65] = 0;
-    assert_int_equal (tx_lex_number (d64, 64, NULL, NULL), TX_NUM_DECIMAL);
-    assert_int_equal (tx_lex_number (d65, 65, NULL, NULL), TX_NUM_TOO_LONG);
-    //  The setters take what the collector takes, nothing else.
+    //  The setters store; the check (at submit, and tongxin_event_check)
+    //  takes what the collector takes, nothing else.
+    char err [256];
     tongxin_event_t *ev = tongxin_event_new ("investment", 1750000000000000LL);
     assert_int_equal (tongxin_event_add_numeric (ev, "a", d64), TONGXIN_OK);
     assert_int_equal (tongxin_event_add_numeric (ev, "b", "123456789012345678901234567890"), TONGXIN_OK);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", d65), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1e400"), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1e-400"), TONGXIN_EINVAL);
-    assert_int_equal (tongxin_event_add_numeric (ev, "c", "1."), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_OK);
+    const char *bad [] = { d65, "1e400", "1e-400", "1." };
+    for (size_t k = 0; k < sizeof bad / sizeof bad [0]; k++) {
+        tongxin_event_t *one = tongxin_event_new ("investment", 1750000000000000LL);
+        assert_int_equal (tongxin_event_add_numeric (one, "c", bad [k]), TONGXIN_OK);
+        assert_int_equal (tongxin_event_check (one, err, sizeof err), TONGXIN_EINVAL);
+        assert_true (strncmp (err, "bad_number: attribute 'c': ", 27) == 0);
+        tongxin_event_destroy (&one);
+    }
     tongxin_event_destroy (&ev);
+}
+
+//  The one check of an event on the producer side: the wire's form, a
+//  partner region code, date attributes, ids; the setters only store.
+static void
+test_event_check (void **state)
+{
+    (void) state;
+    char err [256];
+    tongxin_event_t *ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_set_partner (ev, "54052x"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "unknown_partner: partner '54052x' is not a region code "
+                              "(6 digits of GB/T 2260, e.g. 540522)");
+    assert_int_equal (tongxin_event_set_partner (ev, "540522"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_OK);
+    assert_int_equal (tongxin_event_add_date (ev, "on", "2025-02-30"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "bad_date: attribute 'on': '2025-02-30' is not a valid date YYYY-MM-DD");
+    tongxin_event_destroy (&ev);
+
+    //  A text with a control character is quoted as one printable line.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_add_date (ev, "a\nb", "x"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "bad_date: attribute 'a?b': 'x' is not a valid date YYYY-MM-DD");
+    tongxin_event_destroy (&ev);
+
+    //  Ids: any UUID text is stored, a version other than 7 refused at the check.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    assert_int_equal (tongxin_event_set_id (ev, "not-a-uuid"), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_set_id (ev, "018f3c4a-5b6c-4def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_true (strncmp (err, "bad_id: ", 8) == 0);
+    assert_int_equal (tongxin_event_set_id (ev, "018f3c4a-5b6c-7def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_set_supersedes (ev, "018f3c4a-5b6c-7def-8001-02030405a6ff"), TONGXIN_OK);
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "malformed_event: an event cannot supersede itself");
+    tongxin_event_destroy (&ev);
+
+    //  More than 64 attributes are stored, and refused by the check.
+    ev = tongxin_event_new ("visit", 1750000000000000LL);
+    for (int i = 0; i < 65; i++) {
+        char name [16];
+        snprintf (name, sizeof name, "a%d", i);
+        assert_int_equal (tongxin_event_add_int (ev, name, i), TONGXIN_OK);
+    }
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "too_many_attrs: 65 attributes, at most 64");
+    assert_int_equal (tongxin_event_add_double (ev, "x", 0.0 / 0.0), TONGXIN_OK);
+    tongxin_event_destroy (&ev);
+
+    uint8_t id [16], raw [32] = { 0x84, 0xa2, 'i', 'd', 0xc4, 16 };
+    for (int i = 0; i < 16; i++)
+        raw [6 + i] = (uint8_t) i;
+    assert_int_equal (tx_wire_payload_event_id (raw, sizeof raw, id), 0);
+    assert_memory_equal (id, raw + 6, 16);
+    raw [4] = 0xc5;
+    assert_int_equal (tx_wire_payload_event_id (raw, sizeof raw, id), -1);
+    assert_int_equal (tx_wire_payload_event_id (raw, 21, id), -1);
 }
 
 //  ----------------------------------------------------------------- CURVE
@@ -526,6 +576,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_resend_after_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failover, s_setup, s_teardown),
         cmocka_unit_test (test_number_rule),
+        cmocka_unit_test (test_event_check),
         cmocka_unit_test_setup_teardown (test_key_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_server_key, s_setup, s_teardown),
     };

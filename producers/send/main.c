@@ -1,0 +1,257 @@
+/*  tongxin-send: send Tongxin events from the command line (main.c).
+ *
+ *  One event comes from flags (--type, --at, --attr ...), many from JSON
+ *  lines in a file or on standard input.  main() parses the options
+ *  (options.c), builds the flag event (flags.c; libtongxin checks it
+ *  before anything is opened), opens the producer (libtongxin: the spool
+ *  and its sender thread), then reads the input (input.c), turning each
+ *  line into a tongxin_event_t (jsonl.c, with values.c for what both
+ *  forms share) and spooling the events in batches (submit.c; libtongxin
+ *  checks each event there, and a bad one is reported with its line and
+ *  never reaches the spool).  Every spooled event's id is mapped to its
+ *  input line (idmap.c); verdicts arrive by id on the library's sender
+ *  thread (out_verdict in output.c), so the map and the counters sit under
+ *  one mutex.  Finally it waits (--wait) until the collector has answered
+ *  for everything in the spool, and the worst outcome decides the exit
+ *  status.  See tongxin-send(1).
+ */
+#include "flags.h"
+#include "input.h"
+#include "output.h"
+#include "send.h"
+#include "clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+volatile sig_atomic_t send_interrupted;
+
+//  Creates dir and any missing parent with mode 0700.  0, or -1 (errno).
+static int
+s_mkdirs (const char *dir)
+{
+    char *path = strdup (dir);
+    if (!path)
+        out_oom ();
+    int rc = 0;
+    for (char *p = path + 1; ; p++) {
+        if (*p != '/' && *p != 0)
+            continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir (path, 0700) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = c;
+        if (rc || c == 0)
+            break;
+    }
+    free (path);
+    return rc;
+}
+
+//  --spool, else $XDG_STATE_HOME/tongxin/spool/UNIT, else
+//  ~/.local/state/tongxin/spool/UNIT: one spool per unit, so events left in
+//  a spool never go out under another unit's key.
+static char *
+s_spool_dir (const char *given, const char *unit)
+{
+    char *dir = NULL;
+    const char *state = getenv ("XDG_STATE_HOME");
+    const char *home = getenv ("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid (getuid ());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    int n;
+    if (given)
+        n = asprintf (&dir, "%s", given);
+    else
+    if (state && state [0] == '/')
+        n = asprintf (&dir, "%s/tongxin/spool/%s", state, unit);
+    else
+    if (home && *home)
+        n = asprintf (&dir, "%s/.local/state/tongxin/spool/%s", home, unit);
+    else {
+        fprintf (stderr, "tongxin-send: no home directory for the default spool: give --spool DIR\n");
+        return NULL;
+    }
+    if (n < 0)
+        out_oom ();
+    return dir;
+}
+
+static void
+s_on_signal (int sig)
+{
+    send_interrupted = sig;
+}
+
+//  The input FILE ("-": standard input) opened.  The descriptor, or -1
+//  after reporting.
+static int
+s_open_input (const char *input)
+{
+    int in = strcmp (input, "-") == 0 ? STDIN_FILENO : open (input, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0 || fstat (in, &st) != 0) {
+        fprintf (stderr, "tongxin-send: %s: %s\n", input, strerror (errno));
+        if (in > STDIN_FILENO)
+            close (in);
+        return -1;
+    }
+    if (S_ISDIR (st.st_mode)) {
+        fprintf (stderr, "tongxin-send: %s: is a directory\n", input);
+        close (in);
+        return -1;
+    }
+    return in;
+}
+
+//  The spool directory made and the producer opened, with SIGINT and
+//  SIGTERM for this thread alone.  0, or -1 after reporting.
+static int
+s_open_producer (send_t *self)
+{
+    const args_t *args = self->args;
+    self->spool = s_spool_dir (args->spool, args->unit);
+    if (!self->spool)
+        return -1;
+    if (s_mkdirs (self->spool) != 0) {
+        fprintf (stderr, "tongxin-send: cannot create the spool %s: %s\n", self->spool,
+                 strerror (errno));
+        return -1;
+    }
+    tongxin_opts_t opts = {
+        .endpoints = args->endpoints,
+        .n_endpoints = args->n_endpoints,
+        .unit = args->unit,
+        .spool_dir = self->spool,
+        .spool_cap_bytes = args->spool_cap_mb << 20,
+        .fsync_ms = args->fsync_ms,
+        .insecure = args->insecure,
+        .key_file = args->key_file,
+        .server_key = args->server_key,
+        .on_verdict = out_verdict,
+        .verdict_arg = self,
+    };
+    //  The library's threads start with SIGINT and SIGTERM blocked, so the
+    //  signals come to this thread and interrupt its reads and waits.
+    sigset_t stop, old;
+    sigemptyset (&stop);
+    sigaddset (&stop, SIGINT);
+    sigaddset (&stop, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &stop, &old);
+    char err [256] = "";
+    self->tx = tongxin_new (&opts, err, sizeof err);
+    struct sigaction sa = { .sa_handler = s_on_signal };    //  no SA_RESTART
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    if (!self->tx) {
+        fprintf (stderr, "tongxin-send: %s\n", *err ? err : "cannot start the producer");
+        return -1;
+    }
+    return 0;
+}
+
+//  Spools the flag event (*one, taken) or the input's, and waits for the
+//  verdicts.  0, or the exit code so far.
+static int
+s_run (send_t *self, tongxin_event_t **one, int in)
+{
+    int rc;
+    self->start_ms = tx_clock_ms ();
+    if (*one) {
+        uint8_t id [16];
+        self->lines = self->events = 1;
+        if (tongxin_event_id (self->tx, *one, id) != TONGXIN_OK) {
+            out_error (self, "cannot make an event id: %s", strerror (errno));
+            return RC_RUNTIME;
+        }
+        if ((rc = submit_add (self, one, id, 1)) == 0)
+            rc = submit_spool (self);
+    }
+    else
+        rc = input_read (self, in);
+    if (rc == 0 && self->args->wait_s > 0)
+        rc = submit_wait (self);
+    if (rc > 128)
+        out_error (self, "interrupted; what was spooled stays in %s for the next tongxin-send",
+                   self->spool);
+    out_progress (self, true);
+    return rc;
+}
+
+//  The last lines, once no callback runs any more: how many were refused,
+//  what the spool lost.  Returns rc raised to what they say.
+static int
+s_summary (send_t *self, const tongxin_stats_t *spool_stats, int rc)
+{
+    if (self->rejected + self->invalid > 0 && rc < RC_REJECTED)
+        rc = RC_REJECTED;
+    if (!self->flag_form && self->rejected + self->invalid > 0)
+        fprintf (stderr, "tongxin-send: %" PRIu64 " of %" PRIu64 " event%s refused (%" PRIu64
+                 " here, %" PRIu64 " by the collector)\n", self->rejected + self->invalid,
+                 self->events, self->events == 1 ? "" : "s", self->invalid, self->rejected);
+    //  Events the spool had reported durable and could not read back
+    if (spool_stats->lost > 0) {
+        fprintf (stderr, "tongxin-send: %" PRIu64 " spooled event%s could not be read back and %s"
+                 " lost (spool %s, seqs %" PRIu64 "-%" PRIu64 ": a spool file was deleted or"
+                 " damaged); send %s again from the source\n", spool_stats->lost,
+                 spool_stats->lost == 1 ? "" : "s", spool_stats->lost == 1 ? "is" : "are",
+                 self->spool, spool_stats->lost_first, spool_stats->lost_last,
+                 spool_stats->lost == 1 ? "it" : "them");
+        if (rc < RC_RUNTIME)
+            rc = RC_RUNTIME;
+    }
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    args_t args;
+    int rc = options_parse (argc, argv, &args);
+    if (rc >= 0) {
+        free (args.attrs);
+        return rc;
+    }
+    send_t self = { .args = &args, .flag_form = !args.input, .tty = isatty (STDERR_FILENO) };
+    pthread_mutex_init (&self.lock, NULL);
+    tongxin_event_t *one = NULL;
+    int in = -1;
+    //  The flag event is checked before anything is opened.
+    if (self.flag_form && !(one = flags_event (&self)))
+        rc = RC_REJECTED;
+    else
+    if (!self.flag_form && (in = s_open_input (args.input)) < 0)
+        rc = RC_USAGE;
+    else
+    if (s_open_producer (&self) != 0)
+        rc = RC_RUNTIME;
+    else {
+        rc = s_run (&self, &one, in);
+        tongxin_stats_t spool_stats;
+        tongxin_stats (self.tx, &spool_stats);
+        tongxin_destroy (&self.tx);
+        rc = s_summary (&self, &spool_stats, rc);
+    }
+    if (in > STDIN_FILENO)
+        close (in);
+    tongxin_event_destroy (&one);
+    free (self.pending.slots);
+    free (self.numbers.text);
+    free (self.spool);
+    free (args.attrs);
+    pthread_mutex_destroy (&self.lock);
+    return rc;
+}

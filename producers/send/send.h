@@ -1,0 +1,61 @@
+/*  send.h: tongxin-send's run: its exit codes, limits and the state that
+    the modules share (send_t).  One send_t per run, on main's stack.
+
+    Threads: the main thread reads, builds and spools events; verdicts
+    arrive on libtongxin's sender thread (out_verdict), so the id map and
+    the counters sit under send_t.lock.
+*/
+#ifndef SEND_H_INCLUDED
+#define SEND_H_INCLUDED
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tongxin.h"
+#include "idmap.h"
+#include "jsonl.h"
+#include "options.h"
+#include "submit.h"
+
+//  Exit status; when several apply, the highest wins.
+enum {
+    RC_OK = 0,                  //  every event stored or already stored
+    RC_REJECTED = 1,            //  some event rejected, here or by the collector
+    RC_USAGE = 2,               //  bad command line; nothing was sent
+    RC_TIMEOUT = 3,             //  --wait ran out with events unacknowledged
+    RC_FULL = 4,                //  the spool is full: the rest of the input was not read
+    RC_RUNTIME = 5              //  spool unusable, input unreadable, collector said stop,
+                                //  key refused or no handshake (tongxin_stats_t.link)
+};
+
+#define PROGRESS_LINES  1000            //  inputs longer than this show progress
+#define PROGRESS_MS     250             //  redraw at most 4 times a second
+
+struct send_t {
+    const args_t *args;
+    tongxin_t *tx;              //  the producer
+    char *spool;                //  the spool directory in use
+    bool flag_form;             //  one event from flags: its line prints as "-"
+    bool tty;                   //  stderr is a terminal
+    bool stopped;               //  the collector said stop (reported once)
+    int64_t start_ms;           //  when reading began
+    int64_t drawn_ms;           //  last progress line
+    uint64_t lines;             //  input lines read (main thread only)
+    batch_t batch;              //  events to spool next (main thread only)
+    numbers_t numbers;          //  the current line's numbers (main thread only)
+    pthread_mutex_t lock;       //  guards the rest; verdicts arrive on the sender thread
+    idmap_t pending;            //  this run's events without a verdict
+    uint64_t events;            //  non-blank input lines
+    uint64_t stored;            //  verdicts on them, by kind
+    uint64_t duplicate;
+    uint64_t rejected;
+    uint64_t invalid;           //  refused here, never spooled
+    bool progress_shown;        //  a progress line is on the screen (no newline yet)
+};
+
+//  The signal that asked us to stop (SIGINT, SIGTERM), 0 if none.
+extern volatile sig_atomic_t send_interrupted;
+
+#endif
