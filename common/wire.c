@@ -526,20 +526,13 @@ s_set_raw (const uint8_t *buf, size_t len, const msgpack_object *key,
 enum { B_V, B_T, B_BATCH, B_EVENTS, B_COUNT };
 static const char *const s_batch_keys [B_COUNT] = { "v", "t", "batch", "events" };
 
-static int
-s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
-                tx_wire_decoder_t *dec, char *err, size_t errlen)
+//  The envelope's values by key (val[B_*]; seen: how often each came) and
+//  the "events" key; the first problem with the keys goes to problem.
+static void
+s_batch_fields (const msgpack_object *root, const msgpack_object **val, int *seen,
+                const msgpack_object **events_key, char *problem, size_t problemlen)
 {
     char q [S_QUOTE_SIZE];
-    const msgpack_object *root = &dec->up.data;
-    if (root->type != MSGPACK_OBJECT_MAP) {
-        s_fmt (err, errlen, "message is %s, not a map", s_type_name (root));
-        return TX_WIRE_MALFORMED;
-    }
-    const msgpack_object *val [B_COUNT] = { NULL };
-    const msgpack_object *events_key = NULL;
-    int seen [B_COUNT] = { 0 };
-    char problem [128] = "";
     for (uint32_t i = 0; i < root->via.map.size; i++) {
         const msgpack_object *k = &root->via.map.ptr [i].key;
         int e = k->type == MSGPACK_OBJECT_STR? s_key_index (k, s_batch_keys, B_COUNT): -1;
@@ -547,27 +540,34 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
             if (seen [e]++ == 0) {
                 val [e] = &root->via.map.ptr [i].val;
                 if (e == B_EVENTS)
-                    events_key = k;
+                    *events_key = k;
             }
             else
             if (!*problem)
-                s_fmt (problem, sizeof problem, "duplicate key '%s'", s_batch_keys [e]);
+                s_fmt (problem, problemlen, "duplicate key '%s'", s_batch_keys [e]);
         }
         else
         if (!*problem) {
             if (k->type != MSGPACK_OBJECT_STR)
-                s_fmt (problem, sizeof problem, "key is %s, not str", s_type_name (k));
+                s_fmt (problem, problemlen, "key is %s, not str", s_type_name (k));
             else
-                s_fmt (problem, sizeof problem, "unknown key '%s'",
+                s_fmt (problem, problemlen, "unknown key '%s'",
                        s_quote (q, sizeof q, k->via.str.ptr, k->via.str.size));
         }
     }
-    //  The batch id first, so that even an error reply can echo it.
+}
+
+//  The envelope's checks, in order: the batch id first (so that even an
+//  error reply can echo it), then the version (a later version may have
+//  other keys), then the keys, v, t, batch and the events array.
+static int
+s_batch_envelope (const msgpack_object *const *val, const int *seen, const char *problem,
+                  tx_batch_t *out, char *err, size_t errlen)
+{
     const msgpack_object *v = val [B_BATCH];
     if (seen [B_BATCH] == 1 && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
     &&  v->via.u64 > 0)
         out->batch_id = v->via.u64;
-    //  Then the version: a later version may have other keys.
     v = val [B_V];
     if (seen [B_V] == 1 && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
     &&  v->via.u64 > TX_WIRE_VERSION) {
@@ -601,12 +601,21 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
         s_fmt (err, errlen, "'events' is not a non-empty array");
         return TX_WIRE_MALFORMED;
     }
-    size_t count = events->via.array.size;
-    if (count > TX_WIRE_MAX_EVENTS) {
-        s_fmt (err, errlen, "%zu events, at most %d", count, TX_WIRE_MAX_EVENTS);
+    if (events->via.array.size > TX_WIRE_MAX_EVENTS) {
+        s_fmt (err, errlen, "%zu events, at most %d", (size_t) events->via.array.size,
+               TX_WIRE_MAX_EVENTS);
         return TX_WIRE_TOO_LARGE;
     }
+    return TX_WIRE_OK;
+}
 
+//  Decodes and checks (steps 1-5, wire.h) each event of the array events,
+//  whose key in buf is events_key, into the decoder's arrays.
+static int
+s_decode_events (const uint8_t *buf, size_t len, const msgpack_object *events,
+                 const msgpack_object *events_key, tx_wire_decoder_t *dec, char *err, size_t errlen)
+{
+    size_t count = events->via.array.size;
     if (s_reserve ((void **) &dec->events, &dec->events_cap, count, sizeof (tx_event_t))
     ||  s_reserve ((void **) &dec->attrs, &dec->attrs_cap, s_attr_bound (events),
                    sizeof (tx_attr_t))) {
@@ -627,9 +636,31 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
             }
         }
     }
-    out->events = dec->events;
-    out->count = count;
     return TX_WIRE_OK;
+}
+
+static int
+s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
+                tx_wire_decoder_t *dec, char *err, size_t errlen)
+{
+    const msgpack_object *root = &dec->up.data;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        s_fmt (err, errlen, "message is %s, not a map", s_type_name (root));
+        return TX_WIRE_MALFORMED;
+    }
+    const msgpack_object *val [B_COUNT] = { NULL };
+    const msgpack_object *events_key = NULL;
+    int seen [B_COUNT] = { 0 };
+    char problem [128] = "";
+    s_batch_fields (root, val, seen, &events_key, problem, sizeof problem);
+    int rc = s_batch_envelope (val, seen, problem, out, err, errlen);
+    if (rc == TX_WIRE_OK)
+        rc = s_decode_events (buf, len, val [B_EVENTS], events_key, dec, err, errlen);
+    if (rc == TX_WIRE_OK) {
+        out->events = dec->events;
+        out->count = val [B_EVENTS]->via.array.size;
+    }
+    return rc;
 }
 
 int
