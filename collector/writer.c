@@ -599,47 +599,58 @@ s_write_isolated (tx_writer_t *self, tx_job_t *job)
     return rc;
 }
 
+//  Packs a whole-message refusal of job into self->ack.  0 or -1 (err).
+static int
+s_pack_error (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
+{
+    //  The message is a span of the job's store, not NUL-terminated.
+    char *msg = job->n_rejrows ? strndup (tx_job_str (job, job->rejrows [0].msg),
+                                          job->rejrows [0].msg.len) : NULL;
+    int rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error, msg ? msg : "", err, errlen);
+    free (msg);
+    atomic_fetch_add (&self->m->messages_refused [job->error], 1);
+    return rc;
+}
+
+//  Packs the ack of job (a result per event, the rejected ones with their
+//  codes) into self->ack, and counts the outcomes.  0 or -1 (err).
+static int
+s_pack_ack (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
+{
+    tx_rejected_t rej [TX_WIRE_MAX_EVENTS] = { { 0 } };
+    char *msgs [TX_WIRE_MAX_EVENTS];
+    size_t nr = 0;
+    for (size_t k = 0; k < job->n_rejrows; k++) {
+        const tx_rejrow_t *r = &job->rejrows [k];
+        if (r->index < 0)
+            continue;
+        msgs [nr] = strndup (tx_job_str (job, r->msg), r->msg.len);
+        rej [nr] = (tx_rejected_t) { .index = (size_t) r->index, .code = r->code,
+                                     .msg = msgs [nr] ? msgs [nr] : "" };
+        atomic_fetch_add (&self->m->events_rejected [r->code], 1);
+        nr++;
+    }
+    for (size_t i = 0; i < job->count; i++) {
+        if (job->results [i] == TX_RESULT_STORED)
+            atomic_fetch_add (&self->m->events_stored, 1);
+        else
+        if (job->results [i] == TX_RESULT_DUPLICATE)
+            atomic_fetch_add (&self->m->events_duplicate, 1);
+    }
+    int rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
+                               err, errlen);
+    for (size_t k = 0; k < nr; k++)
+        free (msgs [k]);
+    return rc;
+}
+
 //  Sends a job's reply to the receiver, which forwards it to the producer.
 static void
 s_reply (tx_writer_t *self, tx_job_t *job)
 {
     char err [128];
-    int rc;
-    if (job->error) {
-        //  The message is a span of the job's store, not NUL-terminated.
-        char *msg = job->n_rejrows ? strndup (tx_job_str (job, job->rejrows [0].msg),
-                                              job->rejrows [0].msg.len) : NULL;
-        rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error, msg ? msg : "",
-                                 err, sizeof err);
-        free (msg);
-        atomic_fetch_add (&self->m->messages_refused [job->error], 1);
-    }
-    else {
-        tx_rejected_t rej [TX_WIRE_MAX_EVENTS] = { { 0 } };
-        char *msgs [TX_WIRE_MAX_EVENTS];
-        size_t nr = 0;
-        for (size_t k = 0; k < job->n_rejrows; k++) {
-            tx_rejrow_t *r = &job->rejrows [k];
-            if (r->index < 0)
-                continue;
-            msgs [nr] = strndup (tx_job_str (job, r->msg), r->msg.len);
-            rej [nr] = (tx_rejected_t) { .index = (size_t) r->index, .code = r->code,
-                                         .msg = msgs [nr] ? msgs [nr] : "" };
-            atomic_fetch_add (&self->m->events_rejected [r->code], 1);
-            nr++;
-        }
-        for (size_t i = 0; i < job->count; i++) {
-            if (job->results [i] == TX_RESULT_STORED)
-                atomic_fetch_add (&self->m->events_stored, 1);
-            else
-            if (job->results [i] == TX_RESULT_DUPLICATE)
-                atomic_fetch_add (&self->m->events_duplicate, 1);
-        }
-        rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
-                               err, sizeof err);
-        for (size_t k = 0; k < nr; k++)
-            free (msgs [k]);
-    }
+    int rc = job->error ? s_pack_error (self, job, err, sizeof err)
+                        : s_pack_ack (self, job, err, sizeof err);
     if (rc != 0) {
         tx_log (TX_LOG_ERROR, "cannot pack a reply", "batch=%llu err=\"%s\"",
                 (unsigned long long) job->batch_id, err);
