@@ -20,7 +20,6 @@
 #include "refusals.h"
 #include "regholder.h"
 #include "utf8.h"
-#include "uuid.h"
 #include "validate.h"
 #include "writer.h"
 #include "zap.h"

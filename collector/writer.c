@@ -126,6 +126,20 @@ s_classify (tx_writer_t *self)
     return WR_FAIL;
 }
 
+//  The outcome of a command by its result r (cleared): WR_OK if its status
+//  is want, else the failure, noted and classified.
+static wrc_t
+s_outcome (tx_writer_t *self, PGresult *r, ExecStatusType want)
+{
+    wrc_t rc = WR_OK;
+    if (PQresultStatus (r) != want) {
+        s_note_error (self, r);
+        rc = s_classify (self);
+    }
+    PQclear (r);
+    return rc;
+}
+
 static int
 s_exec (tx_writer_t *self, const char *sql)
 {
@@ -153,12 +167,7 @@ s_disconnect (tx_writer_t *self)
 static int
 s_prepare (tx_writer_t *self, const char *name, const char *sql)
 {
-    PGresult *r = PQprepare (self->db, name, sql, 0, NULL);
-    int rc = PQresultStatus (r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc != 0)
-        s_note_error (self, r);
-    PQclear (r);
-    return rc;
+    return s_outcome (self, PQprepare (self->db, name, sql, 0, NULL), PGRES_COMMAND_OK) == WR_OK ? 0 : -1;
 }
 
 //  The session: settings, the staging table, the prepared statements.
@@ -308,25 +317,19 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
         return WR_OK;
     if (tx_buf_be16 (c, TX_COPY_TRAILER) != 0)
         return WR_RETRY;
-    PGresult *r = PQexec (self->db, copy_sql);
-    if (PQresultStatus (r) != PGRES_COPY_IN) {
-        s_note_error (self, r);
-        PQclear (r);
-        return s_classify (self);
-    }
-    PQclear (r);
+    wrc_t rc = s_outcome (self, PQexec (self->db, copy_sql), PGRES_COPY_IN);
+    if (rc != WR_OK)
+        return rc;
     if (PQputCopyData (self->db, (const char *) c->data, (int) c->len) != 1
     ||  PQputCopyEnd (self->db, NULL) != 1) {
         s_note_error (self, NULL);
         return WR_RETRY;
     }
-    wrc_t rc = WR_OK;
+    PGresult *r;
     while ((r = PQgetResult (self->db))) {
-        if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-            s_note_error (self, r);
-            rc = s_classify (self);
-        }
-        PQclear (r);
+        wrc_t one = s_outcome (self, r, PGRES_COMMAND_OK);
+        if (one != WR_OK)
+            rc = one;
     }
     return rc;
 }
@@ -356,13 +359,7 @@ s_insert_rejected (tx_writer_t *self, const tx_job_t *job, const tx_rejrow_t *rr
     PGresult *r = PQexecPrepared (self->db, "tx_reject", 9, values, lengths, formats, 0);
     free (unit);
     free (msg);
-    wrc_t rc = WR_OK;
-    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-        s_note_error (self, r);
-        rc = s_classify (self);
-    }
-    PQclear (r);
-    return rc;
+    return s_outcome (self, r, PGRES_COMMAND_OK);
 }
 
 //  Committed: every accepted event of p is now stored or was there
