@@ -154,14 +154,17 @@ s_exec (tx_writer_t *self, const char *sql)
     return 0;
 }
 
+//  Closes the connection, if any; the database counts as down then.  (A
+//  lane that had none, starting to connect while lane 0 is up, says
+//  nothing: /healthz answered 503 in that moment after every start.)
 static void
 s_disconnect (tx_writer_t *self)
 {
     if (self->db) {
         PQfinish (self->db);
         self->db = NULL;
+        atomic_store (&self->m->db_up, 0);
     }
-    atomic_store (&self->m->db_up, 0);
 }
 
 static int
