@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "copyrow.h"
 #include "registry.h"
 #include "validate.h"
 #include "wire.h"
@@ -40,13 +41,6 @@ s_wrap (msgpack_sbuffer *sb, const char *raw, size_t len)
         || msgpack_sbuffer_write (sb, raw, len) ? -1 : 0;
 }
 
-static void
-s_put64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p [i] = (uint8_t) v;
-}
-
 static int64_t
 s_now_ms (void)
 {
@@ -55,34 +49,31 @@ s_now_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-//  Inserts one valid event; "stored", "duplicate", or NULL with the
-//  database's reason in err (the savepoint is rolled back).
+//  Inserts one valid event of type as the collector stores it (copyrow.h:
+//  the same values, as binary parameters); "stored", "duplicate", or NULL
+//  with the database's reason in err (the savepoint is rolled back).
 static const char *
-s_insert (PGconn *db, const tx_registry_t *reg, const tx_event_t *ev, const char *sender,
-          tx_buf_t *json, adm_err_t *err)
+s_insert (PGconn *db, const tx_type_def_t *type, const tx_event_t *ev, const char *sender,
+          tx_buf_t *jsonb, adm_err_t *err)
 {
-    json->len = 0;
-    if (tx_buf_putc (json, 1) != 0 || tx_validate_attrs_json (reg, ev, json) != 0) {
+    if (tx_copyrow_jsonb (jsonb, type, ev) != 0) {
         snprintf (err->msg, sizeof err->msg, "out of memory");
         return NULL;
     }
-    uint8_t at [8];
-    s_put64 (at, (uint64_t) ((ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000));
-    char *unit = strndup (ev->unit, ev->unit_len);
-    char *type = strndup (ev->type, ev->type_len);
-    char *partner = ev->partner ? strndup (ev->partner, ev->partner_len) : NULL;
-    const char *values [8] = {
-        (const char *) ev->id, unit, type, (const char *) at, partner,
-        (const char *) json->data, sender, ev->has_supersedes ? (const char *) ev->supersedes : NULL
-    };
-    int lengths [8] = { 16, 0, 0, 8, 0, (int) json->len, 0, 16 };
-    int formats [8] = { 1, 0, 0, 1, 0, 1, 0, 1 };
-    Oid types [8] = { 2950, 25, 25, 1184, 25, 3802, 25, 2950 };   //  uuid text timestamptz jsonb
+    tx_copyrow_t row;
+    tx_copyrow_fill (&row, ev, sender, strlen (sender), jsonb);
+    const char *values [TX_COPY_FIELDS];
+    int lengths [TX_COPY_FIELDS], formats [TX_COPY_FIELDS];
+    for (int f = 0; f < TX_COPY_FIELDS; f++) {
+        values [f] = row.data [f];
+        lengths [f] = (int) row.len [f];
+        formats [f] = 1;
+    }
     PQclear (PQexec (db, "SAVEPOINT replay"));
     PGresult *r = PQexecParams (db,
-        "INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region,"
-        " attrs, sender, supersedes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT DO NOTHING RETURNING 1", 8, types, values, lengths, formats, 0);
+        "INSERT INTO tongxin.events (" TX_COPY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT DO NOTHING RETURNING 1", TX_COPY_FIELDS, tx_copyrow_types, values, lengths,
+        formats, 0);
     const char *outcome = NULL;
     if (PQresultStatus (r) == PGRES_TUPLES_OK)
         outcome = PQntuples (r) ? "stored" : "duplicate";
@@ -93,9 +84,6 @@ s_insert (PGconn *db, const tx_registry_t *reg, const tx_event_t *ev, const char
         PQclear (PQexec (db, "ROLLBACK TO SAVEPOINT replay"));
     }
     PQclear (r);
-    free (unit);
-    free (type);
-    free (partner);
     return outcome;
 }
 
@@ -117,10 +105,91 @@ s_replay_one (PGconn *db, const tx_registry_t *reg, tx_wire_decoder_t *dec, msgp
     bool insecure = strncmp (sender, "insecure:", 9) == 0;
     tx_validate_ctx_t ctx = { insecure ? NULL : sender, s_now_ms (), MAX_SKEW_MS };
     char msg [TX_REJECT_MSG_MAX + 160];
-    int code = tx_validate_event (reg, ev, &ctx, msg, sizeof msg);
+    const tx_type_def_t *type;
+    int code = tx_validate_event (reg, ev, &ctx, &type, msg, sizeof msg);
     if (code != TX_REJECT_NONE)
         return tx_reject_code_str (code);
-    return s_insert (db, reg, ev, sender, json, err);
+    return s_insert (db, type, ev, sender, json, err);
+}
+
+//  What one replay holds and counts.
+typedef struct {
+    PGconn *db;
+    const tx_registry_t *reg;       //  the registry as it is now
+    tx_wire_decoder_t *dec;
+    msgpack_sbuffer sb;             //  scratch: the batch frame around an event
+    tx_buf_t jsonb;                 //  scratch: the event's attrs
+    int stored, duplicate, refused, still;
+} replay_t;
+
+//  Replays row i of rows (tableoid, ctid, sender, raw, received_at): counts
+//  and prints its outcome, marks it.  0, or -1 if it could not be marked.
+static int
+s_replay_row (replay_t *rp, PGresult *rows, int i)
+{
+    size_t len;
+    unsigned char *raw = PQunescapeBytea ((const unsigned char *) PQgetvalue (rows, i, 3), &len);
+    adm_err_t dberr = { 0 };
+    const char *outcome = raw ? s_replay_one (rp->db, rp->reg, rp->dec, &rp->sb, &rp->jsonb,
+                                              (const char *) raw, len, PQgetvalue (rows, i, 2), &dberr)
+                              : NULL;
+    PQfreemem (raw);
+    if (!outcome) {
+        rp->still++;
+        printf ("%s\tstill refused\t%s\n", PQgetvalue (rows, i, 4), dberr.msg);
+        return 0;
+    }
+    if (!strcmp (outcome, "stored"))
+        rp->stored++;
+    else
+    if (!strcmp (outcome, "duplicate"))
+        rp->duplicate++;
+    else {
+        rp->refused++;
+        printf ("%s\trefused\t%s\n", PQgetvalue (rows, i, 4), outcome);
+    }
+    const char *mark [3] = { outcome, PQgetvalue (rows, i, 0), PQgetvalue (rows, i, 1) };
+    PGresult *u = adm_exec (rp->db, "marking a replayed event",
+        "UPDATE tongxin.rejected_events SET replayed_at = now(), replay_result = $1"
+        " WHERE tableoid = $2::oid AND ctid = $3::tid", 3, mark);
+    PQclear (u);
+    return u ? 0 : -1;
+}
+
+//  The kept rows of reason (since: NULL or a time), locked: whole bytes
+//  only (raw_len is NULL on rows older than migration 5, which always
+//  kept everything); oldest first, as they came.  NULL (said) on error.
+static PGresult *
+s_kept_rows (PGconn *db, const char *reason, const char *since)
+{
+    const char *params [2] = { reason, since };
+    return adm_exec (db, "reading rejected events",
+        "SELECT tableoid::int, ctid::text, sender, raw, received_at"
+        "  FROM tongxin.rejected_events"
+        " WHERE reason = $1 AND ($2::timestamptz IS NULL OR received_at >= $2::timestamptz)"
+        "   AND replayed_at IS NULL AND event_id IS NOT NULL AND length(raw) > 0"
+        "   AND (raw_len IS NULL OR raw_len = length(raw))"
+        " ORDER BY received_at FOR UPDATE", 2, params);
+}
+
+//  Replays every kept row in one transaction (rolled back on a dry run).
+//  The number of rows, or -1 (said; the transaction is rolled back).
+static int
+s_replay_all (replay_t *rp, const char *reason, const char *since, bool dry_run)
+{
+    if (adm_run (rp->db, "replay", "BEGIN") != 0)
+        return -1;
+    PGresult *rows = s_kept_rows (rp->db, reason, since);
+    int n = rows ? PQntuples (rows) : -1;
+    for (int i = 0; i < n; i++)
+        if (s_replay_row (rp, rows, i) != 0)
+            n = -1;
+    PQclear (rows);
+    if (n < 0 || adm_run (rp->db, "replay", dry_run ? "ROLLBACK" : "COMMIT") != 0) {
+        PQclear (PQexec (rp->db, "ROLLBACK"));
+        return -1;
+    }
+    return n;
 }
 
 int
@@ -132,78 +201,23 @@ adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry
         adm_error ("cannot load the registry: %s", err);
         return 1;
     }
-    if (adm_run (db, "replay", "BEGIN") != 0) {
-        tx_registry_unref (&reg);
-        return 1;
-    }
-    //  Whole bytes only (raw_len is NULL on rows older than migration 5,
-    //  which always kept everything); oldest first, as they came.
-    const char *params [2] = { reason, since };
-    PGresult *rows = adm_exec (db, "reading rejected events",
-        "SELECT tableoid::int, ctid::text, sender, raw, received_at"
-        "  FROM tongxin.rejected_events"
-        " WHERE reason = $1 AND ($2::timestamptz IS NULL OR received_at >= $2::timestamptz)"
-        "   AND replayed_at IS NULL AND event_id IS NOT NULL AND length(raw) > 0"
-        "   AND (raw_len IS NULL OR raw_len = length(raw))"
-        " ORDER BY received_at FOR UPDATE", 2, params);
-    if (!rows) {
-        PQclear (PQexec (db, "ROLLBACK"));
-        tx_registry_unref (&reg);
-        return 1;
-    }
-    tx_wire_decoder_t *dec = tx_wire_decoder_new ();
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    tx_buf_t json = { 0 };
-    int n = PQntuples (rows), stored = 0, duplicate = 0, refused = 0, still = 0;
-    for (int i = 0; i < n && dec; i++) {
-        size_t len;
-        unsigned char *raw = PQunescapeBytea ((const unsigned char *) PQgetvalue (rows, i, 3), &len);
-        adm_err_t dberr = { 0 };
-        const char *outcome = raw ? s_replay_one (db, reg, dec, &sb, &json, (const char *) raw, len,
-                                                  PQgetvalue (rows, i, 2), &dberr)
-                                  : NULL;
-        PQfreemem (raw);
-        if (!outcome) {
-            still++;
-            printf ("%s\tstill refused\t%s\n", PQgetvalue (rows, i, 4), dberr.msg);
-            continue;
-        }
-        if (!strcmp (outcome, "stored"))
-            stored++;
-        else
-        if (!strcmp (outcome, "duplicate"))
-            duplicate++;
-        else {
-            refused++;
-            printf ("%s\trefused\t%s\n", PQgetvalue (rows, i, 4), outcome);
-        }
-        const char *mark [3] = { outcome, PQgetvalue (rows, i, 0), PQgetvalue (rows, i, 1) };
-        PGresult *u = adm_exec (db, "marking a replayed event",
-            "UPDATE tongxin.rejected_events SET replayed_at = now(), replay_result = $1"
-            " WHERE tableoid = $2::oid AND ctid = $3::tid", 3, mark);
-        if (!u) {
-            n = -1;
-            break;
-        }
-        PQclear (u);
-    }
-    PQclear (rows);
-    tx_buf_reset (&json);
-    msgpack_sbuffer_destroy (&sb);
+    replay_t rp = { .db = db, .reg = reg, .dec = tx_wire_decoder_new () };
+    msgpack_sbuffer_init (&rp.sb);
+    int n = -1;
+    if (!rp.dec)
+        adm_error ("out of memory");
+    else
+        n = s_replay_all (&rp, reason, since, dry_run);
+    tx_wire_decoder_destroy (&rp.dec);
+    msgpack_sbuffer_destroy (&rp.sb);
+    tx_buf_reset (&rp.jsonb);
     tx_registry_unref (&reg);
-    if (!dec || n < 0 || adm_run (db, "replay", dry_run ? "ROLLBACK" : "COMMIT") != 0) {
-        if (!dec)
-            adm_error ("out of memory");
-        tx_wire_decoder_destroy (&dec);
-        PQclear (PQexec (db, "ROLLBACK"));
+    if (n < 0)
         return 1;
-    }
-    tx_wire_decoder_destroy (&dec);
     printf ("%s%d kept events of reason %s: %d stored, %d already stored, %d refused now, %d still"
             " refused by the database\n", dry_run ? "dry run (nothing changed): " : "",
-            n, reason, stored, duplicate, refused, still);
-    return still ? 1 : 0;
+            n, reason, rp.stored, rp.duplicate, rp.refused, rp.still);
+    return rp.still ? 1 : 0;
 }
 
 int

@@ -6,8 +6,8 @@
  *          writing straight to the database would get.
  *
  *  The rows are the collector's own: the registry is loaded with the
- *  collector's loader, each event's attrs go through the validator's JSON
- *  writer and each row through the writer's COPY encoder, with the event
+ *  collector's loader, each event becomes a row through the collector's
+ *  row encoder (collector/copyrow.h), with the event
  *  the bench producer (bench/load.c) submits (type cloud_meeting,
  *  attrs participants and topic, occurred 60 s ago, a fresh UUIDv7).
  *  synchronous_commit stays on.
@@ -24,11 +24,11 @@
 #include <time.h>
 
 #include "buf.h"
+#include "copyrow.h"
 #include "registry.h"
 #include "uuid.h"
 #include "validate.h"
 #include "wire.h"
-#include "writer.h"
 
 static double
 s_now (void)
@@ -84,20 +84,19 @@ s_copy (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *un
 {
     const char *sql = "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)";
     tx_buf_t rows = { 0 }, json = { 0 };
+    const tx_type_def_t *type = tx_registry_type (reg, "cloud_meeting", strlen ("cloud_meeting"));
     event_t e;
     for (long done = 0; done < count; ) {
         rows.len = 0;
-        if (tx_buf_append (&rows, tx_writer_copy_header, sizeof tx_writer_copy_header) != 0)
+        if (tx_buf_append (&rows, tx_copy_header, sizeof tx_copy_header) != 0)
             return -1;
         long n = count - done < per_tx ? count - done : per_tx;
         for (long k = 0; k < n; k++) {
             s_event (&e, gen, unit, done + k);
-            json.len = 0;
-            if (tx_buf_putc (&json, 1) != 0 || tx_validate_attrs_json (reg, &e.ev, &json) != 0
-            ||  tx_writer_copy_row (&rows, &e.ev, unit, strlen (unit), json.data, json.len) != 0)
+            if (tx_copyrow_encode (&rows, &json, type, &e.ev, unit, strlen (unit)) != 0)
                 return -1;
         }
-        if (tx_buf_be16 (&rows, 0xffff) != 0 || s_exec (db, "BEGIN") != 0)
+        if (tx_buf_be16 (&rows, TX_COPY_TRAILER) != 0 || s_exec (db, "BEGIN") != 0)
             return -1;
         PGresult *r = PQexec (db, sql);
         if (PQresultStatus (r) != PGRES_COPY_IN) {
@@ -142,11 +141,12 @@ s_insert (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *
     }
     PQclear (r);
     tx_buf_t json = { 0 };
+    const tx_type_def_t *type = tx_registry_type (reg, "cloud_meeting", strlen ("cloud_meeting"));
     event_t e;
     for (long i = 0; i < count; i++) {
         s_event (&e, gen, unit, i);
         json.len = 0;
-        if (tx_validate_attrs_json (reg, &e.ev, &json) != 0 || tx_buf_putc (&json, 0) != 0)
+        if (tx_validate_attrs_json (type, &e.ev, &json) != 0 || tx_buf_putc (&json, 0) != 0)
             return -1;
         char id [TX_UUID_STR_SIZE], at [40];
         tx_uuid_format (e.ev.id, id);

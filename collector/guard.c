@@ -32,7 +32,7 @@ typedef struct {
     uint8_t state;                  //  state_t
 } entry_t;
 
-struct _tx_guard_t {
+struct tx_guard_t {
     entry_t *fds;                   //  indexed by descriptor
     int size;                       //  entries: the open-files limit
     int head, tail;                 //  oldest and newest pending

@@ -31,7 +31,7 @@
 
 #include "metrics.h"
 
-typedef struct _tx_guard_t tx_guard_t;
+typedef struct tx_guard_t tx_guard_t;
 
 //  max_pending: most connections left in their handshake; handshake_ms:
 //  libzmq's handshake timeout; curve: the listener runs CURVE (else NULL,

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 tx_job_t *
 tx_job_new (size_t count)
 {
@@ -122,11 +124,7 @@ tx_queue_init (tx_queue_t *q)
 {
     memset (q, 0, sizeof *q);
     pthread_mutex_init (&q->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&q->cond, &attr);
-    pthread_condattr_destroy (&attr);
+    tx_clock_cond_init (&q->cond);
 }
 
 void
@@ -162,14 +160,7 @@ tx_queue_push (tx_queue_t *q, tx_job_t *job)
 tx_job_t *
 tx_queue_pop (tx_queue_t *q, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime (CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tx_clock_deadline (timeout_ms);
     pthread_mutex_lock (&q->lock);
     while (!q->head && !q->closed && timeout_ms > 0)
         if (pthread_cond_timedwait (&q->cond, &q->lock, &until) == ETIMEDOUT)

@@ -1,8 +1,8 @@
 /*  tongxin-collectord: receive, validate and store Tongxin events.
  *
  *  main() reads the configuration, raises the open-file limit and runs the
- *  server (collector/server.c): writer thread (collector/writer.c), ZAP
- *  thread and receive loop.
+ *  server (collector/server.c): writer threads (collector/writer.c), ZAP
+ *  thread (collector/zap.c) and receive loop.
  */
 #include <sys/resource.h>
 

@@ -3,9 +3,9 @@
  *  the range of event ids the partitions can hold, and the registered unit
  *  keys — loaded from PostgreSQL in one read-only transaction.
  *
- *  The writer thread loads a new snapshot (on SIGHUP and every
- *  registry-refresh seconds) and publishes it; the receiver takes a
- *  reference per batch.  A snapshot is never changed after load.
+ *  The registry holder (regholder.h) loads a new snapshot (on SIGHUP, for
+ *  ZAP, every registry-refresh seconds) and publishes it; the receiver
+ *  takes a reference per batch.  A snapshot is never changed after load.
  */
 #ifndef TX_REGISTRY_H_INCLUDED
 #define TX_REGISTRY_H_INCLUDED

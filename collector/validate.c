@@ -49,6 +49,52 @@ s_check_range (const tx_attr_def_t *def, double v, const tx_attr_t *a, char *msg
     return TX_REJECT_NONE;
 }
 
+//  A numeric: an int, a float, or decimal text by the producers' rule
+//  (common/lex.c: at most 64 bytes, within binary64); finite; in range.
+static int
+s_check_numeric (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t msglen)
+{
+    const tx_value_t *v = &a->value;
+    double d;
+    if (v->type == TX_VAL_INT)
+        d = (double) v->u.i;
+    else
+    if (v->type == TX_VAL_FLOAT)
+        d = v->u.f;
+    else
+    if (v->type == TX_VAL_STR) {
+        tx_num_t kind = tx_lex_number (v->u.s.ptr, v->u.s.len, NULL, &d);
+        if (kind == TX_NUM_SYNTAX || kind == TX_NUM_TOO_LONG)
+            return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                           "attribute %.*s is not a decimal number", a->name, a->name_len);
+        if (kind == TX_NUM_RANGE)
+            return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                           "attribute %.*s is out of the representable range", a->name, a->name_len);
+    }
+    else
+        return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                       "attribute %.*s must be a number or a decimal string", a->name, a->name_len);
+    if (!isfinite (d))
+        return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
+                       "attribute %.*s is not finite", a->name, a->name_len);
+    return s_check_range (def, d, a, msg, msglen);
+}
+
+static int
+s_check_enum (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t msglen)
+{
+    const tx_value_t *v = &a->value;
+    if (v->type != TX_VAL_STR)
+        return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
+                       "attribute %.*s must be a string", a->name, a->name_len);
+    for (size_t i = 0; i < def->n_enum; i++)
+        if (strlen (def->enum_values [i]) == v->u.s.len
+        &&  memcmp (def->enum_values [i], v->u.s.ptr, v->u.s.len) == 0)
+            return TX_REJECT_NONE;
+    return s_fail (TX_REJECT_BAD_ENUM, msg, msglen,
+                   "attribute %.*s is not one of the allowed values", a->name, a->name_len);
+}
+
 static int
 s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t msglen)
 {
@@ -59,33 +105,8 @@ s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t ms
                 return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
                                "attribute %.*s must be an integer", a->name, a->name_len);
             return s_check_range (def, (double) v->u.i, a, msg, msglen);
-        case TX_KIND_NUMERIC: {
-            double d;
-            if (v->type == TX_VAL_INT)
-                d = (double) v->u.i;
-            else
-            if (v->type == TX_VAL_FLOAT)
-                d = v->u.f;
-            else
-            if (v->type == TX_VAL_STR) {
-                //  The producers' rule (common/lex.c): decimal-text, at
-                //  most 64 bytes, within binary64.
-                tx_num_t kind = tx_lex_number (v->u.s.ptr, v->u.s.len, NULL, &d);
-                if (kind == TX_NUM_SYNTAX || kind == TX_NUM_TOO_LONG)
-                    return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
-                                   "attribute %.*s is not a decimal number", a->name, a->name_len);
-                if (kind == TX_NUM_RANGE)
-                    return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
-                                   "attribute %.*s is out of the representable range", a->name, a->name_len);
-            }
-            else
-                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
-                               "attribute %.*s must be a number or a decimal string", a->name, a->name_len);
-            if (!isfinite (d))
-                return s_fail (TX_REJECT_BAD_NUMBER, msg, msglen,
-                               "attribute %.*s is not finite", a->name, a->name_len);
-            return s_check_range (def, d, a, msg, msglen);
-        }
+        case TX_KIND_NUMERIC:
+            return s_check_numeric (def, a, msg, msglen);
         case TX_KIND_TEXT: {
             if (v->type != TX_VAL_STR)
                 return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
@@ -110,23 +131,16 @@ s_check_attr (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t ms
                                "attribute %.*s is not a valid YYYY-MM-DD date", a->name, a->name_len);
             return TX_REJECT_NONE;
         case TX_KIND_ENUM:
-            if (v->type != TX_VAL_STR)
-                return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen,
-                               "attribute %.*s must be a string", a->name, a->name_len);
-            for (size_t i = 0; i < def->n_enum; i++)
-                if (strlen (def->enum_values [i]) == v->u.s.len
-                &&  memcmp (def->enum_values [i], v->u.s.ptr, v->u.s.len) == 0)
-                    return TX_REJECT_NONE;
-            return s_fail (TX_REJECT_BAD_ENUM, msg, msglen,
-                           "attribute %.*s is not one of the allowed values", a->name, a->name_len);
+            return s_check_enum (def, a, msg, msglen);
     }
     return s_fail (TX_REJECT_BAD_ATTR_TYPE, msg, msglen, "attribute %.*s has an unknown kind",
                    a->name, a->name_len);
 }
 
-int
-tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
-                   const tx_validate_ctx_t *ctx, char *msg, size_t msglen)
+//  The sender and its unit.
+static int
+s_check_unit (const tx_registry_t *reg, const tx_event_t *ev, const tx_validate_ctx_t *ctx,
+              char *msg, size_t msglen)
 {
     if (ctx->auth_unit
     && (strlen (ctx->auth_unit) != ev->unit_len || memcmp (ctx->auth_unit, ev->unit, ev->unit_len) != 0))
@@ -137,14 +151,14 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
         return s_fail (TX_REJECT_UNKNOWN_UNIT, msg, msglen, "unknown unit %.*s", ev->unit, ev->unit_len);
     if (unit == 0)
         return s_fail (TX_REJECT_UNIT_INACTIVE, msg, msglen, "unit %.*s is disabled", ev->unit, ev->unit_len);
-    const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
-    if (!type)
-        return s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
+    return TX_REJECT_NONE;
+}
 
-    //  A retraction says which event it withdraws (revision 1.1).
-    if (ev->type_len == 10 && memcmp (ev->type, "retraction", 10) == 0 && !ev->has_supersedes)
-        return s_fail (TX_REJECT_MALFORMED_EVENT, msg, msglen,
-                       "a retraction must name the event it retracts in 'supersedes'%.*s", "", 0);
+//  occurred_at and the time in the id.
+static int
+s_check_times (const tx_registry_t *reg, const tx_event_t *ev, const tx_validate_ctx_t *ctx,
+               char *msg, size_t msglen)
+{
     if (ev->at_sec < MIN_AT_SEC)
         return s_fail (TX_REJECT_BAD_TIME, msg, msglen, "occurred_at is before 2000-01-01%.*s", "", 0);
     //  Range first: a hostile timestamp 96 of 2^63-1 s overflows the product.
@@ -160,17 +174,44 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
     if (id_ms < lo || id_ms >= hi)
         return s_fail (TX_REJECT_BAD_ID_TIME, msg, msglen,
                        "the id's timestamp is outside the stored months%.*s", "", 0);
+    return TX_REJECT_NONE;
+}
 
-    if (!ev->partner) {
-        if (type->partner_required)
-            return s_fail (TX_REJECT_MISSING_PARTNER, msg, msglen,
-                           "event type %.*s needs a partner region", ev->type, ev->type_len);
-    }
-    else
+static int
+s_check_partner (const tx_registry_t *reg, const tx_type_def_t *type, const tx_event_t *ev,
+                 char *msg, size_t msglen)
+{
+    if (!ev->partner)
+        return type->partner_required
+             ? s_fail (TX_REJECT_MISSING_PARTNER, msg, msglen,
+                       "event type %.*s needs a partner region", ev->type, ev->type_len)
+             : TX_REJECT_NONE;
     if (!tx_registry_region (reg, ev->partner, ev->partner_len))
         return s_fail (TX_REJECT_UNKNOWN_PARTNER, msg, msglen, "unknown partner region %.*s",
                        ev->partner, ev->partner_len);
+    return TX_REJECT_NONE;
+}
 
+//  The first required attribute of type the event lacks, or NULL.
+static const tx_attr_def_t *
+s_missing_attr (const tx_type_def_t *type, const tx_event_t *ev)
+{
+    for (size_t k = 0; k < type->n_attrs; k++) {
+        const tx_attr_def_t *def = &type->attrs [k];
+        bool found = false;
+        for (size_t i = 0; def->required && i < ev->attr_count && !found; i++)
+            found = ev->attrs [i].name_len == def->name_len
+                 && memcmp (ev->attrs [i].name, def->name, def->name_len) == 0;
+        if (def->required && !found)
+            return def;
+    }
+    return NULL;
+}
+
+//  Each attribute in the order sent, then the required ones.
+static int
+s_check_attrs (const tx_type_def_t *type, const tx_event_t *ev, char *msg, size_t msglen)
+{
     size_t required = 0;
     for (size_t i = 0; i < ev->attr_count; i++) {
         const tx_attr_t *a = &ev->attrs [i];
@@ -184,17 +225,35 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
         if (def->required)
             required++;
     }
-    if (required < type->n_required)
-        for (size_t k = 0; k < type->n_attrs; k++) {
-            const tx_attr_def_t *def = &type->attrs [k];
-            bool found = false;
-            for (size_t i = 0; def->required && i < ev->attr_count && !found; i++)
-                found = ev->attrs [i].name_len == def->name_len
-                     && memcmp (ev->attrs [i].name, def->name, def->name_len) == 0;
-            if (def->required && !found)
-                return s_fail (TX_REJECT_MISSING_ATTR, msg, msglen, "missing required attribute %.*s",
-                               def->name, def->name_len);
-        }
+    const tx_attr_def_t *missing = required < type->n_required ? s_missing_attr (type, ev) : NULL;
+    if (missing)
+        return s_fail (TX_REJECT_MISSING_ATTR, msg, msglen, "missing required attribute %.*s",
+                       missing->name, missing->name_len);
+    return TX_REJECT_NONE;
+}
+
+int
+tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev, const tx_validate_ctx_t *ctx,
+                   const tx_type_def_t **type_p, char *msg, size_t msglen)
+{
+    if (type_p)
+        *type_p = NULL;
+    int rc = s_check_unit (reg, ev, ctx, msg, msglen);
+    if (rc != TX_REJECT_NONE)
+        return rc;
+    const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
+    if (!type)
+        return s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
+    //  A retraction says which event it withdraws (revision 1.1).
+    if (ev->type_len == 10 && memcmp (ev->type, "retraction", 10) == 0 && !ev->has_supersedes)
+        return s_fail (TX_REJECT_MALFORMED_EVENT, msg, msglen,
+                       "a retraction must name the event it retracts in 'supersedes'%.*s", "", 0);
+    if ((rc = s_check_times (reg, ev, ctx, msg, msglen)) != TX_REJECT_NONE
+    ||  (rc = s_check_partner (reg, type, ev, msg, msglen)) != TX_REJECT_NONE
+    ||  (rc = s_check_attrs (type, ev, msg, msglen)) != TX_REJECT_NONE)
+        return rc;
+    if (type_p)
+        *type_p = type;
     return TX_REJECT_NONE;
 }
 
@@ -248,53 +307,43 @@ s_json_string (tx_buf_t *out, const char *s, size_t len)
     return tx_buf_putc (out, '"');
 }
 
-int
-tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t *out)
+//  One attribute's value.  A numeric given as a decimal string is
+//  stored as a number (its text, as sent: lex.c's rule made it JSON).
+static int
+s_json_value (tx_buf_t *out, const tx_type_def_t *type, const tx_attr_t *a)
 {
-    (void) reg;
+    char num [40];
+    int n;
+    switch (a->value.type) {
+        case TX_VAL_INT:
+            return s_json_int (out, a->value.u.i);
+        case TX_VAL_FLOAT:
+            n = snprintf (num, sizeof num, "%.17g", a->value.u.f);
+            return tx_buf_append (out, num, (size_t) n);
+        case TX_VAL_BOOL:
+            return tx_buf_append (out, a->value.u.b ? "true" : "false", a->value.u.b ? 4 : 5);
+        case TX_VAL_STR: {
+            const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
+            if (def && def->kind == TX_KIND_NUMERIC)
+                return tx_buf_append (out, a->value.u.s.ptr, a->value.u.s.len);
+            return s_json_string (out, a->value.u.s.ptr, a->value.u.s.len);
+        }
+    }
+    return 0;
+}
+
+int
+tx_validate_attrs_json (const tx_type_def_t *type, const tx_event_t *ev, tx_buf_t *out)
+{
     if (tx_buf_putc (out, '{') != 0)
         return -1;
-    const tx_type_def_t *type = NULL;       //  looked up for the first string value
-    bool type_looked_up = false;
     for (size_t i = 0; i < ev->attr_count; i++) {
         const tx_attr_t *a = &ev->attrs [i];
         if ((i && tx_buf_putc (out, ',') != 0)
         ||  s_json_string (out, a->name, a->name_len) != 0
-        ||  tx_buf_putc (out, ':') != 0)
+        ||  tx_buf_putc (out, ':') != 0
+        ||  s_json_value (out, type, a) != 0)
             return -1;
-        char num [40];
-        int n;
-        switch (a->value.type) {
-            case TX_VAL_INT:
-                if (s_json_int (out, a->value.u.i) != 0)
-                    return -1;
-                break;
-            case TX_VAL_FLOAT:
-                n = snprintf (num, sizeof num, "%.17g", a->value.u.f);
-                if (tx_buf_append (out, num, (size_t) n) != 0)
-                    return -1;
-                break;
-            case TX_VAL_BOOL:
-                if (tx_buf_append (out, a->value.u.b ? "true" : "false", a->value.u.b ? 4 : 5) != 0)
-                    return -1;
-                break;
-            case TX_VAL_STR: {
-                //  A numeric given as a decimal string is stored as a number.
-                if (!type_looked_up) {
-                    type = tx_registry_type (reg, ev->type, ev->type_len);
-                    type_looked_up = true;
-                }
-                const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
-                if (def && def->kind == TX_KIND_NUMERIC) {
-                    if (tx_buf_append (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
-                        return -1;
-                }
-                else
-                if (s_json_string (out, a->value.u.s.ptr, a->value.u.s.len) != 0)
-                    return -1;
-                break;
-            }
-        }
     }
     return tx_buf_putc (out, '}');
 }

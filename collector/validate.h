@@ -1,5 +1,6 @@
 /*  validate: the collector's registry checks of one decoded event, and the
- *  JSON text of its attributes for the jsonb column.
+ *  JSON text of its attributes as its type declares them (copyrow.h puts
+ *  it in the jsonb column).
  *
  *  The wire decoder has already checked everything that needs no registry
  *  (msgpack types, UTF-8, lengths, UUIDv7 form); this module checks the
@@ -27,11 +28,15 @@ typedef struct {
 } tx_validate_ctx_t;
 
 //  Returns TX_REJECT_NONE or a tx_reject_t, with a short reason in msg.
+//  type_p (may be NULL): set to the event's type when it is valid, else
+//  to NULL; borrowed from reg, it lives as long as the snapshot.
 int tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
-                       const tx_validate_ctx_t *ctx, char *msg, size_t msglen);
+                       const tx_validate_ctx_t *ctx, const tx_type_def_t **type_p,
+                       char *msg, size_t msglen);
 
-//  Appends the attributes of a valid event as a JSON object to out.
-//  0, or -1 if out of memory.
-int tx_validate_attrs_json (const tx_registry_t *reg, const tx_event_t *ev, tx_buf_t *out);
+//  Appends the attributes of a valid event of type as a JSON object to
+//  out (a numeric given as decimal text becomes a JSON number).  0, or -1
+//  if out of memory.
+int tx_validate_attrs_json (const tx_type_def_t *type, const tx_event_t *ev, tx_buf_t *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "copyrow.h"
 #include "log.h"
 
 #define SCHEMA_VERSION_MIN 3    //  the schema this collector needs
@@ -20,12 +21,13 @@ typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
 //  The writer is one or more lanes: a thread with its own connection each,
 //  all popping groups from the one queue, so that one group is written
 //  while another commits.  Lane 0 is the tx_writer_t the caller holds; it
-//  also loads the registry and makes partitions, and holds the state the
-//  lanes share (the fields from reg_lock to deadline_ms).
+//  also lends its connection to the registry holder and makes partitions,
+//  and holds the state the lanes share (stopping, deadline_ms).
 struct tx_writer_t {
     const tx_config_t *cfg;
     tx_queue_t *queue;
     tx_metrics_t *m;
+    tx_regholder_t *registry;   //  loaded over lane 0's connection
     void *zmq_ctx;
     char ack_endpoint [64];
     struct tx_writer_t *main;   //  lane 0 (itself for lane 0)
@@ -36,13 +38,8 @@ struct tx_writer_t {
     PGconn *db;                 //  NULL while disconnected
     pthread_t thread;
     bool started;
-    pthread_mutex_t reg_lock;   //  guards registry
-    tx_registry_t *registry;    //  current snapshot
-    atomic_int reload;          //  reload requested
-    atomic_uint generation;     //  registry loads so far
     atomic_int stopping;        //  drain and stop
     atomic_llong deadline_ms;   //  give up on the database after this (when stopping)
-    int64_t next_refresh_ms;    //  next periodic reload
     int64_t next_partitions_ms; //  next ensure_partitions call
     char dberr [256];           //  last database error, for logs
     char dbstate [6];           //  its SQLSTATE
@@ -52,7 +49,7 @@ struct tx_writer_t {
 };
 
 static tx_writer_t *
-s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, tx_regholder_t *registry, void *zmq_ctx,
             const char *ack_endpoint, tx_metrics_t *metrics, tx_writer_t *main, int lane)
 {
     tx_writer_t *self = calloc (1, sizeof *self);
@@ -62,10 +59,10 @@ s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
     self->queue = queue;
     self->zmq_ctx = zmq_ctx;
     self->m = metrics;
+    self->registry = registry;
     snprintf (self->ack_endpoint, sizeof self->ack_endpoint, "%s", ack_endpoint);
     self->main = main ? main : self;
     self->lane = lane;
-    pthread_mutex_init (&self->reg_lock, NULL);
     msgpack_sbuffer_init (&self->ack);
     return self;
 }
@@ -73,10 +70,10 @@ s_lane_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
 static void s_lane_destroy (tx_writer_t **self_p);
 
 tx_writer_t *
-tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
+tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, tx_regholder_t *registry, void *zmq_ctx,
                const char *ack_endpoint, tx_metrics_t *metrics)
 {
-    tx_writer_t *self = s_lane_new (cfg, queue, zmq_ctx, ack_endpoint, metrics, NULL, 0);
+    tx_writer_t *self = s_lane_new (cfg, queue, registry, zmq_ctx, ack_endpoint, metrics, NULL, 0);
     int n = cfg->writers > 0 ? cfg->writers : 1;
     if (self)
         self->lanes = calloc ((size_t) n, sizeof *self->lanes);
@@ -87,8 +84,8 @@ tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
     self->lanes [0] = self;
     self->n_lanes = 1;
     while (self->n_lanes < n) {
-        self->lanes [self->n_lanes] = s_lane_new (cfg, queue, zmq_ctx, ack_endpoint, metrics, self,
-                                                  self->n_lanes);
+        self->lanes [self->n_lanes] = s_lane_new (cfg, queue, registry, zmq_ctx, ack_endpoint,
+                                                  metrics, self, self->n_lanes);
         if (!self->lanes [self->n_lanes]) {
             tx_writer_destroy (&self);
             return NULL;
@@ -96,35 +93,6 @@ tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
         self->n_lanes++;
     }
     return self;
-}
-
-void
-tx_writer_reload (tx_writer_t *self)
-{
-    atomic_store (&self->reload, 1);
-}
-
-bool
-tx_writer_reload_wait (tx_writer_t *self, int timeout_ms)
-{
-    unsigned gen = atomic_load (&self->generation);
-    atomic_store (&self->reload, 1);
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (atomic_load (&self->generation) != gen)
-            return true;
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep (&ts, NULL);
-    }
-    return false;
-}
-
-tx_registry_t *
-tx_writer_registry (tx_writer_t *self)
-{
-    pthread_mutex_lock (&self->reg_lock);
-    tx_registry_t *r = tx_registry_ref (self->registry);
-    pthread_mutex_unlock (&self->reg_lock);
-    return r;
 }
 
 //  ----------------------------------------------------------------- database
@@ -158,6 +126,20 @@ s_classify (tx_writer_t *self)
     return WR_FAIL;
 }
 
+//  The outcome of a command by its result r (cleared): WR_OK if its status
+//  is want, else the failure, noted and classified.
+static wrc_t
+s_outcome (tx_writer_t *self, PGresult *r, ExecStatusType want)
+{
+    wrc_t rc = WR_OK;
+    if (PQresultStatus (r) != want) {
+        s_note_error (self, r);
+        rc = s_classify (self);
+    }
+    PQclear (r);
+    return rc;
+}
+
 static int
 s_exec (tx_writer_t *self, const char *sql)
 {
@@ -172,41 +154,61 @@ s_exec (tx_writer_t *self, const char *sql)
     return 0;
 }
 
-static void
-s_set_registry (tx_writer_t *self, tx_registry_t *reg)
-{
-    pthread_mutex_lock (&self->reg_lock);
-    tx_registry_t *old = self->registry;
-    self->registry = reg;
-    pthread_mutex_unlock (&self->reg_lock);
-    tx_registry_unref (&old);
-}
-
-static int
-s_load_registry (tx_writer_t *self)
-{
-    char err [256];
-    tx_registry_t *reg = tx_registry_load (self->db, err, sizeof err);
-    if (!reg) {
-        tx_log (TX_LOG_WARN, "registry load failed", "err=\"%s\"", err);
-        return -1;
-    }
-    tx_log (TX_LOG_INFO, "registry loaded", "units=%zu types=%zu keys=%zu",
-            tx_registry_units (reg), tx_registry_types (reg), tx_registry_keys (reg));
-    s_set_registry (self, reg);
-    atomic_fetch_add (&self->generation, 1);
-    self->next_refresh_ms = tx_clock_ms () + (int64_t) self->cfg->registry_refresh * 1000;
-    return 0;
-}
-
+//  Closes the connection, if any; the database counts as down then.  (A
+//  lane that had none, starting to connect while lane 0 is up, says
+//  nothing: /healthz answered 503 in that moment after every start.)
 static void
 s_disconnect (tx_writer_t *self)
 {
     if (self->db) {
         PQfinish (self->db);
         self->db = NULL;
+        atomic_store (&self->m->db_up, 0);
     }
-    atomic_store (&self->m->db_up, 0);
+}
+
+static int
+s_prepare (tx_writer_t *self, const char *name, const char *sql)
+{
+    return s_outcome (self, PQprepare (self->db, name, sql, 0, NULL), PGRES_COMMAND_OK) == WR_OK ? 0 : -1;
+}
+
+//  The session: settings, the staging table, the prepared statements.
+static int
+s_setup_session (tx_writer_t *self)
+{
+    return s_exec (self, "SET synchronous_commit = on") != 0
+        || s_exec (self, "SET client_min_messages = warning") != 0
+        || s_exec (self, "CREATE TEMP TABLE tx_stage (" TX_COPY_COLUMN_TYPES ") ON COMMIT DELETE ROWS") != 0
+        || s_prepare (self, "tx_insert",
+               "INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
+               " SELECT " TX_COPY_COLUMNS "   FROM tx_stage ORDER BY event_id"
+               " ON CONFLICT DO NOTHING RETURNING event_id, unit_code") != 0
+        || s_prepare (self, "tx_reject",
+               "INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason,"
+               " message, raw, raw_len, raw_sha256)"
+               " VALUES ($1::uuid, $2, $3, $4::numeric, $5, $6, $7::bytea, $8::bigint, $9::bytea)") != 0
+        ? -1 : 0;
+}
+
+//  The schema must be the one this collector was built for: schema_ok
+//  says whether it is.  0, or -1 if the database could not tell.
+static int
+s_check_schema (tx_writer_t *self)
+{
+    PGresult *r = PQexec (self->db, "SELECT coalesce(max(version), 0) FROM tongxin.schema_migrations");
+    if (PQresultStatus (r) != PGRES_TUPLES_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        return -1;
+    }
+    int version = atoi (PQgetvalue (r, 0, 0));
+    PQclear (r);
+    atomic_store (&self->m->schema_ok, version >= SCHEMA_VERSION_MIN);
+    if (version < SCHEMA_VERSION_MIN)
+        tx_log (TX_LOG_ERROR, "database schema is too old: run tongxin-admin migrate",
+                "version=%d needed=%d", version, SCHEMA_VERSION_MIN);
+    return 0;
 }
 
 //  Connects and prepares the session.  0 or -1 (logged).
@@ -225,55 +227,14 @@ s_connect (tx_writer_t *self)
         s_disconnect (self);
         return -1;
     }
-    PGresult *r;
-    if (s_exec (self, "SET synchronous_commit = on") != 0
-    ||  s_exec (self, "SET client_min_messages = warning") != 0
-    ||  s_exec (self, "CREATE TEMP TABLE tx_stage (event_id uuid, unit_code text, type text,"
-                      " occurred_at timestamptz, partner_region text, attrs jsonb, sender text,"
-                      " supersedes uuid) ON COMMIT DELETE ROWS") != 0)
-        goto fail;
-    r = PQprepare (self->db, "tx_insert",
-        "INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region,"
-        " attrs, sender, supersedes)"
-        " SELECT event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes"
-        "   FROM tx_stage ORDER BY event_id"
-        " ON CONFLICT DO NOTHING RETURNING event_id, unit_code", 0, NULL);
-    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-        s_note_error (self, r);
-        PQclear (r);
-        goto fail;
+    if (s_setup_session (self) != 0 || s_check_schema (self) != 0) {
+        tx_log (TX_LOG_WARN, "database session setup failed", "err=\"%s\"", self->dberr);
+        s_disconnect (self);
+        return -1;
     }
-    PQclear (r);
-    r = PQprepare (self->db, "tx_reject",
-        "INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason,"
-        " message, raw, raw_len, raw_sha256)"
-        " VALUES ($1::uuid, $2, $3, $4::numeric, $5, $6, $7::bytea, $8::bigint, $9::bytea)", 0, NULL);
-    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-        s_note_error (self, r);
-        PQclear (r);
-        goto fail;
-    }
-    PQclear (r);
-    //  The schema must be the one this collector was built for.
-    r = PQexec (self->db, "SELECT coalesce(max(version), 0) FROM tongxin.schema_migrations");
-    if (PQresultStatus (r) != PGRES_TUPLES_OK) {
-        s_note_error (self, r);
-        PQclear (r);
-        goto fail;
-    }
-    int version = atoi (PQgetvalue (r, 0, 0));
-    PQclear (r);
-    atomic_store (&self->m->schema_ok, version >= SCHEMA_VERSION_MIN);
-    if (version < SCHEMA_VERSION_MIN)
-        tx_log (TX_LOG_ERROR, "database schema is too old: run tongxin-admin migrate",
-                "version=%d needed=%d", version, SCHEMA_VERSION_MIN);
     atomic_store (&self->m->db_up, 1);
     tx_log (TX_LOG_INFO, "database connected", NULL);
     return 0;
-fail:
-    tx_log (TX_LOG_WARN, "database session setup failed", "err=\"%s\"", self->dberr);
-    s_disconnect (self);
-    return -1;
 }
 
 //  Partitions for the coming months; needs only EXECUTE on the function.
@@ -290,65 +251,13 @@ s_partitions (tx_writer_t *self)
 
 //  ----------------------------------------------------------------- writing
 
-const uint8_t tx_writer_copy_header [19] = {
-    'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-static inline uint8_t *
-s_put32 (uint8_t *p, uint32_t v)
-{
-    p [0] = (uint8_t) (v >> 24);
-    p [1] = (uint8_t) (v >> 16);
-    p [2] = (uint8_t) (v >> 8);
-    p [3] = (uint8_t) v;
-    return p + 4;
-}
-
-//  A field: its length, then its bytes (NULL data: the SQL NULL, length -1).
-static inline uint8_t *
-s_field (uint8_t *p, const void *data, size_t len)
-{
-    if (!data)
-        return s_put32 (p, 0xffffffffu);
-    p = s_put32 (p, (uint32_t) len);
-    memcpy (p, data, len);
-    return p + len;
-}
-
-int
-tx_writer_copy_row (tx_buf_t *b, const tx_event_t *ev, const char *sender, size_t sender_len,
-                    const uint8_t *attrs_jsonb, size_t attrs_len)
-{
-    //  One reservation per row, then plain stores: this runs for every event.
-    size_t size = 2 + 8 * 4 + 16 + ev->unit_len + ev->type_len + 8 + (ev->partner ? ev->partner_len : 0)
-                + attrs_len + sender_len + (ev->has_supersedes ? 16 : 0);
-    if (tx_buf_reserve (b, size) != 0)
-        return -1;
-    int64_t pg_us = (ev->at_sec - 946684800LL) * 1000000LL + ev->at_nsec / 1000;
-    uint8_t at [8];
-    s_put32 (s_put32 (at, (uint32_t) ((uint64_t) pg_us >> 32)), (uint32_t) pg_us);
-    uint8_t *p = b->data + b->len;
-    *p++ = 0;
-    *p++ = 8;                                   //  fields
-    p = s_field (p, ev->id, 16);
-    p = s_field (p, ev->unit, ev->unit_len);
-    p = s_field (p, ev->type, ev->type_len);
-    p = s_field (p, at, 8);
-    p = s_field (p, ev->partner, ev->partner_len);
-    p = s_field (p, attrs_jsonb, attrs_len);
-    p = s_field (p, sender, sender_len);
-    p = s_field (p, ev->has_supersedes ? ev->supersedes : NULL, 16);
-    b->len = (size_t) (p - b->data);
-    return 0;
-}
-
 //  The stored keys RETURNING gave: a small hash set by id.
 typedef struct {
     const uint8_t *id;          //  16 bytes, in the PGresult
     const char *unit;           //  in the PGresult
     int unit_len;
     bool used;                  //  matched to an event already
-} key_t_;
+} stored_key_t;
 
 static size_t
 s_key_hash (const uint8_t *id, size_t mask)
@@ -360,7 +269,7 @@ s_key_hash (const uint8_t *id, size_t mask)
 
 //  Is (id, unit) among the stored keys and not yet claimed?  Claims it.
 static bool
-s_claim (key_t_ *set, size_t mask, const uint8_t *id, const char *unit, size_t unit_len)
+s_claim (stored_key_t *set, size_t mask, const uint8_t *id, const char *unit, size_t unit_len)
 {
     for (size_t i = s_key_hash (id, mask); set [i].id; i = (i + 1) & mask)
         if (!set [i].used && memcmp (set [i].id, id, 16) == 0
@@ -388,25 +297,17 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
     tx_buf_t *c = &self->copy;
     c->len = 0;
     *rows = 0;
-    if (tx_buf_append (c, tx_writer_copy_header, sizeof tx_writer_copy_header) != 0)
+    if (tx_buf_append (c, tx_copy_header, sizeof tx_copy_header) != 0)
         return WR_RETRY;
     for (size_t j = 0; j < p->n; j++) {
         tx_job_t *job = p->jobs [j];
         if (p->only_event >= 0) {
             //  Find the row of that one accepted event: rows are in order.
-            size_t off = 0;
-            for (long k = 0; k <= p->only_event; k++) {
-                const uint8_t *row = job->rows.data + off;
-                size_t len = 2;
-                for (int f = 0; f < 8; f++) {
-                    int32_t fl = (int32_t) ((uint32_t) row [len] << 24 | (uint32_t) row [len + 1] << 16
-                                          | (uint32_t) row [len + 2] << 8 | row [len + 3]);
-                    len += 4 + (fl > 0 ? (size_t) fl : 0);
-                }
-                if (k == p->only_event && tx_buf_append (c, row, len) != 0)
-                    return WR_RETRY;
-                off += len;
-            }
+            const uint8_t *row = job->rows.data;
+            for (long k = 0; k < p->only_event; k++)
+                row += tx_copyrow_len (row);
+            if (tx_buf_append (c, row, tx_copyrow_len (row)) != 0)
+                return WR_RETRY;
             *rows = 1;
         }
         else {
@@ -417,27 +318,21 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
     }
     if (*rows == 0)
         return WR_OK;
-    if (tx_buf_be16 (c, 0xffff) != 0)
+    if (tx_buf_be16 (c, TX_COPY_TRAILER) != 0)
         return WR_RETRY;
-    PGresult *r = PQexec (self->db, copy_sql);
-    if (PQresultStatus (r) != PGRES_COPY_IN) {
-        s_note_error (self, r);
-        PQclear (r);
-        return s_classify (self);
-    }
-    PQclear (r);
+    wrc_t rc = s_outcome (self, PQexec (self->db, copy_sql), PGRES_COPY_IN);
+    if (rc != WR_OK)
+        return rc;
     if (PQputCopyData (self->db, (const char *) c->data, (int) c->len) != 1
     ||  PQputCopyEnd (self->db, NULL) != 1) {
         s_note_error (self, NULL);
         return WR_RETRY;
     }
-    wrc_t rc = WR_OK;
+    PGresult *r;
     while ((r = PQgetResult (self->db))) {
-        if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-            s_note_error (self, r);
-            rc = s_classify (self);
-        }
-        PQclear (r);
+        wrc_t one = s_outcome (self, r, PGRES_COMMAND_OK);
+        if (one != WR_OK)
+            rc = one;
     }
     return rc;
 }
@@ -467,13 +362,43 @@ s_insert_rejected (tx_writer_t *self, const tx_job_t *job, const tx_rejrow_t *rr
     PGresult *r = PQexecPrepared (self->db, "tx_reject", 9, values, lengths, formats, 0);
     free (unit);
     free (msg);
-    wrc_t rc = WR_OK;
-    if (PQresultStatus (r) != PGRES_COMMAND_OK) {
-        s_note_error (self, r);
-        rc = s_classify (self);
+    return s_outcome (self, r, PGRES_COMMAND_OK);
+}
+
+//  Committed: every accepted event of p is now stored or was there
+//  already.  Fills in which, from the keys RETURNING gave (ret; direct:
+//  every one was stored).  WR_OK, or WR_RETRY out of memory.
+static wrc_t
+s_results (const part_t *p, PGresult *ret, bool direct)
+{
+    size_t n = ret ? (size_t) PQntuples (ret) : 0;
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    stored_key_t *set = calloc (cap, sizeof *set);
+    if (!set) {
+        tx_log (TX_LOG_ERROR, "out of memory after commit: acks withheld", NULL);
+        return WR_RETRY;         //  redo: everything will be answered duplicate
     }
-    PQclear (r);
-    return rc;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *id = (const uint8_t *) PQgetvalue (ret, (int) i, 0);
+        size_t h = s_key_hash (id, cap - 1);
+        while (set [h].id)
+            h = (h + 1) & (cap - 1);
+        set [h] = (stored_key_t) { id, PQgetvalue (ret, (int) i, 1), PQgetlength (ret, (int) i, 1), false };
+    }
+    for (size_t j = 0; j < p->n; j++) {
+        tx_job_t *job = p->jobs [j];
+        for (size_t k = 0; k < job->n_accepted; k++) {
+            if (p->only_event >= 0 && (long) k != p->only_event)
+                continue;
+            tx_accepted_t *a = &job->accepted [k];
+            bool stored = direct || s_claim (set, cap - 1, a->id, tx_job_str (job, a->unit), a->unit.len);
+            job->results [a->index] = stored ? TX_RESULT_STORED : TX_RESULT_DUPLICATE;
+        }
+    }
+    free (set);
+    return WR_OK;
 }
 
 //  Writes part p in one transaction and fills in stored / duplicate.
@@ -511,37 +436,9 @@ s_write_mode (tx_writer_t *self, const part_t *p, bool direct)
         return rc;
     }
     atomic_fetch_add (&self->m->transactions, 1);
-    //  Committed: every accepted event is now stored or was there already.
-    size_t n = ret ? (size_t) PQntuples (ret) : 0;
-    size_t cap = 16;
-    while (cap < n * 2)
-        cap *= 2;
-    key_t_ *set = calloc (cap, sizeof *set);
-    if (!set) {
-        PQclear (ret);
-        tx_log (TX_LOG_ERROR, "out of memory after commit: acks withheld", NULL);
-        return WR_RETRY;         //  redo: everything will be answered duplicate
-    }
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *id = (const uint8_t *) PQgetvalue (ret, (int) i, 0);
-        size_t h = s_key_hash (id, cap - 1);
-        while (set [h].id)
-            h = (h + 1) & (cap - 1);
-        set [h] = (key_t_) { id, PQgetvalue (ret, (int) i, 1), PQgetlength (ret, (int) i, 1), false };
-    }
-    for (size_t j = 0; j < p->n; j++) {
-        tx_job_t *job = p->jobs [j];
-        for (size_t k = 0; k < job->n_accepted; k++) {
-            if (p->only_event >= 0 && (long) k != p->only_event)
-                continue;
-            tx_accepted_t *a = &job->accepted [k];
-            bool stored = direct || s_claim (set, cap - 1, a->id, tx_job_str (job, a->unit), a->unit.len);
-            job->results [a->index] = stored ? TX_RESULT_STORED : TX_RESULT_DUPLICATE;
-        }
-    }
-    free (set);
+    rc = s_results (p, ret, direct);
     PQclear (ret);
-    return WR_OK;
+    return rc;
 }
 
 static wrc_t
@@ -571,7 +468,7 @@ s_reconnect (tx_writer_t *self)
             return -1;
         if (s_connect (self) == 0) {
             if (self->lane == 0)
-                s_load_registry (self);
+                tx_regholder_load (self->registry, self->db);
             return 0;
         }
         tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=\"%s\"", backoff, self->dberr);
@@ -702,47 +599,58 @@ s_write_isolated (tx_writer_t *self, tx_job_t *job)
     return rc;
 }
 
+//  Packs a whole-message refusal of job into self->ack.  0 or -1 (err).
+static int
+s_pack_error (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
+{
+    //  The message is a span of the job's store, not NUL-terminated.
+    char *msg = job->n_rejrows ? strndup (tx_job_str (job, job->rejrows [0].msg),
+                                          job->rejrows [0].msg.len) : NULL;
+    int rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error, msg ? msg : "", err, errlen);
+    free (msg);
+    atomic_fetch_add (&self->m->messages_refused [job->error], 1);
+    return rc;
+}
+
+//  Packs the ack of job (a result per event, the rejected ones with their
+//  codes) into self->ack, and counts the outcomes.  0 or -1 (err).
+static int
+s_pack_ack (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
+{
+    tx_rejected_t rej [TX_WIRE_MAX_EVENTS] = { { 0 } };
+    char *msgs [TX_WIRE_MAX_EVENTS];
+    size_t nr = 0;
+    for (size_t k = 0; k < job->n_rejrows; k++) {
+        const tx_rejrow_t *r = &job->rejrows [k];
+        if (r->index < 0)
+            continue;
+        msgs [nr] = strndup (tx_job_str (job, r->msg), r->msg.len);
+        rej [nr] = (tx_rejected_t) { .index = (size_t) r->index, .code = r->code,
+                                     .msg = msgs [nr] ? msgs [nr] : "" };
+        atomic_fetch_add (&self->m->events_rejected [r->code], 1);
+        nr++;
+    }
+    for (size_t i = 0; i < job->count; i++) {
+        if (job->results [i] == TX_RESULT_STORED)
+            atomic_fetch_add (&self->m->events_stored, 1);
+        else
+        if (job->results [i] == TX_RESULT_DUPLICATE)
+            atomic_fetch_add (&self->m->events_duplicate, 1);
+    }
+    int rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
+                               err, errlen);
+    for (size_t k = 0; k < nr; k++)
+        free (msgs [k]);
+    return rc;
+}
+
 //  Sends a job's reply to the receiver, which forwards it to the producer.
 static void
 s_reply (tx_writer_t *self, tx_job_t *job)
 {
     char err [128];
-    int rc;
-    if (job->error) {
-        //  The message is a span of the job's store, not NUL-terminated.
-        char *msg = job->n_rejrows ? strndup (tx_job_str (job, job->rejrows [0].msg),
-                                              job->rejrows [0].msg.len) : NULL;
-        rc = tx_wire_pack_error (&self->ack, job->batch_id, job->error, msg ? msg : "",
-                                 err, sizeof err);
-        free (msg);
-        atomic_fetch_add (&self->m->messages_refused [job->error], 1);
-    }
-    else {
-        tx_rejected_t rej [TX_WIRE_MAX_EVENTS] = { { 0 } };
-        char *msgs [TX_WIRE_MAX_EVENTS];
-        size_t nr = 0;
-        for (size_t k = 0; k < job->n_rejrows; k++) {
-            tx_rejrow_t *r = &job->rejrows [k];
-            if (r->index < 0)
-                continue;
-            msgs [nr] = strndup (tx_job_str (job, r->msg), r->msg.len);
-            rej [nr] = (tx_rejected_t) { .index = (size_t) r->index, .code = r->code,
-                                         .msg = msgs [nr] ? msgs [nr] : "" };
-            atomic_fetch_add (&self->m->events_rejected [r->code], 1);
-            nr++;
-        }
-        for (size_t i = 0; i < job->count; i++) {
-            if (job->results [i] == TX_RESULT_STORED)
-                atomic_fetch_add (&self->m->events_stored, 1);
-            else
-            if (job->results [i] == TX_RESULT_DUPLICATE)
-                atomic_fetch_add (&self->m->events_duplicate, 1);
-        }
-        rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
-                               err, sizeof err);
-        for (size_t k = 0; k < nr; k++)
-            free (msgs [k]);
-    }
+    int rc = job->error ? s_pack_error (self, job, err, sizeof err)
+                        : s_pack_ack (self, job, err, sizeof err);
     if (rc != 0) {
         tx_log (TX_LOG_ERROR, "cannot pack a reply", "batch=%llu err=\"%s\"",
                 (unsigned long long) job->batch_id, err);
@@ -768,6 +676,86 @@ s_finish (tx_writer_t *self, tx_job_t **jobs, size_t *bytes, size_t n, bool repl
     atomic_store (&self->m->queue_bytes, (long long) qb);
 }
 
+//  Lane 0's chores between groups: a registry load when one is due, the
+//  partitions now and then.
+static void
+s_lane0_chores (tx_writer_t *self)
+{
+    if (tx_regholder_due (self->registry, tx_clock_ms ()))
+        if (tx_regholder_load (self->registry, self->db) != 0 && PQstatus (self->db) != CONNECTION_OK)
+            s_disconnect (self);
+    if (self->db)
+        s_partitions (self);
+}
+
+//  Idle: look at the connection now and then, so /healthz and
+//  tongxin_database_up tell the truth without traffic.
+static void
+s_idle_check (tx_writer_t *self, int64_t *next_ping)
+{
+    if (self->db && tx_clock_ms () >= *next_ping) {
+        if (s_exec (self, "SELECT 1") != 0) {
+            tx_log (TX_LOG_WARN, "database check failed", "err=\"%s\"", self->dberr);
+            s_disconnect (self);
+        }
+        *next_ping = tx_clock_ms () + IDLE_PING_MS;
+    }
+}
+
+//  Gathers a group starting with job: up to cap jobs, group-events events
+//  or group-ms milliseconds.  Returns the number of jobs.
+static size_t
+s_gather (tx_writer_t *self, tx_job_t *job, tx_job_t **jobs, size_t *bytes, size_t cap)
+{
+    size_t n = 0, events = 0;
+    int64_t until = tx_clock_ms () + self->cfg->group_ms;
+    for (;;) {
+        jobs [n] = job;
+        bytes [n++] = tx_job_bytes (job);
+        events += job->count;
+        if (n == cap || events >= (size_t) self->cfg->group_events)
+            return n;
+        int64_t left = until - tx_clock_ms ();
+        job = tx_queue_pop (self->queue, left > 0 ? (int) left : 0);
+        if (!job)
+            return n;
+    }
+}
+
+//  Writes a group; WR_OK, or WR_RETRY when giving up at the drain deadline.
+static wrc_t
+s_write_group (tx_writer_t *self, tx_job_t **jobs, size_t n)
+{
+    part_t p = { jobs, n, -1, false };
+    wrc_t rc = s_write_retry (self, &p);
+    if (rc != WR_FAIL)
+        return rc;
+    //  One of the jobs holds something the database refuses: write each
+    //  alone, and isolate the event inside the one that fails.
+    tx_log (TX_LOG_WARN, "group refused by the database; splitting", "sqlstate=%s err=\"%s\"",
+            self->dbstate, self->dberr);
+    rc = WR_OK;
+    for (size_t j = 0; j < n && rc != WR_RETRY; j++) {
+        part_t one = { &jobs [j], 1, -1, false };
+        rc = s_write_retry (self, &one);
+        if (rc == WR_FAIL)
+            rc = s_write_isolated (self, jobs [j]);
+    }
+    return rc;
+}
+
+//  Whatever is still queued is dropped unacknowledged (producers resend).
+static void
+s_drop_queued (tx_writer_t *self)
+{
+    tx_job_t *left;
+    while ((left = tx_queue_pop (self->queue, 0))) {
+        size_t b = tx_job_bytes (left);
+        tx_job_destroy (&left);
+        tx_queue_done (self->queue, b);
+    }
+}
+
 static void *
 s_thread (void *arg)
 {
@@ -784,59 +772,18 @@ s_thread (void *arg)
     while (jobs && bytes) {
         if (!self->db && s_reconnect (self) != 0)
             break;
-        if (self->lane == 0) {
-            if (atomic_exchange (&self->reload, 0) || tx_clock_ms () >= self->next_refresh_ms)
-                if (s_load_registry (self) != 0 && PQstatus (self->db) != CONNECTION_OK)
-                    s_disconnect (self);
-            if (self->db)
-                s_partitions (self);
-        }
-        //  Gather a group.
-        size_t n = 0, events = 0;
+        if (self->lane == 0)
+            s_lane0_chores (self);
         tx_job_t *job = tx_queue_pop (self->queue, 100);
         if (!job) {
             if (atomic_load (&self->main->stopping) && self->queue->closed && !self->queue->head)
                 break;
-            //  Idle: look at the connection now and then, so /healthz and
-            //  tongxin_database_up tell the truth without traffic.
-            if (self->db && tx_clock_ms () >= next_ping) {
-                if (s_exec (self, "SELECT 1") != 0) {
-                    tx_log (TX_LOG_WARN, "database check failed", "err=\"%s\"", self->dberr);
-                    s_disconnect (self);
-                }
-                next_ping = tx_clock_ms () + IDLE_PING_MS;
-            }
+            s_idle_check (self, &next_ping);
             continue;
         }
         next_ping = tx_clock_ms () + IDLE_PING_MS;
-        int64_t until = tx_clock_ms () + self->cfg->group_ms;
-        for (;;) {
-            jobs [n] = job;
-            bytes [n++] = tx_job_bytes (job);
-            events += job->count;
-            if (n == cap || events >= (size_t) self->cfg->group_events)
-                break;
-            int64_t left = until - tx_clock_ms ();
-            job = tx_queue_pop (self->queue, left > 0 ? (int) left : 0);
-            if (!job)
-                break;
-        }
-        part_t p = { jobs, n, -1, false };
-        wrc_t rc = s_write_retry (self, &p);
-        if (rc == WR_FAIL) {
-            //  One of the jobs holds something the database refuses: write
-            //  each alone, and isolate the event inside the one that fails.
-            tx_log (TX_LOG_WARN, "group refused by the database; splitting", "sqlstate=%s err=\"%s\"",
-                    self->dbstate, self->dberr);
-            rc = WR_OK;
-            for (size_t j = 0; j < n && rc != WR_RETRY; j++) {
-                part_t one = { &jobs [j], 1, -1, false };
-                rc = s_write_retry (self, &one);
-                if (rc == WR_FAIL)
-                    rc = s_write_isolated (self, jobs [j]);
-            }
-        }
-        if (rc == WR_RETRY) {
+        size_t n = s_gather (self, job, jobs, bytes, cap);
+        if (s_write_group (self, jobs, n) == WR_RETRY) {
             //  Giving up at shutdown with the database down: no acks; the
             //  producers still hold these events and will resend them.
             tx_log (TX_LOG_WARN, "shutting down with unwritten batches; producers will resend",
@@ -846,13 +793,7 @@ s_thread (void *arg)
         }
         s_finish (self, jobs, bytes, n, true);
     }
-    //  Whatever is still queued is dropped unacknowledged (producers resend).
-    tx_job_t *left;
-    while ((left = tx_queue_pop (self->queue, 0))) {
-        size_t b = tx_job_bytes (left);
-        tx_job_destroy (&left);
-        tx_queue_done (self->queue, b);
-    }
+    s_drop_queued (self);
     free (jobs);
     free (bytes);
     zmq_close (self->acks);
@@ -866,7 +807,7 @@ tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
     //  The first connection and registry load happen here, so the caller
     //  knows the database works before it binds and says READY.
     int tries = 0;
-    while (s_connect (self) != 0 || s_load_registry (self) != 0) {
+    while (s_connect (self) != 0 || tx_regholder_load (self->registry, self->db) != 0) {
         if (++tries == 1)
             tx_log (TX_LOG_WARN, "waiting for the database", "err=\"%s\"", self->dberr);
         if (*interrupted)
@@ -905,8 +846,6 @@ s_lane_destroy (tx_writer_t **self_p)
     if (self->started)
         pthread_join (self->thread, NULL);
     s_disconnect (self);
-    s_set_registry (self, NULL);
-    pthread_mutex_destroy (&self->reg_lock);
     tx_buf_reset (&self->copy);
     msgpack_sbuffer_destroy (&self->ack);
     free (self);

@@ -18,8 +18,10 @@
  *  group is split, down to single events, so that one bad event is rejected
  *  (and recorded) and the good ones are stored.
  *
- *  Lane 0 also loads the registry snapshot, on request and periodically,
- *  and publishes it for the receiver.
+ *  Lane 0 also lends its connection, between groups, to the registry
+ *  holder when a load is due (regholder.h), and makes the coming months'
+ *  partitions.  The rows come encoded (copyrow.h): the writer only sends
+ *  them.
  */
 #ifndef TX_WRITER_H_INCLUDED
 #define TX_WRITER_H_INCLUDED
@@ -31,29 +33,19 @@
 #include "config.h"
 #include "job.h"
 #include "metrics.h"
-#include "registry.h"
+#include "regholder.h"
 
 typedef struct tx_writer_t tx_writer_t;
 
-//  ack_endpoint: the inproc endpoint the receiver's PULL socket is bound to.
-tx_writer_t *tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, void *zmq_ctx,
-                            const char *ack_endpoint, tx_metrics_t *metrics);
+//  registry: the holder lane 0 loads snapshots for; ack_endpoint: the
+//  inproc endpoint the receiver's PULL socket is bound to.  Borrows all.
+tx_writer_t *tx_writer_new (const tx_config_t *cfg, tx_queue_t *queue, tx_regholder_t *registry,
+                            void *zmq_ctx, const char *ack_endpoint, tx_metrics_t *metrics);
 
 //  Connects and loads the registry (waiting, with retries, for the
 //  database), then starts the thread.  0, or -1 if *interrupted became set
 //  while waiting or the thread could not start.
 int tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted);
-
-//  Asks for a registry reload before the next group.
-void tx_writer_reload (tx_writer_t *self);
-
-//  Asks for a reload and waits (up to timeout_ms) until one has happened.
-//  True if it did.
-bool tx_writer_reload_wait (tx_writer_t *self, int timeout_ms);
-
-//  A reference to the current registry snapshot (NULL before the first
-//  load); the caller drops it with tx_registry_unref.
-tx_registry_t *tx_writer_registry (tx_writer_t *self);
 
 //  Drain: write what the queue holds, then stop; give up on the database
 //  after deadline_ms (monotonic ms) if it is down.
@@ -61,18 +53,5 @@ void tx_writer_stop (tx_writer_t *self, int64_t deadline_ms);
 
 //  Joins the thread and frees; NULLs *self_p.
 void tx_writer_destroy (tx_writer_t **self_p);
-
-//  The columns of tongxin.events the writer COPYs, in row order.
-#define TX_COPY_COLUMNS "event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes"
-
-//  Appends one binary COPY row with those columns for an accepted event:
-//  attrs_jsonb is the attrs value in jsonb's binary form (the version byte
-//  1, then the JSON text).  0, or -1 out of memory (rows may then hold part
-//  of a row: the caller drops the buffer).
-int tx_writer_copy_row (tx_buf_t *rows, const tx_event_t *ev, const char *sender,
-                        size_t sender_len, const uint8_t *attrs_jsonb, size_t attrs_len);
-
-//  The 19-byte header of a binary COPY stream (the trailer is be16 0xffff).
-extern const uint8_t tx_writer_copy_header [19];
 
 #endif

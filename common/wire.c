@@ -292,60 +292,48 @@ static const char *const s_event_keys [E_COUNT] = {
     "id", "unit", "type", "at", "partner", "attrs", "supersedes"
 };
 
-//  Steps 1-4 of the event checks (see wire.h).  Attributes go to
-//  pool[*used..]; the pool was sized by s_attr_bound.
-static void
-s_decode_event (const msgpack_object *o, tx_event_t *ev, tx_attr_t *pool,
-                size_t *used)
+//  The event's fields by key (val[E_*], NULL when absent): a map of known
+//  str keys, each once, with the required ones.
+static int
+s_event_fields (const msgpack_object *o, tx_event_t *ev, const msgpack_object **val)
 {
     char q [S_QUOTE_SIZE];
-    const msgpack_object *val [E_COUNT] = { NULL };
-
-    if (o->type != MSGPACK_OBJECT_MAP) {
-        s_reject (ev, TX_REJECT_MALFORMED_EVENT, "event is %s, not a map",
-                  s_type_name (o));
-        return;
-    }
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "event is %s, not a map",
+                         s_type_name (o));
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr [i].key;
-        if (k->type != MSGPACK_OBJECT_STR) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "event key is %s, not str",
-                      s_type_name (k));
-            return;
-        }
+        if (k->type != MSGPACK_OBJECT_STR)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "event key is %s, not str",
+                             s_type_name (k));
         int e = s_key_index (k, s_event_keys, E_COUNT);
-        if (e < 0) {
-            s_reject (ev, TX_REJECT_UNKNOWN_FIELD, "unknown field '%s'",
-                      s_quote (q, sizeof q, k->via.str.ptr, k->via.str.size));
-            return;
-        }
-        if (val [e]) {
-            s_reject (ev, TX_REJECT_DUPLICATE_KEY, "duplicate key '%s'",
-                      s_event_keys [e]);
-            return;
-        }
+        if (e < 0)
+            return s_reject (ev, TX_REJECT_UNKNOWN_FIELD, "unknown field '%s'",
+                             s_quote (q, sizeof q, k->via.str.ptr, k->via.str.size));
+        if (val [e])
+            return s_reject (ev, TX_REJECT_DUPLICATE_KEY, "duplicate key '%s'",
+                             s_event_keys [e]);
         val [e] = &o->via.map.ptr [i].val;
     }
     for (int e = E_ID; e <= E_AT; e++)
-        if (!val [e]) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "missing '%s'", s_event_keys [e]);
-            return;
-        }
+        if (!val [e])
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "missing '%s'", s_event_keys [e]);
+    return TX_REJECT_NONE;
+}
 
+//  id, unit and type.
+static int
+s_event_names (const msgpack_object *const *val, tx_event_t *ev)
+{
     const msgpack_object *v = val [E_ID];
-    if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != 16) {
-        s_reject (ev, TX_REJECT_BAD_ID, "'id' is not bin 16");
-        return;
-    }
+    if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != 16)
+        return s_reject (ev, TX_REJECT_BAD_ID, "'id' is not bin 16");
     memcpy (ev->id, v->via.bin.ptr, 16);
-
     for (int e = E_UNIT; e <= E_TYPE; e++) {
         v = val [e];
-        if (v->type != MSGPACK_OBJECT_STR) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'%s' is %s, not str",
-                      s_event_keys [e], s_type_name (v));
-            return;
-        }
+        if (v->type != MSGPACK_OBJECT_STR)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'%s' is %s, not str",
+                             s_event_keys [e], s_type_name (v));
         if (e == E_UNIT) {
             ev->unit = v->via.str.ptr;
             ev->unit_len = v->via.str.size;
@@ -355,116 +343,133 @@ s_decode_event (const msgpack_object *o, tx_event_t *ev, tx_attr_t *pool,
             ev->type_len = v->via.str.size;
         }
     }
+    return TX_REJECT_NONE;
+}
 
-    v = val [E_AT];
+//  at: the msgpack timestamp extension.
+static int
+s_event_at (const msgpack_object *v, tx_event_t *ev)
+{
     msgpack_timestamp ts;
-    if (v->type != MSGPACK_OBJECT_EXT) {
-        s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'at' is %s, not ext", s_type_name (v));
-        return;
-    }
-    if (v->via.ext.type != -1) {
-        s_reject (ev, TX_REJECT_BAD_TIME, "'at' is ext type %d, not -1",
-                  (int) v->via.ext.type);
-        return;
-    }
-    if (!msgpack_object_to_timestamp (v, &ts)) {
-        s_reject (ev, TX_REJECT_BAD_TIME, "'at' timestamp has %u bytes, not 4, 8 or 12",
-                  (unsigned) v->via.ext.size);
-        return;
-    }
+    if (v->type != MSGPACK_OBJECT_EXT)
+        return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'at' is %s, not ext", s_type_name (v));
+    if (v->via.ext.type != -1)
+        return s_reject (ev, TX_REJECT_BAD_TIME, "'at' is ext type %d, not -1",
+                         (int) v->via.ext.type);
+    if (!msgpack_object_to_timestamp (v, &ts))
+        return s_reject (ev, TX_REJECT_BAD_TIME, "'at' timestamp has %u bytes, not 4, 8 or 12",
+                         (unsigned) v->via.ext.size);
     ev->at_sec = ts.tv_sec;
     ev->at_nsec = ts.tv_nsec;
+    return TX_REJECT_NONE;
+}
 
-    v = val [E_PARTNER];
+//  The optional partner and supersedes.
+static int
+s_event_links (const msgpack_object *const *val, tx_event_t *ev)
+{
+    const msgpack_object *v = val [E_PARTNER];
     if (v) {
-        if (v->type != MSGPACK_OBJECT_STR) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'partner' is %s, not str",
-                      s_type_name (v));
-            return;
-        }
+        if (v->type != MSGPACK_OBJECT_STR)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'partner' is %s, not str",
+                             s_type_name (v));
         ev->partner = v->via.str.ptr;
         ev->partner_len = v->via.str.size;
     }
-
     v = val [E_SUPERSEDES];
     if (v) {
-        if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != 16) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'supersedes' is not bin 16");
-            return;
-        }
-        if (memcmp (v->via.bin.ptr, ev->id, 16) == 0) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "an event cannot supersede itself");
-            return;
-        }
+        if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != 16)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'supersedes' is not bin 16");
+        if (memcmp (v->via.bin.ptr, ev->id, 16) == 0)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "an event cannot supersede itself");
         ev->has_supersedes = true;
         memcpy (ev->supersedes, v->via.bin.ptr, 16);
     }
+    return TX_REJECT_NONE;
+}
 
-    v = val [E_ATTRS];
+//  One attribute's value: a scalar.
+static int
+s_attr_value (const msgpack_object *x, tx_attr_t *a, tx_event_t *ev)
+{
+    char q [S_QUOTE_SIZE];
+    switch (x->type) {
+        case MSGPACK_OBJECT_BOOLEAN:
+            a->value.type = TX_VAL_BOOL;
+            a->value.u.b = x->via.boolean;
+            return TX_REJECT_NONE;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            if (x->via.u64 > (uint64_t) INT64_MAX)
+                return s_reject (ev, TX_REJECT_OUT_OF_RANGE,
+                                 "attribute '%s': integer above INT64_MAX",
+                                 s_quote (q, sizeof q, a->name, a->name_len));
+            a->value.type = TX_VAL_INT;
+            a->value.u.i = (int64_t) x->via.u64;
+            return TX_REJECT_NONE;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            a->value.type = TX_VAL_INT;
+            a->value.u.i = x->via.i64;
+            return TX_REJECT_NONE;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            a->value.type = TX_VAL_FLOAT;
+            a->value.u.f = x->via.f64;
+            return TX_REJECT_NONE;
+        case MSGPACK_OBJECT_STR:
+            a->value.type = TX_VAL_STR;
+            a->value.u.s.ptr = x->via.str.ptr;
+            a->value.u.s.len = x->via.str.size;
+            return TX_REJECT_NONE;
+        default:
+            return s_reject (ev, TX_REJECT_BAD_ATTR_TYPE, "attribute '%s' is %s, not a scalar",
+                             s_quote (q, sizeof q, a->name, a->name_len), s_type_name (x));
+    }
+}
+
+//  The optional attrs map, into pool[*used..].
+static int
+s_event_attrs (const msgpack_object *v, tx_event_t *ev, tx_attr_t *pool, size_t *used)
+{
     if (!v)
-        return;
-    if (v->type != MSGPACK_OBJECT_MAP) {
-        s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'attrs' is %s, not map",
-                  s_type_name (v));
-        return;
-    }
-    if (v->via.map.size > TX_WIRE_MAX_ATTRS) {
-        s_reject (ev, TX_REJECT_TOO_MANY_ATTRS, "%u attributes, at most %d",
-                  (unsigned) v->via.map.size, TX_WIRE_MAX_ATTRS);
-        return;
-    }
+        return TX_REJECT_NONE;
+    if (v->type != MSGPACK_OBJECT_MAP)
+        return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'attrs' is %s, not map",
+                         s_type_name (v));
+    if (v->via.map.size > TX_WIRE_MAX_ATTRS)
+        return s_reject (ev, TX_REJECT_TOO_MANY_ATTRS, "%u attributes, at most %d",
+                         (unsigned) v->via.map.size, TX_WIRE_MAX_ATTRS);
     tx_attr_t *attrs = pool + *used;
     ev->attrs = attrs;
     for (uint32_t i = 0; i < v->via.map.size; i++) {
         const msgpack_object *k = &v->via.map.ptr [i].key;
-        const msgpack_object *x = &v->via.map.ptr [i].val;
         tx_attr_t *a = &attrs [i];
-        if (k->type != MSGPACK_OBJECT_STR) {
-            s_reject (ev, TX_REJECT_MALFORMED_EVENT, "attribute name is %s, not str",
-                      s_type_name (k));
-            return;
-        }
+        if (k->type != MSGPACK_OBJECT_STR)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "attribute name is %s, not str",
+                             s_type_name (k));
         a->name = k->via.str.ptr;
         a->name_len = k->via.str.size;
-        switch (x->type) {
-            case MSGPACK_OBJECT_BOOLEAN:
-                a->value.type = TX_VAL_BOOL;
-                a->value.u.b = x->via.boolean;
-                break;
-            case MSGPACK_OBJECT_POSITIVE_INTEGER:
-                if (x->via.u64 > (uint64_t) INT64_MAX) {
-                    s_reject (ev, TX_REJECT_OUT_OF_RANGE,
-                              "attribute '%s': integer above INT64_MAX",
-                              s_quote (q, sizeof q, a->name, a->name_len));
-                    return;
-                }
-                a->value.type = TX_VAL_INT;
-                a->value.u.i = (int64_t) x->via.u64;
-                break;
-            case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-                a->value.type = TX_VAL_INT;
-                a->value.u.i = x->via.i64;
-                break;
-            case MSGPACK_OBJECT_FLOAT32:
-            case MSGPACK_OBJECT_FLOAT64:
-                a->value.type = TX_VAL_FLOAT;
-                a->value.u.f = x->via.f64;
-                break;
-            case MSGPACK_OBJECT_STR:
-                a->value.type = TX_VAL_STR;
-                a->value.u.s.ptr = x->via.str.ptr;
-                a->value.u.s.len = x->via.str.size;
-                break;
-            default:
-                s_reject (ev, TX_REJECT_BAD_ATTR_TYPE,
-                          "attribute '%s' is %s, not a scalar",
-                          s_quote (q, sizeof q, a->name, a->name_len),
-                          s_type_name (x));
-                return;
-        }
+        int rc = s_attr_value (&v->via.map.ptr [i].val, a, ev);
+        if (rc != TX_REJECT_NONE)
+            return rc;
         ev->attr_count = i + 1;
     }
     *used += v->via.map.size;
+    return TX_REJECT_NONE;
+}
+
+//  Steps 1-4 of the event checks (see wire.h), in this order; the first
+//  failure sets ev->reject.  Attributes go to pool[*used..]; the pool was
+//  sized by s_attr_bound.
+static void
+s_decode_event (const msgpack_object *o, tx_event_t *ev, tx_attr_t *pool,
+                size_t *used)
+{
+    const msgpack_object *val [E_COUNT] = { NULL };
+    if (s_event_fields (o, ev, val) == TX_REJECT_NONE
+    &&  s_event_names (val, ev) == TX_REJECT_NONE
+    &&  s_event_at (val [E_AT], ev) == TX_REJECT_NONE
+    &&  s_event_links (val, ev) == TX_REJECT_NONE)
+        s_event_attrs (val [E_ATTRS], ev, pool, used);
 }
 
 //  Upper bound of the attributes the events array can hold: the sizes of
@@ -521,20 +526,13 @@ s_set_raw (const uint8_t *buf, size_t len, const msgpack_object *key,
 enum { B_V, B_T, B_BATCH, B_EVENTS, B_COUNT };
 static const char *const s_batch_keys [B_COUNT] = { "v", "t", "batch", "events" };
 
-static int
-s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
-                tx_wire_decoder_t *dec, char *err, size_t errlen)
+//  The envelope's values by key (val[B_*]; seen: how often each came) and
+//  the "events" key; the first problem with the keys goes to problem.
+static void
+s_batch_fields (const msgpack_object *root, const msgpack_object **val, int *seen,
+                const msgpack_object **events_key, char *problem, size_t problemlen)
 {
     char q [S_QUOTE_SIZE];
-    const msgpack_object *root = &dec->up.data;
-    if (root->type != MSGPACK_OBJECT_MAP) {
-        s_fmt (err, errlen, "message is %s, not a map", s_type_name (root));
-        return TX_WIRE_MALFORMED;
-    }
-    const msgpack_object *val [B_COUNT] = { NULL };
-    const msgpack_object *events_key = NULL;
-    int seen [B_COUNT] = { 0 };
-    char problem [128] = "";
     for (uint32_t i = 0; i < root->via.map.size; i++) {
         const msgpack_object *k = &root->via.map.ptr [i].key;
         int e = k->type == MSGPACK_OBJECT_STR? s_key_index (k, s_batch_keys, B_COUNT): -1;
@@ -542,27 +540,34 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
             if (seen [e]++ == 0) {
                 val [e] = &root->via.map.ptr [i].val;
                 if (e == B_EVENTS)
-                    events_key = k;
+                    *events_key = k;
             }
             else
             if (!*problem)
-                s_fmt (problem, sizeof problem, "duplicate key '%s'", s_batch_keys [e]);
+                s_fmt (problem, problemlen, "duplicate key '%s'", s_batch_keys [e]);
         }
         else
         if (!*problem) {
             if (k->type != MSGPACK_OBJECT_STR)
-                s_fmt (problem, sizeof problem, "key is %s, not str", s_type_name (k));
+                s_fmt (problem, problemlen, "key is %s, not str", s_type_name (k));
             else
-                s_fmt (problem, sizeof problem, "unknown key '%s'",
+                s_fmt (problem, problemlen, "unknown key '%s'",
                        s_quote (q, sizeof q, k->via.str.ptr, k->via.str.size));
         }
     }
-    //  The batch id first, so that even an error reply can echo it.
+}
+
+//  The envelope's checks, in order: the batch id first (so that even an
+//  error reply can echo it), then the version (a later version may have
+//  other keys), then the keys, v, t, batch and the events array.
+static int
+s_batch_envelope (const msgpack_object *const *val, const int *seen, const char *problem,
+                  tx_batch_t *out, char *err, size_t errlen)
+{
     const msgpack_object *v = val [B_BATCH];
     if (seen [B_BATCH] == 1 && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
     &&  v->via.u64 > 0)
         out->batch_id = v->via.u64;
-    //  Then the version: a later version may have other keys.
     v = val [B_V];
     if (seen [B_V] == 1 && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
     &&  v->via.u64 > TX_WIRE_VERSION) {
@@ -596,12 +601,21 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
         s_fmt (err, errlen, "'events' is not a non-empty array");
         return TX_WIRE_MALFORMED;
     }
-    size_t count = events->via.array.size;
-    if (count > TX_WIRE_MAX_EVENTS) {
-        s_fmt (err, errlen, "%zu events, at most %d", count, TX_WIRE_MAX_EVENTS);
+    if (events->via.array.size > TX_WIRE_MAX_EVENTS) {
+        s_fmt (err, errlen, "%zu events, at most %d", (size_t) events->via.array.size,
+               TX_WIRE_MAX_EVENTS);
         return TX_WIRE_TOO_LARGE;
     }
+    return TX_WIRE_OK;
+}
 
+//  Decodes and checks (steps 1-5, wire.h) each event of the array events,
+//  whose key in buf is events_key, into the decoder's arrays.
+static int
+s_decode_events (const uint8_t *buf, size_t len, const msgpack_object *events,
+                 const msgpack_object *events_key, tx_wire_decoder_t *dec, char *err, size_t errlen)
+{
+    size_t count = events->via.array.size;
     if (s_reserve ((void **) &dec->events, &dec->events_cap, count, sizeof (tx_event_t))
     ||  s_reserve ((void **) &dec->attrs, &dec->attrs_cap, s_attr_bound (events),
                    sizeof (tx_attr_t))) {
@@ -622,9 +636,31 @@ s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
             }
         }
     }
-    out->events = dec->events;
-    out->count = count;
     return TX_WIRE_OK;
+}
+
+static int
+s_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
+                tx_wire_decoder_t *dec, char *err, size_t errlen)
+{
+    const msgpack_object *root = &dec->up.data;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        s_fmt (err, errlen, "message is %s, not a map", s_type_name (root));
+        return TX_WIRE_MALFORMED;
+    }
+    const msgpack_object *val [B_COUNT] = { NULL };
+    const msgpack_object *events_key = NULL;
+    int seen [B_COUNT] = { 0 };
+    char problem [128] = "";
+    s_batch_fields (root, val, seen, &events_key, problem, sizeof problem);
+    int rc = s_batch_envelope (val, seen, problem, out, err, errlen);
+    if (rc == TX_WIRE_OK)
+        rc = s_decode_events (buf, len, val [B_EVENTS], events_key, dec, err, errlen);
+    if (rc == TX_WIRE_OK) {
+        out->events = dec->events;
+        out->count = val [B_EVENTS]->via.array.size;
+    }
+    return rc;
 }
 
 int

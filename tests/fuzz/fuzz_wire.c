@@ -81,14 +81,16 @@ s_check_validate (const tx_event_t *e, bool authenticated)
     tx_validate_ctx_t ctx = { authenticated ? "shop-01" : NULL, 1700000100000LL, 300000 };
     char msg [256];
     msg [0] = 0;
-    int code = tx_validate_event (s_reg, e, &ctx, msg, sizeof msg);
+    const tx_type_def_t *type = NULL;
+    int code = tx_validate_event (s_reg, e, &ctx, &type, msg, sizeof msg);
     CHECK (code >= 0 && code < TX_REJECT_COUNT_);
     if (code != TX_REJECT_NONE) {
         CHECK (msg [0] && tx_utf8_valid (msg, strlen (msg)));
         return;
     }
+    CHECK (type && type == tx_registry_type (s_reg, e->type, e->type_len));
     tx_buf_t json = { 0 };
-    CHECK (tx_validate_attrs_json (s_reg, e, &json) == 0);
+    CHECK (tx_validate_attrs_json (type, e, &json) == 0);
     json_error_t jerr;
     json_t *obj = json_loadb ((const char *) json.data, json.len, JSON_REJECT_DUPLICATES, &jerr);
     CHECK (json_is_object (obj) && json_object_size (obj) == e->attr_count);

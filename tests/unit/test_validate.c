@@ -93,7 +93,12 @@ s_check (const tx_event_t *ev, const char *auth)
 {
     tx_validate_ctx_t ctx = { auth, NOW_MS, 300000 };
     char msg [256];
-    return tx_validate_event (s_reg, ev, &ctx, msg, sizeof msg);
+    static const tx_type_def_t stale;
+    const tx_type_def_t *type = &stale;         //  must be overwritten
+    int code = tx_validate_event (s_reg, ev, &ctx, &type, msg, sizeof msg);
+    //  The type comes with a valid event only, and is the registry's.
+    assert_ptr_equal (type, code == TX_REJECT_NONE ? tx_registry_type (s_reg, ev->type, ev->type_len) : NULL);
+    return code;
 }
 
 static void
@@ -216,7 +221,7 @@ test_json (void **state)
     ev.attr_count = 4;
     assert_int_equal (s_check (&ev, NULL), TX_REJECT_NONE);
     tx_buf_t b = { 0 };
-    assert_int_equal (tx_validate_attrs_json (s_reg, &ev, &b), 0);
+    assert_int_equal (tx_validate_attrs_json (tx_registry_type (s_reg, ev.type, ev.type_len), &ev, &b), 0);
     tx_buf_putc (&b, 0);
     assert_string_equal ((char *) b.data,
         "{\"amount_yuan\":600000000.00,\"purpose\":\"a\\\"b\\\\\\n\\u0001\",\"paid\":false,"
