@@ -131,13 +131,15 @@ rel_peak_rss() {
 rel_ep() { for _i in "$@"; do printf -- '--endpoint ipc://%s/c%s.sock ' "$T" "$_i"; done; }
 
 # rel_collector I [FLAGS...]: start collector I on ipc://$T/cI.sock (the same
-# address after every restart) and wait until it listens.
+# address after every restart) and wait until it listens.  Its refusal budget
+# is off (--rejected-budget 0): the scenarios count every refusal in
+# rejected_events; the budget itself is tested in tests/adversarial_db.t.
 rel_collector() {
     local i=$1 before n
     shift
     before=$(grep -c 'msg="listening"' "$T/run/c$i.log" 2>/dev/null)
     "$REL_COLLECTORD" --bind "ipc://$T/c$i.sock" --db "$db" --key "$T/server.key" \
-        --registry-refresh 3600 "$@" >>"$T/run/c$i.log" 2>&1 &
+        --registry-refresh 3600 --rejected-budget 0 "$@" >>"$T/run/c$i.log" 2>&1 &
     echo $! >"$T/run/c$i.pid"
     for _w in $(seq 300); do
         n=$(grep -c 'msg="listening"' "$T/run/c$i.log" 2>/dev/null)
