@@ -21,6 +21,7 @@
 
 #include "copyrow.h"
 #include "registry.h"
+#include "safetext.h"
 #include "validate.h"
 #include "wire.h"
 
@@ -136,7 +137,12 @@ s_replay_row (replay_t *rp, PGresult *rows, int i)
     PQfreemem (raw);
     if (!outcome) {
         rp->still++;
-        printf ("%s\tstill refused\t%s\n", PQgetvalue (rows, i, 4), dberr.msg);
+        if (!raw)
+            snprintf (dberr.msg, sizeof dberr.msg, "out of memory reading its bytes");
+        //  The database's message may quote the event's own text.
+        char *shown = tx_safetext_escape (dberr.msg);
+        printf ("%s\tstill refused\t%s\n", PQgetvalue (rows, i, 4), shown ? shown : "?");
+        free (shown);
         return 0;
     }
     if (!strcmp (outcome, "stored"))

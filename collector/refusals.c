@@ -1,6 +1,7 @@
 /*  refusals.c: the per-sender budget for rejected_events.  */
 #include "refusals.h"
 #include "log.h"
+#include "strmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +50,11 @@ tx_refusals_destroy (tx_refusals_t **self_p)
     *self_p = NULL;
 }
 
-static size_t
-s_hash (const char *s)
-{
-    size_t h = 1469598103934665603ULL;      //  FNV-1a
-    for (; *s; s++)
-        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-    return h;
-}
-
 //  The sender's slot: its own, a free or expired one, or the overflow slot.
 static slot_t *
 s_slot (tx_refusals_t *self, const char *sender, int64_t now_ms)
 {
-    size_t h = s_hash (sender);
+    size_t h = (size_t) tx_strmap_hash (sender, strlen (sender));
     slot_t *reuse = NULL;
     for (size_t k = 0; k < PROBES; k++) {
         slot_t *s = &self->slots [(h + k) & (SLOTS - 1)];

@@ -12,8 +12,9 @@
 
 #include "copyrow.h"
 #include "log.h"
+#include "strmap.h"
 
-#define SCHEMA_VERSION_MIN 3    //  the schema this collector needs
+#define SCHEMA_VERSION_MIN 5    //  the schema this collector needs (005: raw_len, raw_sha256)
 #define IDLE_PING_MS 2000       //  check an idle connection this often
 
 typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
@@ -521,16 +522,14 @@ static void
 s_log_refusal_cause (tx_writer_t *self)
 {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static uint64_t seen [64];
+    static uint64_t seen [64];      //  the causes logged so far, the last 64
     static size_t n_seen;
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = self->dbstate; *p; p++)
-        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
-    for (const char *p = self->dberr; *p; p++)
-        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    char cause [sizeof self->dbstate + sizeof self->dberr];
+    int len = snprintf (cause, sizeof cause, "%s %s", self->dbstate, self->dberr);
+    uint64_t h = tx_strmap_hash (cause, len < 0 ? 0 : strnlen (cause, sizeof cause));
     bool first = true;
     pthread_mutex_lock (&lock);
-    for (size_t i = 0; i < n_seen && first; i++)
+    for (size_t i = 0; i < n_seen && i < 64 && first; i++)
         first = seen [i] != h;
     if (first)
         seen [n_seen++ % 64] = h;

@@ -18,8 +18,8 @@ struct tx_strmap_t {
     size_t size;                //  used slots
 };
 
-static uint64_t
-s_hash (const char *key, size_t len)
+uint64_t
+tx_strmap_hash (const char *key, size_t len)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
@@ -93,7 +93,7 @@ tx_strmap_put (tx_strmap_t *self, const char *key, size_t len, void *value)
 {
     if ((self->size + 1) * 2 > self->capacity && s_grow (self) != 0)
         return -1;
-    uint64_t hash = s_hash (key, len);
+    uint64_t hash = tx_strmap_hash (key, len);
     slot_t *s = s_find (self->slots, self->capacity, key, len, hash);
     if (!s->key) {
         s->key = malloc (len + 1);
@@ -112,7 +112,7 @@ tx_strmap_put (tx_strmap_t *self, const char *key, size_t len, void *value)
 void *
 tx_strmap_get (const tx_strmap_t *self, const char *key, size_t len)
 {
-    slot_t *s = s_find (self->slots, self->capacity, key, len, s_hash (key, len));
+    slot_t *s = s_find (self->slots, self->capacity, key, len, tx_strmap_hash (key, len));
     return s->key ? s->value : NULL;
 }
 

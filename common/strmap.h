@@ -9,6 +9,7 @@
 #define TX_STRMAP_H_INCLUDED
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tx_strmap_t tx_strmap_t;
 
@@ -23,6 +24,9 @@ int tx_strmap_put (tx_strmap_t *self, const char *key, size_t len, void *value);
 
 //  The value for key[0..len), or NULL.
 void *tx_strmap_get (const tx_strmap_t *self, const char *key, size_t len);
+
+//  The map's hash of key[0..len) (FNV-1a, 64 bits), for other small tables.
+uint64_t tx_strmap_hash (const char *key, size_t len);
 
 //  Number of keys.
 size_t tx_strmap_size (const tx_strmap_t *self);

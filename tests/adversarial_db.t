@@ -7,7 +7,7 @@
 # budget per sender).
 . tests/lib.sh
 . tests/collector.sh
-plan 38
+plan 39
 
 ADMIN=$B/tongxin-admin
 db=$(collector_db advdb) || { echo "Bail out! no database"; exit 1; }
@@ -100,6 +100,21 @@ out=$($ADMIN --db "$db" rejected replay 2>&1)
 like "$out" "4 kept events of reason db_refused: 0 stored, 4 already stored" "replaying again stores nothing twice"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE attrs->>'topic' = 'poison'")" 4 "still four"
 like "$($ADMIN --db "$db" rejected list)" "db_refused	4	0	4	" "rejected list sums it up"
+
+# Seventy causes: each logged once (the memory of causes is bounded), a
+# repeat of a recent one not again.
+sql "$db" "CREATE FUNCTION public.many() RETURNS trigger LANGUAGE plpgsql AS \$\$
+           BEGIN IF NEW.attrs->>'topic' LIKE 'many%' THEN RAISE EXCEPTION 'cause %', NEW.attrs->>'topic'; END IF;
+           RETURN NEW; END \$\$;
+           CREATE TRIGGER many BEFORE INSERT ON tongxin.events FOR EACH ROW EXECUTE FUNCTION public.many()" >/dev/null
+n0=$(grep -c 'level=error.*the database refused an event' "$T/advdb.log")
+set --; i=0
+while [ $i -lt 70 ]; do i=$((i + 1)); set -- "$@" unit=a1 type=cloud_meeting @participants=i:1 @topic=many$i --; done
+raw --batch-id 40 batch "$@" unit=a1 type=cloud_meeting @participants=i:1 @topic=many70 >/dev/null
+raw --batch-id 41 batch unit=a1 type=cloud_meeting @participants=i:1 @topic=many70 >/dev/null
+is "$(( $(grep -c 'level=error.*the database refused an event' "$T/advdb.log") - n0 ))" 70 \
+   "70 causes, 72 refusals: one error line per cause"
+sql "$db" "DROP TRIGGER many ON tongxin.events" >/dev/null
 
 # A rejected event whose texts the database refuses is recorded without them.
 sql "$db" "ALTER TABLE tongxin.rejected_events ADD CONSTRAINT no_poison CHECK (message NOT LIKE '%xyzzy%')" >/dev/null

@@ -1031,7 +1031,7 @@ s_new (const tongxin_opts_t *opts)
         return NULL;
     self->wake_fd = -1;
     pthread_mutex_init (&self->lock, NULL);
-    pthread_cond_init (&self->cond, NULL);
+    tx_clock_cond_init (&self->cond);     //  timed waits on the monotonic clock
     bool ok = true;
     for (size_t i = 0; i < opts->n_endpoints; i++)
         ok &= (self->endpoints [self->n_endpoints++] = strdup (opts->endpoints [i])) != NULL;
@@ -1424,16 +1424,8 @@ tongxin_submit_many (tongxin_t *self, tongxin_event_t *const *events, size_t n,
 int
 tongxin_flush (tongxin_t *self, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime (CLOCK_REALTIME, &until);
-    if (timeout_ms >= 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    //  Monotonic: a change of the wall clock neither ends nor stretches the wait.
+    int64_t deadline = timeout_ms >= 0 ? tx_clock_ms () + timeout_ms : INT64_MAX;
     pthread_mutex_lock (&self->lock);
     int rc = TONGXIN_OK;
     for (;;) {
@@ -1445,26 +1437,14 @@ tongxin_flush (tongxin_t *self, int timeout_ms)
             rc = TONGXIN_ESTOPPED;
             break;
         }
-        //  Wake at least every 100 ms: the spool count is not under our lock.
-        struct timespec step;
-        clock_gettime (CLOCK_REALTIME, &step);
-        step.tv_nsec += 100 * 1000000L;
-        if (step.tv_nsec >= 1000000000L) {
-            step.tv_sec++;
-            step.tv_nsec -= 1000000000L;
-        }
-        if (timeout_ms >= 0 && (step.tv_sec > until.tv_sec
-                                || (step.tv_sec == until.tv_sec && step.tv_nsec > until.tv_nsec)))
-            step = until;
-        pthread_cond_timedwait (&self->cond, &self->lock, &step);
-        struct timespec now;
-        clock_gettime (CLOCK_REALTIME, &now);
-        if (timeout_ms >= 0 && (now.tv_sec > until.tv_sec
-                                || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))) {
-            tx_spool_stats (self->spool, &ss);
-            rc = ss.records == 0 ? TONGXIN_OK : TONGXIN_ETIMEDOUT;
+        int64_t left = deadline - tx_clock_ms ();
+        if (left <= 0) {
+            rc = TONGXIN_ETIMEDOUT;
             break;
         }
+        //  Wake at least every 100 ms: the spool count is not under our lock.
+        struct timespec step = tx_clock_deadline (left < 100 ? (int) left : 100);
+        pthread_cond_timedwait (&self->cond, &self->lock, &step);
     }
     pthread_mutex_unlock (&self->lock);
     return rc;

@@ -3,6 +3,7 @@
     stats.  The parts it is built of are listed in spool_internal.h; the
     format and the recovery rules are in docs/spool.md.
 */
+#include "clock.h"
 #include "spool_internal.h"
 
 #include <errno.h>
@@ -139,11 +140,7 @@ s_new (const char *dir, const tx_spool_opts_t *o, char *err, size_t errlen)
     self->dirfd = self->lockfd = self->wfd = self->ackfd = -1;
     self->mark_cap = UINT64_MAX;
     tx_spool_reader_init (&self->rd, MAX_MAX_RECORD);
-    pthread_condattr_t ca;
-    pthread_condattr_init (&ca);
-    pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->cond, &ca);
-    pthread_condattr_destroy (&ca);
+    tx_clock_cond_init (&self->cond);
     pthread_mutex_init (&self->mtx, NULL);
     pthread_mutex_init (&self->ack_mtx, NULL);
     pthread_mutex_init (&self->rd_mtx, NULL);
