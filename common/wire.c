@@ -207,6 +207,8 @@ struct tx_wire_decoder_t {
     size_t results_cap;             //  allocated entries
     tx_rejected_t *rejected;        //  decoded ack rejected entries
     size_t rejected_cap;            //  allocated entries
+    tx_dup_t *dups;                 //  decoded ack dups entries
+    size_t dups_cap;                //  allocated entries
 };
 
 tx_wire_decoder_t *
@@ -231,6 +233,7 @@ tx_wire_decoder_destroy (tx_wire_decoder_t **self_p)
         free (self->attrs);
         free (self->results);
         free (self->rejected);
+        free (self->dups);
         free (self);
         *self_p = NULL;
     }
@@ -287,9 +290,9 @@ s_reject (tx_event_t *ev, int code, const char *fmt, ...)
 //  ---------------------------------------------------------------------
 //  Batch decoding
 
-enum { E_ID, E_UNIT, E_TYPE, E_AT, E_PARTNER, E_ATTRS, E_SUPERSEDES, E_COUNT };
+enum { E_ID, E_UNIT, E_TYPE, E_AT, E_PARTNER, E_ATTRS, E_SUPERSEDES, E_NTH, E_COUNT };
 static const char *const s_event_keys [E_COUNT] = {
-    "id", "unit", "type", "at", "partner", "attrs", "supersedes"
+    "id", "unit", "type", "at", "partner", "attrs", "supersedes", "nth"
 };
 
 //  The event's fields by key (val[E_*], NULL when absent): a map of known
@@ -384,6 +387,13 @@ s_event_links (const msgpack_object *const *val, tx_event_t *ev)
             return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "an event cannot supersede itself");
         ev->has_supersedes = true;
         memcpy (ev->supersedes, v->via.bin.ptr, 16);
+    }
+    v = val [E_NTH];
+    if (v) {
+        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < 1 || v->via.u64 > TX_WIRE_MAX_NTH)
+            return s_reject (ev, TX_REJECT_MALFORMED_EVENT, "'nth' is not an int in 1..%d",
+                             TX_WIRE_MAX_NTH);
+        ev->nth = (uint32_t) v->via.u64;
     }
     return TX_REJECT_NONE;
 }
@@ -523,8 +533,8 @@ s_set_raw (const uint8_t *buf, size_t len, const msgpack_object *key,
     }
 }
 
-enum { B_V, B_T, B_BATCH, B_EVENTS, B_COUNT };
-static const char *const s_batch_keys [B_COUNT] = { "v", "t", "batch", "events" };
+enum { B_V, B_T, B_BATCH, B_EVENTS, B_REV, B_COUNT };
+static const char *const s_batch_keys [B_COUNT] = { "v", "t", "batch", "events", "rev" };
 
 //  The envelope's values by key (val[B_*]; seen: how often each came) and
 //  the "events" key; the first problem with the keys goes to problem.
@@ -579,7 +589,7 @@ s_batch_envelope (const msgpack_object *const *val, const int *seen, const char 
         s_fmt (err, errlen, "%s", problem);
         return TX_WIRE_MALFORMED;
     }
-    for (int e = 0; e < B_COUNT; e++)
+    for (int e = 0; e < B_REV; e++)        //  the required ones
         if (!val [e]) {
             s_fmt (err, errlen, "missing '%s'", s_batch_keys [e]);
             return TX_WIRE_MALFORMED;
@@ -595,6 +605,14 @@ s_batch_envelope (const msgpack_object *const *val, const int *seen, const char 
     if (out->batch_id == 0) {
         s_fmt (err, errlen, "'batch' is not an int in 1..2^64-1");
         return TX_WIRE_MALFORMED;
+    }
+    v = val [B_REV];
+    if (v) {
+        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 == 0) {
+            s_fmt (err, errlen, "'rev' is not a positive int");
+            return TX_WIRE_MALFORMED;
+        }
+        out->rev = v->via.u64;
     }
     const msgpack_object *events = val [B_EVENTS];
     if (events->type != MSGPACK_OBJECT_ARRAY || events->via.array.size == 0) {
@@ -670,6 +688,7 @@ tx_wire_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
     out->batch_id = 0;
     out->events = NULL;
     out->count = 0;
+    out->rev = 0;
     if (err && errlen)
         *err = '\0';
     int rc = s_unpack (dec, buf, len, err, errlen);
@@ -787,9 +806,9 @@ tx_wire_event_check (const tx_event_t *ev, char *msg, size_t msglen)
 //  ---------------------------------------------------------------------
 //  Reply decoding
 
-enum { R_V, R_T, R_BATCH, R_RESULTS, R_REJECTED, R_CODE, R_MSG, R_VERSIONS, R_COUNT };
+enum { R_V, R_T, R_BATCH, R_RESULTS, R_REJECTED, R_CODE, R_MSG, R_VERSIONS, R_DUPS, R_COUNT };
 static const char *const s_reply_keys [R_COUNT] = {
-    "v", "t", "batch", "results", "rejected", "code", "msg", "versions"
+    "v", "t", "batch", "results", "rejected", "code", "msg", "versions", "dups"
 };
 
 //  A string field of a reply: str, valid UTF-8, min..max bytes.
@@ -798,6 +817,69 @@ s_reply_str (const msgpack_object *o, size_t min, size_t max)
 {
     return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size >= min
         && o->via.str.size <= max && tx_utf8_valid (o->via.str.ptr, o->via.str.size);
+}
+
+enum { D_I, D_ID, D_AT, D_COUNT };
+static const char *const s_dup_keys [D_COUNT] = { "i", "id", "at" };
+
+//  An ack's "dups" (revision 1.2), after its results: each entry the
+//  index of a distinct result 1, a bin 16 id, a timestamp.
+static int
+s_decode_dups (const msgpack_object *dups, tx_reply_t *out, tx_wire_decoder_t *dec,
+               char *err, size_t errlen)
+{
+    if (!dups)
+        return TX_WIRE_OK;
+    size_t n = out->n_results;
+    if (dups->type != MSGPACK_OBJECT_ARRAY || dups->via.array.size > n) {
+        s_fmt (err, errlen, "'dups' is not an array of at most 'results' entries");
+        return TX_WIRE_MALFORMED;
+    }
+    size_t nd = dups->via.array.size;
+    if (s_reserve ((void **) &dec->dups, &dec->dups_cap, nd? nd: 1, sizeof (tx_dup_t))) {
+        s_fmt (err, errlen, "out of memory");
+        return TX_WIRE_NOMEM;
+    }
+    uint8_t seen [TX_WIRE_MAX_EVENTS] = { 0 };
+    for (size_t i = 0; i < nd; i++) {
+        const msgpack_object *o = &dups->via.array.ptr [i];
+        const msgpack_object *f [D_COUNT] = { NULL };
+        if (o->type != MSGPACK_OBJECT_MAP) {
+            s_fmt (err, errlen, "dups[%zu] is not a map", i);
+            return TX_WIRE_MALFORMED;
+        }
+        for (uint32_t j = 0; j < o->via.map.size; j++) {
+            const msgpack_object *k = &o->via.map.ptr [j].key;
+            int e = k->type == MSGPACK_OBJECT_STR? s_key_index (k, s_dup_keys, D_COUNT): -1;
+            if (e < 0 || f [e]) {
+                s_fmt (err, errlen, "dups[%zu]: %s key", i, e < 0? "unknown": "duplicate");
+                return TX_WIRE_MALFORMED;
+            }
+            f [e] = &o->via.map.ptr [j].val;
+        }
+        msgpack_timestamp ts;
+        if (!f [D_I] || f [D_I]->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+        ||  f [D_I]->via.u64 >= n || out->results [f [D_I]->via.u64] != TX_RESULT_DUPLICATE
+        ||  seen [f [D_I]->via.u64]++) {
+            s_fmt (err, errlen, "dups[%zu]: 'i' is not the index of a result 1", i);
+            return TX_WIRE_MALFORMED;
+        }
+        if (!f [D_ID] || f [D_ID]->type != MSGPACK_OBJECT_BIN || f [D_ID]->via.bin.size != 16
+        ||  !f [D_AT] || f [D_AT]->type != MSGPACK_OBJECT_EXT || f [D_AT]->via.ext.type != -1
+        ||  !msgpack_object_to_timestamp (f [D_AT], &ts) || ts.tv_nsec >= 1000000000u) {
+            s_fmt (err, errlen, "dups[%zu]: bad 'id' or 'at'", i);
+            return TX_WIRE_MALFORMED;
+        }
+        tx_dup_t *d = &dec->dups [i];
+        d->index = (size_t) f [D_I]->via.u64;
+        memcpy (d->id, f [D_ID]->via.bin.ptr, 16);
+        d->at_sec = ts.tv_sec;
+        d->at_nsec = ts.tv_nsec;
+    }
+    out->has_dups = true;
+    out->dups = dec->dups;
+    out->n_dups = nd;
+    return TX_WIRE_OK;
 }
 
 enum { J_I, J_CODE, J_MSG, J_COUNT };
@@ -884,14 +966,14 @@ s_decode_ack (const msgpack_object *const *val, tx_reply_t *out,
     out->n_results = n;
     out->rejected = dec->rejected;
     out->n_rejected = nrej;
-    return TX_WIRE_OK;
+    return s_decode_dups (val [R_DUPS], out, dec, err, errlen);
 }
 
 static int
 s_decode_error (const msgpack_object *const *val, tx_reply_t *out,
                 char *err, size_t errlen)
 {
-    if (val [R_RESULTS] || val [R_REJECTED]) {
+    if (val [R_RESULTS] || val [R_REJECTED] || val [R_DUPS]) {
         s_fmt (err, errlen, "error with ack keys");
         return TX_WIRE_MALFORMED;
     }
@@ -1070,7 +1152,7 @@ s_pack_value (msgpack_packer *pk, const tx_value_t *x)
 int
 tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev)
 {
-    size_t keys = 4 + (ev->partner != NULL) + (ev->attr_count > 0) + ev->has_supersedes;
+    size_t keys = 4 + (ev->partner != NULL) + (ev->attr_count > 0) + ev->has_supersedes + (ev->nth > 1);
     int rc = 0;
     rc |= msgpack_pack_map (pk, keys);
     rc |= s_pack_lit (pk, "id");
@@ -1098,6 +1180,10 @@ tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev)
         rc |= s_pack_lit (pk, "supersedes");
         rc |= msgpack_pack_bin (pk, 16);
         rc |= msgpack_pack_bin_body (pk, ev->supersedes, 16);
+    }
+    if (ev->nth > 1) {
+        rc |= s_pack_lit (pk, "nth");
+        rc |= msgpack_pack_uint32 (pk, ev->nth);
     }
     return rc? -1: 0;
 }
@@ -1127,7 +1213,17 @@ s_pack_head (msgpack_packer *pk, size_t keys, const char *t, uint64_t batch_id)
 int
 tx_wire_pack_batch_head (msgpack_packer *pk, uint64_t batch_id, size_t count)
 {
-    int rc = s_pack_head (pk, 4, "batch", batch_id);
+    return tx_wire_pack_batch_head_rev (pk, batch_id, count, 0);
+}
+
+int
+tx_wire_pack_batch_head_rev (msgpack_packer *pk, uint64_t batch_id, size_t count, uint64_t rev)
+{
+    int rc = s_pack_head (pk, rev? 5: 4, "batch", batch_id);
+    if (rev) {
+        rc |= s_pack_lit (pk, "rev");
+        rc |= msgpack_pack_uint64 (pk, rev);
+    }
     rc |= s_pack_lit (pk, "events");
     rc |= msgpack_pack_array (pk, count);
     return rc? -1: 0;
@@ -1195,6 +1291,17 @@ tx_wire_pack_ack (msgpack_sbuffer *sb, uint64_t batch_id,
                   const tx_rejected_t *rejected, size_t n_rejected,
                   char *err, size_t errlen)
 {
+    return tx_wire_pack_ack_dups (sb, batch_id, results, n, rejected, n_rejected,
+                                  false, NULL, 0, err, errlen);
+}
+
+int
+tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
+                       const uint8_t *results, size_t n,
+                       const tx_rejected_t *rejected, size_t n_rejected,
+                       bool with_dups, const tx_dup_t *dups, size_t n_dups,
+                       char *err, size_t errlen)
+{
     msgpack_packer pk;
     s_start (sb, &pk);
     if (batch_id == 0 || n == 0 || n > TX_WIRE_MAX_EVENTS || !results
@@ -1227,7 +1334,14 @@ tx_wire_pack_ack (msgpack_sbuffer *sb, uint64_t batch_id,
             return -1;
         }
     }
-    int rc = s_pack_head (&pk, 5, "ack", batch_id);
+    uint8_t dseen [TX_WIRE_MAX_EVENTS] = { 0 };
+    for (size_t i = 0; with_dups && i < n_dups; i++)
+        if (dups [i].index >= n || results [dups [i].index] != TX_RESULT_DUPLICATE
+        ||  dseen [dups [i].index]++ || dups [i].at_nsec >= 1000000000u) {
+            s_fmt (err, errlen, "dups[%zu]: index %zu is not a result 1", i, dups [i].index);
+            return -1;
+        }
+    int rc = s_pack_head (&pk, with_dups? 6: 5, "ack", batch_id);
     rc |= s_pack_lit (&pk, "results");
     rc |= msgpack_pack_array (&pk, n);
     for (size_t i = 0; i < n; i++)
@@ -1245,6 +1359,21 @@ tx_wire_pack_ack (msgpack_sbuffer *sb, uint64_t batch_id,
         rc |= s_pack_lit (&pk, code);
         rc |= s_pack_lit (&pk, "msg");
         rc |= s_pack_text (&pk, r->msg, mlen, code);
+    }
+    if (with_dups) {
+        rc |= s_pack_lit (&pk, "dups");
+        rc |= msgpack_pack_array (&pk, n_dups);
+        for (size_t i = 0; i < n_dups && rc == 0; i++) {
+            msgpack_timestamp ts = { .tv_sec = dups [i].at_sec, .tv_nsec = dups [i].at_nsec };
+            rc |= msgpack_pack_map (&pk, 3);
+            rc |= s_pack_lit (&pk, "i");
+            rc |= msgpack_pack_uint64 (&pk, dups [i].index);
+            rc |= s_pack_lit (&pk, "id");
+            rc |= msgpack_pack_bin (&pk, 16);
+            rc |= msgpack_pack_bin_body (&pk, dups [i].id, 16);
+            rc |= s_pack_lit (&pk, "at");
+            rc |= msgpack_pack_timestamp (&pk, &ts);
+        }
     }
     if (rc) {
         s_fmt (err, errlen, "out of memory packing the ack");

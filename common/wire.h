@@ -82,6 +82,8 @@ extern "C" {
 #define TX_WIRE_MIN_AT_SEC   946684800  //  2000-01-01T00:00:00Z (checked by the validator)
 #define TX_WIRE_MAX_VERSIONS 16         //  entries in an error's "versions"
 #define TX_REJECT_MSG_MAX    96         //  per-event message buffer, with NUL
+#define TX_WIRE_REVISION     2          //  1.2: the newest minor revision spoken here
+#define TX_WIRE_MAX_NTH      65535      //  an event's "nth" (revision 1.2)
 
 //  Return values of the decode functions
 #define TX_WIRE_OK            0
@@ -180,6 +182,8 @@ typedef struct {
     size_t raw_len;                 //  bytes
     bool has_supersedes;            //  revision 1.1: corrects an earlier event
     uint8_t supersedes [16];        //  that event's id (same unit)
+    uint32_t nth;                   //  revision 1.2: 0 (absent, as 1) or 1..TX_WIRE_MAX_NTH: the
+                                    //  ordinal of identical content reported on purpose
 } tx_event_t;
 //  On decode, a rejected event keeps the fields that were decoded before the
 //  failing check (in the order above) and has the rest zero / NULL.
@@ -189,7 +193,16 @@ typedef struct {
     uint64_t batch_id;              //  1..2^64-1; 0 = unknown (could not be read)
     tx_event_t *events;             //  count events (decoder-owned when decoded)
     size_t count;                   //  1..1000
+    uint64_t rev;                   //  revision 1.2: the "rev" the producer sent; 0 = absent
 } tx_batch_t;
+
+//  Revision 1.2: what a duplicate repeats (an ack's "dups" entry).
+typedef struct {
+    size_t index;                   //  event index in the batch (a result 1)
+    uint8_t id [16];                //  the stored event's id
+    int64_t at_sec;                 //  when the collector received it: unix seconds
+    uint32_t at_nsec;               //  and nanoseconds
+} tx_dup_t;
 
 typedef struct {
     size_t index;                   //  event index in the batch
@@ -212,6 +225,9 @@ typedef struct {
     size_t n_results;               //  ack: 1..1000
     const tx_rejected_t *rejected;  //  ack: n_rejected entries (decoder-owned)
     size_t n_rejected;              //  ack: == number of results 2
+    bool has_dups;                  //  ack: the "dups" key was present (revision 1.2)
+    const tx_dup_t *dups;           //  ack: n_dups entries, each a distinct result 1 (decoder-owned)
+    size_t n_dups;
     int error;                      //  error: tx_error_t; -1 if the code is not known here
     const char *code;               //  error: the code as received
     size_t code_len;                //  bytes
@@ -288,6 +304,11 @@ int tx_wire_pack_event (msgpack_packer *pk, const tx_event_t *ev);
 //  -1 if the packer's write failed.
 int tx_wire_pack_batch_head (msgpack_packer *pk, uint64_t batch_id, size_t count);
 
+//  The same with "rev": rev (revision 1.2: 2) after "batch"; rev 0 packs
+//  no "rev", as tx_wire_pack_batch_head.
+int tx_wire_pack_batch_head_rev (msgpack_packer *pk, uint64_t batch_id, size_t count,
+                                 uint64_t rev);
+
 //  Clears sb and packs a batch of count events.  Refuses (-1, reason in err)
 //  batch_id 0, count 0 or above 1000, and any event that
 //  tx_wire_event_check rejects (err names its index and code).  The frame
@@ -312,6 +333,15 @@ int tx_wire_pack_ack (msgpack_sbuffer *sb, uint64_t batch_id,
                       const uint8_t *results, size_t n,
                       const tx_rejected_t *rejected, size_t n_rejected,
                       char *err, size_t errlen);
+
+//  The same, for a batch of revision 1.2 (its "rev" >= 2): with_dups adds
+//  "dups", one entry per dups[0..n_dups), each for a distinct result 1
+//  (any of them may go without: the collector could not tell).
+int tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
+                           const uint8_t *results, size_t n,
+                           const tx_rejected_t *rejected, size_t n_rejected,
+                           bool with_dups, const tx_dup_t *dups, size_t n_dups,
+                           char *err, size_t errlen);
 
 //  Clears sb and packs an error.  batch_id 0 packs nil.  msg NULL packs "";
 //  invalid UTF-8 is replaced by the code string, long text is cut to 4096

@@ -66,6 +66,7 @@ struct tongxin_event_t {
     uint8_t id [16];
     bool has_supersedes;
     uint8_t supersedes [16];    //  the event this one corrects
+    unsigned nth;               //  0 (as 1) or the ordinal of identical content
     attr_t *attrs;              //  n_attrs, owned
     size_t n_attrs;
 };
@@ -154,6 +155,15 @@ tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text)
         return TONGXIN_EINVAL;
     memcpy (ev->supersedes, id, 16);
     ev->has_supersedes = true;
+    return TONGXIN_OK;
+}
+
+int
+tongxin_event_set_nth (tongxin_event_t *ev, unsigned nth)
+{
+    if (!ev || nth < 1 || nth > TONGXIN_MAX_NTH)
+        return TONGXIN_EINVAL;
+    ev->nth = nth;
     return TONGXIN_OK;
 }
 
@@ -248,6 +258,8 @@ typedef struct {
     uint8_t ids [TX_WIRE_MAX_EVENTS][16];
     uint8_t *frame;             //  the message, kept for resends
     size_t frame_len;
+    size_t head_len;            //  its envelope, up to the events' array header
+    bool rev;                   //  the envelope carries "rev" (revision 1.2)
     int64_t due_ms;             //  (re)send at
     int attempts;               //  sends so far
 } slot_t;
@@ -289,6 +301,9 @@ struct tongxin_t {
     void *verdict_arg;
     tongxin_link_fn *on_link;
     void *link_arg;
+    tongxin_result_fn *on_result;
+    void *result_arg;
+    atomic_int revision;        //  the revision spoken: 2, or 1 once a collector refused "rev"
     char *key_file;             //  for messages (NULL: insecure)
 
     tx_spool_t *spool;
@@ -361,13 +376,25 @@ s_spool_log (void *arg, int level, const char *line)
         fprintf (stderr, "%s\n", line);
 }
 
+//  An event's verdict to the application; dup (may be NULL) says what a
+//  duplicate repeats (revision 1.2).
 static void
-s_verdict (tongxin_t *self, const uint8_t id [16], int verdict, const char *code, const char *msg)
+s_verdict (tongxin_t *self, const uint8_t id [16], int verdict, const char *code, const char *msg,
+           const tx_dup_t *dup)
 {
     if (verdict == TONGXIN_REJECTED)
         s_log_rejected (self, id, code, msg);
     if (self->on_verdict)
         self->on_verdict (self->verdict_arg, id, verdict, code, msg);
+    if (self->on_result) {
+        tongxin_result_t r = { .id = id, .verdict = verdict, .code = code, .msg = msg };
+        if (dup) {
+            r.has_original = true;
+            memcpy (r.original, dup->id, 16);
+            r.original_received_us = dup->at_sec * 1000000 + dup->at_nsec / 1000;
+        }
+        self->on_result (self->result_arg, &r);
+    }
 }
 
 //  Builds a batch from spool records into a free slot.  Returns the slot
@@ -399,7 +426,10 @@ s_fill (tongxin_t *self, uint64_t *after, tx_spool_rec_t *recs)
     uint64_t batch_id = self->next_batch_id++;
     if (self->next_batch_id == 0)
         self->next_batch_id = 1;
-    tx_wire_pack_batch_head (&pk, batch_id, take);
+    bool rev = atomic_load (&self->revision) >= 2;
+    tx_wire_pack_batch_head_rev (&pk, batch_id, take, rev ? TONGXIN_PROTOCOL_REVISION : 0);
+    slot->head_len = sb.size;
+    slot->rev = rev;
     for (size_t i = 0; i < take; i++) {
         msgpack_sbuffer_write (&sb, recs [i].data, recs [i].len);
         slot->seqs [i] = recs [i].seq;
@@ -484,8 +514,36 @@ static void
 s_settle_all (tongxin_t *self, slot_t *slot, const char *code, const char *msg)
 {
     for (size_t i = 0; i < slot->n; i++)
-        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+        s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg, NULL);
     s_release (self, slot, 0, 0, slot->n);
+}
+
+//  A collector older than revision 1.2 refuses the batch's "rev" key as
+//  malformed (docs/protocol.md 12): speak 1.1 from now on and send the
+//  same events again without it, at once.  A batch malformed for another
+//  reason is then refused again, and settled.
+static void
+s_downgrade (tongxin_t *self, slot_t *slot, const char *msg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    if (tx_wire_pack_batch_head (&pk, slot->batch_id, slot->n) != 0
+    ||  msgpack_sbuffer_write (&sb, (const char *) slot->frame + slot->head_len,
+                               slot->frame_len - slot->head_len) != 0) {
+        msgpack_sbuffer_destroy (&sb);
+        return;                 //  out of memory: the batch stays in flight as it is
+    }
+    if (atomic_exchange (&self->revision, 1) >= 2)
+        s_set_error (self, "the collector does not speak protocol revision 1.2 (", msg,
+                     "): speaking 1.1, without duplicate details");
+    free (slot->frame);
+    slot->frame = (uint8_t *) sb.data;
+    slot->frame_len = sb.size;
+    slot->head_len = 0;
+    slot->rev = false;
+    slot->due_ms = 0;
 }
 
 //  An error reply: a stop (version, authorisation, an unknown code) keeps
@@ -509,6 +567,9 @@ s_on_error (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
         pthread_mutex_unlock (&self->lock);
     }
     else
+    if (slot && slot->rev && reply->error == TX_ERROR_MALFORMED)
+        s_downgrade (self, slot, msg);
+    else
     if (slot)
         s_settle_all (self, slot, code, msg);
 }
@@ -518,6 +579,9 @@ static void
 s_on_ack (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
 {
     uint64_t stored = 0, dup = 0, rejected = 0;
+    const tx_dup_t *dups [TX_WIRE_MAX_EVENTS] = { NULL };
+    for (size_t k = 0; k < reply->n_dups; k++)
+        dups [reply->dups [k].index] = &reply->dups [k];
     for (size_t i = 0; i < slot->n; i++) {
         int r = reply->results [i];
         if (r == TX_RESULT_REJECTED) {
@@ -529,12 +593,12 @@ s_on_ack (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
                     snprintf (msg, sizeof msg, "%.*s", (int) reply->rejected [k].msg_len,
                               reply->rejected [k].msg ? reply->rejected [k].msg : "");
                 }
-            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg);
+            s_verdict (self, slot->ids [i], TONGXIN_REJECTED, code, msg, NULL);
             rejected++;
         }
         else {
             s_verdict (self, slot->ids [i], r == TX_RESULT_STORED ? TONGXIN_STORED : TONGXIN_DUPLICATE,
-                       NULL, NULL);
+                       NULL, NULL, r == TX_RESULT_DUPLICATE ? dups [i] : NULL);
             if (r == TX_RESULT_STORED)
                 stored++;
             else
@@ -1046,6 +1110,9 @@ s_new (const tongxin_opts_t *opts)
     self->verdict_arg = opts->verdict_arg;
     self->on_link = opts->on_link;
     self->link_arg = opts->link_arg;
+    self->on_result = opts->on_result;
+    self->result_arg = opts->result_arg;
+    atomic_init (&self->revision, opts->revision == 1 ? 1 : TONGXIN_PROTOCOL_REVISION);
     if (!opts->insecure && opts->key_file)
         ok &= (self->key_file = strdup (opts->key_file)) != NULL;
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));
@@ -1147,6 +1214,7 @@ s_view (const tongxin_event_t *ev, const char *unit, const uint8_t id [16], tx_a
         e->has_supersedes = true;
         memcpy (e->supersedes, ev->supersedes, 16);
     }
+    e->nth = ev->nth;
     for (size_t i = 0; i < ev->n_attrs; i++)
         attrs [i] = (tx_attr_t) { ev->attrs [i].name, strlen (ev->attrs [i].name), ev->attrs [i].value };
     e->attrs = attrs;

@@ -27,7 +27,8 @@ extern "C" {
 #endif
 
 #define TONGXIN_VERSION_MAJOR 0
-#define TONGXIN_VERSION_MINOR 2   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
+#define TONGXIN_VERSION_MINOR 3   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
+                                  //  3: protocol revision 1.2: tongxin_event_set_nth, on_result, revision
 
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
@@ -44,6 +45,8 @@ extern "C" {
 
 //  Protocol limits an application may want to know (docs/protocol.md 10).
 #define TONGXIN_PROTOCOL_VERSION 1
+#define TONGXIN_PROTOCOL_REVISION 2 //  1.2: the newest revision this library speaks
+#define TONGXIN_MAX_NTH     65535   //  tongxin_event_set_nth
 #define TONGXIN_MAX_ATTRS   64      //  attributes per event
 #define TONGXIN_MAX_CODE    64      //  bytes: unit, type, partner, attribute names
 #define TONGXIN_MAX_TEXT    4096    //  bytes of a text value
@@ -58,6 +61,23 @@ extern "C" {
 //  event's 16-byte UUIDv7; code and msg are NULL unless rejected.
 typedef void (tongxin_verdict_fn) (void *arg, const uint8_t id [16], int verdict,
                                    const char *code, const char *msg);
+
+//  A verdict with its details (tongxin_opts_t.on_result).  Valid during
+//  the call only.
+typedef struct {
+    const uint8_t *id;              //  the event's 16-byte id
+    int verdict;                    //  TONGXIN_STORED, _DUPLICATE or _REJECTED
+    const char *code;               //  rejected: the reject code; else NULL
+    const char *msg;                //  rejected: the collector's reason; else NULL
+    bool has_original;              //  duplicate, told by a collector of revision 1.2:
+                                    //  original and original_received_us are set
+    uint8_t original [16];          //  the stored event this one repeats: its id (equal
+                                    //  to id when this very event was stored before)
+    int64_t original_received_us;   //  when the collector received it: unix µs, UTC
+} tongxin_result_t;
+
+//  Called on the sender thread once per event, after on_verdict.
+typedef void (tongxin_result_fn) (void *arg, const tongxin_result_t *result);
 
 //  What the handshakes with the collector(s) say (tongxin_stats_t.link).
 //  The sender keeps trying whatever they say (a key may be issued, a
@@ -95,6 +115,12 @@ typedef struct {
     void *verdict_arg;              //  passed to on_verdict
     tongxin_link_fn *on_link;       //  may be NULL
     void *link_arg;                 //  passed to on_link
+    tongxin_result_fn *on_result;   //  may be NULL: each verdict with its details
+    void *result_arg;               //  passed to on_result
+    int revision;                   //  protocol revision to speak: 0 = TONGXIN_PROTOCOL_REVISION;
+                                    //  1 = 1.0/1.1 (no duplicate details).  A collector that
+                                    //  answers a 1.2 batch "malformed" is spoken to in 1.1
+                                    //  from then on, and the batch is sent again
 } tongxin_opts_t;
 
 typedef struct {
@@ -154,6 +180,14 @@ int tongxin_event_set_id (tongxin_event_t *ev, const char *uuid_text);      //  
 //  event of type "retraction" with no attributes that supersedes the event
 //  it withdraws.
 int tongxin_event_set_supersedes (tongxin_event_t *ev, const char *uuid_text);
+//  Identical content reported again on purpose (protocol revision 1.2).
+//  The collector stores an event once per content: unit, type, time,
+//  partner, attributes, supersedes; a second event with the same content
+//  is answered duplicate, whatever its id.  When a unit truly had two
+//  identical activities (two meetings of the same kind, same minute, same
+//  figures), it sends the second with nth 2, a third with nth 3, and so
+//  on: nth is part of the content.  1 (the default) .. TONGXIN_MAX_NTH.
+int tongxin_event_set_nth (tongxin_event_t *ev, unsigned nth);
 int tongxin_event_add_int (tongxin_event_t *ev, const char *name, int64_t value);
 int tongxin_event_add_numeric (tongxin_event_t *ev, const char *name, const char *decimal);
 int tongxin_event_add_double (tongxin_event_t *ev, const char *name, double value);
