@@ -42,14 +42,14 @@ is "$(field "$s" retyped_stored) $(field "$s" missing) $(field "$s" unexpected)"
 read -r r o _ < <(awk 'NR == FNR { if ($1 == "V" && $3 == "stored") s[$2]; next }
                         $1 == "T" && $4 == "with" && ($3 in s) { print $2, $3; exit }' "$T/out/p1.out" "$T/out/p1.out")
 sql "$db" "UPDATE tongxin.events SET event_id = '$r' WHERE event_id = '$o'" >/dev/null
-sed -i -e "s/^V $o stored$/V $o duplicate $r/" -e "s/^V $r duplicate $o$/V $r stored/" "$T/out/p1.out"
+sed -i -e "s/^V $o stored$/V $o duplicate\nO $o $r/" -e "s/^V $r duplicate$/V $r stored/" -e "/^O $r $o$/d" "$T/out/p1.out"
 s=$(summary retyped-first)
 is "$(field "$s" retyped_first) $(field "$s" retyped_stored) $(field "$s" missing) $(field "$s" original_wrong)" "$((first + 1)) 1 0 0" \
    "a 'with' copy stored in place of its original is not a loss (retyped_first)"
 # A duplicate verdict that names another stored event than its content's.
 other=$(plain 3)
 read -r r o _ < <(awk '$1 == "T" && $4 == "after" { n++; if (n == 2) { print $2, $3; exit } }' "$T/out/p1.out")
-echo "V $r duplicate $other" >>"$T/out/p1.out"
+echo "O $r $other" >>"$T/out/p1.out"
 s=$(summary misnamed)
 is "$(field "$s" original_wrong)" 1 "a duplicate verdict naming another event is counted (original_wrong)"
 

@@ -15,9 +15,9 @@
 #
 # Producers write, one line each (all runs of one producer append to
 # $T/out/NAME.out):  S <id> accepted into the spool;  T <id> <original>
-# with|after, a retyped event accepted (below);  V <id> stored|duplicate
-# [ORIGINAL]|rejected CODE, the verdict (ORIGINAL: the stored event a
-# duplicate repeats, as the collector named it);  F <n> spool full;
+# with|after, a retyped event accepted (below);  V <id> stored|duplicate|
+# rejected CODE, the verdict;  O <id> <original> the stored event a
+# duplicate repeats, as the collector named it;  F <n> spool full;
 # E <n> <rc> other submit failure.  The collector's peak RSS is VmHWM of
 # /proc/PID/status, sampled every 0.5 s and just before each kill.
 #
@@ -382,9 +382,9 @@ check_scenario() {
     awk -v wrong="$c/original-wrong" '
         FILENAME == ARGV[1] { db[$1] = 1; next }
         FILENAME == ARGV[2] { twin[$1] = $2; twin[$2] = $1; next }
-        $1 == "V" && $3 == "duplicate" && $4 != "" {
+        $1 == "O" {
             named++
-            if (!($4 in db) || ($4 != $2 && twin[$2] != $4)) print $2 " " $4 >wrong
+            if (!($3 in db) || ($3 != $2 && twin[$2] != $3)) print $2 " " $3 >wrong
         }
         END { print named + 0 }' "$c/dbids" "$c/pairs" "$c/all" >"$c/named"
     { comm -23 "$c/S" "$c/Vr"; cat "$c/Vs"; comm -23 "$c/Vd" "$c/T"; } | sort -u \

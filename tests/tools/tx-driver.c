@@ -5,11 +5,11 @@
  *      S <id>                    accepted by tongxin_submit (durable in the spool)
  *      T <id> <original> with|after
  *                                a retyped event accepted (below)
- *      V <id> stored             verdict
- *      V <id> duplicate [<original>]
- *                                (the stored event it repeats, when the
- *                                collector names it: protocol revision 1.2)
+ *      V <id> stored|duplicate   verdict
  *      V <id> rejected <code>
+ *      O <id> <original>         after "V <id> duplicate": the stored event
+ *                                it repeats, as the collector named it
+ *                                (protocol revision 1.2)
  *      F <n>                     submit refused: spool full (n-th event)
  *      E <n> <rc>                submit failed otherwise (rc: TONGXIN_E*)
  *  Every --bad-every'th event is invalid (participants = 0: out_of_range).
@@ -106,15 +106,11 @@ s_on_result (void *arg, const tongxin_result_t *r)
     if (r->verdict == TONGXIN_REJECTED)
         fprintf (s_out, "V %s rejected %s\n", text, r->code ? r->code : "?");
     else
-    if (r->verdict == TONGXIN_STORED)
-        fprintf (s_out, "V %s stored\n", text);
-    else
-    if (r->has_original) {
+        fprintf (s_out, "V %s %s\n", text, r->verdict == TONGXIN_STORED ? "stored" : "duplicate");
+    if (r->verdict == TONGXIN_DUPLICATE && r->has_original) {
         tongxin_id_format (r->original, original);
-        fprintf (s_out, "V %s duplicate %s\n", text, original);
+        fprintf (s_out, "O %s %s\n", text, original);
     }
-    else
-        fprintf (s_out, "V %s duplicate\n", text);
     fflush (s_out);
     //  An original whose copy waits for its verdict: the copy is due.
     for (retype_t **p = &s_waiting [s_bucket (r->id)]; *p; p = &(*p)->next)
