@@ -241,9 +241,9 @@ rel_send() {
             : >"$f.retyped"
             while IFS= read -r line; do
                 r=$((r + 1))
-                new=$(printf '%08x-%04x-7%03x-%x%03x-%012x' \
+                printf -v new '%08x-%04x-7%03x-%x%03x-%012x' \
                     $((ms >> 16)) $((ms & 0xffff)) $((RANDOM & 0xfff)) $((8 + (RANDOM & 3))) $((RANDOM & 0xfff)) \
-                    $(( (${unit##*-} << 32 | 0x80000000 | r) & 0xffffffffffff )))
+                    $(( (${unit##*-} << 32 | 0x80000000 | r) & 0xffffffffffff ))
                 printf '{"id":"%s%s\n' "$new" "${line:43}" >>"$f"
                 echo "$new" >>"$f.retyped"
                 echo "T $new ${line:7:36} after" >>"$T/out/$name.out"
