@@ -9,7 +9,7 @@
 # collectors receiving the same content at the same moment.
 . tests/lib.sh
 . tests/collector.sh
-plan 36
+plan 37
 
 db=$(collector_db content) || { echo "Bail out! no database"; exit 1; }
 $B/tongxin-admin --db "$db" unit add u2 --name U2 --kind village >/dev/null
@@ -38,6 +38,10 @@ is "$(utc "${d#*@}")" "$(received "$a")" "and the time it was received"
 is "$(events)" 1 "stored once"
 is "$(raw --rev 2 --batch-id 4 batch id=uuid:$a $MEET | sed 's/@.*//')" \
    "ack batch=4 results=1 rejected= dups=0:$a" "a retransmission (the same id): duplicate of itself"
+http_get "$metrics" /metrics >"$T/metrics"
+is "$(grep -E '^tongxin_events_duplicate(_content)?_total ' "$T/metrics" | tr '\n' ' ')" \
+   "tongxin_events_duplicate_total 3 tongxin_events_duplicate_content_total 2 " \
+   "/metrics: three duplicates, two of them the same report under another id"
 
 # ---------------------------------------------------------------- what does not matter
 is "$(raw --batch-id 5 batch unit=u1 type=cloud_meeting at=$AT @topic=党建 @participants=i:12)" \
