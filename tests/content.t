@@ -9,7 +9,7 @@
 # collectors receiving the same content at the same moment.
 . tests/lib.sh
 . tests/collector.sh
-plan 37
+plan 38
 
 db=$(collector_db content) || { echo "Bail out! no database"; exit 1; }
 $B/tongxin-admin --db "$db" unit add u2 --name U2 --kind village >/dev/null
@@ -168,3 +168,10 @@ is "$(sql "$db" "SELECT count(*) FROM tongxin.event_contents c WHERE unit_code =
 is "$(sql "$db" "SELECT count(*) FROM tongxin.event_contents c WHERE unit_code = 'u2' AND NOT EXISTS
                   (SELECT 1 FROM tongxin.events e WHERE e.event_id = c.event_id AND e.unit_code = c.unit_code)")" 0 \
    "each names a stored event"
+
+# ---------------------------------------------------------------- a database not migrated to 008
+sql "$db" "DELETE FROM tongxin.schema_migrations WHERE version >= 8" >/dev/null
+collector_start content3 --group-ms 1 || { echo "Bail out! collector 3"; exit 1; }
+wait_log "$T/content3.log" 'schema is too old' 1 5
+like "$(grep 'schema is too old' "$T/content3.log")" 'run tongxin-admin migrate.* needed=8' \
+     "a collector refuses a schema without event_contents: it says to migrate"
