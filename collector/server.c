@@ -167,7 +167,7 @@ s_validate_batch (server_t *r, tx_job_t *job, const tx_batch_t *batch, const cha
     for (size_t i = 0; i < batch->count; i++) {
         const tx_event_t *ev = &batch->events [i];
         int code = ev->reject;
-        char msg [TX_REJECT_MSG_MAX + 160];
+        char msg [1024];            //  a reason, with the allowed values of an enum
         msg [0] = 0;
         if (ev->reject_msg)
             snprintf (msg, sizeof msg, "%s", ev->reject_msg);
