@@ -287,12 +287,16 @@ s_nth (send_t *self, uint64_t lineno, const char *line, json_t *root, tongxin_ev
             n = 0;
     }
     if (n < 1 || n > TONGXIN_MAX_NTH) {
-        char show [SHOW_SIZE];
-        const char *what = k >= 0 && (size_t) k < nums->n ? line + nums->at [k] : NULL;
-        out_invalid (self, lineno, "bad_field", "nth: %s%s%sis not a whole number from 1 to %d "
-                   "(2: the second identical activity)", what ? "'" : "",
-                   what ? out_show (what, nums->size [k], show) : "", what ? "' " : "",
-                   TONGXIN_MAX_NTH);
+        char show [SHOW_SIZE + 2] = "";
+        if (k >= 0 && (size_t) k < nums->n) {
+            char number [SHOW_SIZE];
+            snprintf (show, sizeof show, "'%s'", out_show (line + nums->at [k], nums->size [k],
+                                                          number));
+        }
+        out_invalid (self, lineno, "bad_field", "nth: %s is not a whole number from 1 to %d "
+                   "(2: the second identical activity)", *show ? show
+                   : json_is_string (v) ? "a string" : json_is_object (v) ? "an object"
+                   : json_is_array (v) ? "an array" : "true, false or null", TONGXIN_MAX_NTH);
         return -1;
     }
     value_stored (tongxin_event_set_nth (ev, (unsigned) n));

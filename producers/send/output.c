@@ -235,8 +235,7 @@ out_result (void *arg, const tongxin_result_t *result)
     uint64_t line = idmap_take (&self->pending, r->id, 0);
     //  No line: an event an earlier run left in the spool.
     s_tally (line ? &self->mine : &self->earlier, r);
-    if (r->verdict == TONGXIN_REJECTED || (r->verdict != TONGXIN_STORED
-                                           && r->verdict != TONGXIN_DUPLICATE)) {
+    if (r->verdict != TONGXIN_STORED && r->verdict != TONGXIN_DUPLICATE) {
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream (&text, &size);
