@@ -108,7 +108,7 @@ awk 'BEGIN { for (i = 1; i <= 700; i++)
     else print "{\"type\":" }' > "$T/order2.jsonl"
 send "$T/order2.jsonl" 2>"$T/order2.err"
 grep -E '^[0-9]+: ' "$T/order2.err" | cut -d: -f1 > "$T/order2.lines"
-is "$(wc -l < "$T/order2.lines")" 700 "700 refusals over three spool batches, each reported"
+is "$(wc -l < "$T/order2.lines")" 700 "700 refusals (350 by the collector, spooled in two batches), each reported"
 sort -n -c "$T/order2.lines" 2>/dev/null
 ok $? "...in line order"
 
