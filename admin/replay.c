@@ -3,9 +3,9 @@
  *  Replay takes the refused events whose bytes were kept whole, decodes
  *  them with the collector's decoder, checks them with the collector's
  *  validator against the registry as it is now, and inserts the valid ones
- *  into tongxin.events as the collector would (ON CONFLICT DO NOTHING: an
- *  event already stored counts as a duplicate, so replaying twice stores
- *  nothing twice).  Each row is marked with the time and the outcome;
+ *  into tongxin.events as the collector would (an event whose id or whose
+ *  content its unit has stored already counts as a duplicate, so replaying
+ *  twice stores nothing twice).  Each row is marked with the time and the outcome;
  *  a row whose event the database still refuses stays unmarked, to be
  *  replayed again later.  An event is replayed only for the unit that
  *  delivered it: a row whose sender is not the event's unit (unit_mismatch,
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "content.h"
 #include "copyrow.h"
 #include "registry.h"
 #include "safetext.h"
@@ -61,8 +62,16 @@ s_insert (PGconn *db, const tx_type_def_t *type, const tx_event_t *ev, const cha
         snprintf (err->msg, sizeof err->msg, "out of memory");
         return NULL;
     }
+    uint8_t fp [TX_CONTENT_FP_LEN];
+    tx_buf_t scratch = { 0 };
+    int fprc = tx_content_fingerprint (type, ev, &scratch, fp);
+    tx_buf_reset (&scratch);
+    if (fprc != 0) {
+        snprintf (err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
     tx_copyrow_t row;
-    tx_copyrow_fill (&row, ev, sender, strlen (sender), jsonb);
+    tx_copyrow_fill (&row, ev, sender, strlen (sender), jsonb, fp);
     const char *values [TX_COPY_FIELDS];
     int lengths [TX_COPY_FIELDS], formats [TX_COPY_FIELDS];
     for (int f = 0; f < TX_COPY_FIELDS; f++) {
@@ -71,8 +80,15 @@ s_insert (PGconn *db, const tx_type_def_t *type, const tx_event_t *ev, const cha
         formats [f] = 1;
     }
     PQclear (PQexec (db, "SAVEPOINT replay"));
+    //  As the collector's staging write (writer.c): the content first.
     PGresult *r = PQexecParams (db,
-        "INSERT INTO tongxin.events (" TX_COPY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "WITH won AS ("
+        "  INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id)"
+        "  SELECT $2, $9, $1 WHERE NOT EXISTS (SELECT 1 FROM tongxin.events"
+        "                                       WHERE event_id = $1 AND unit_code = $2)"
+        "  ON CONFLICT DO NOTHING RETURNING 1)"
+        " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM won)"
         " ON CONFLICT DO NOTHING RETURNING 1", TX_COPY_FIELDS, tx_copyrow_types, values, lengths,
         formats, 0);
     const char *outcome = NULL;

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "content.h"
 #include "copyrow.h"
 #include "registry.h"
 #include "uuid.h"
@@ -83,7 +84,7 @@ s_copy (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *un
         long count, long per_tx)
 {
     const char *sql = "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)";
-    tx_buf_t rows = { 0 }, json = { 0 };
+    tx_buf_t rows = { 0 }, json = { 0 }, scratch = { 0 };
     const tx_type_def_t *type = tx_registry_type (reg, "cloud_meeting", strlen ("cloud_meeting"));
     event_t e;
     for (long done = 0; done < count; ) {
@@ -93,7 +94,11 @@ s_copy (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *un
         long n = count - done < per_tx ? count - done : per_tx;
         for (long k = 0; k < n; k++) {
             s_event (&e, gen, unit, done + k);
-            if (tx_copyrow_encode (&rows, &json, type, &e.ev, unit, strlen (unit)) != 0)
+            //  The same row as the collector's, fingerprint included (it
+            //  is computed here, outside the database, as there).
+            uint8_t fp [TX_CONTENT_FP_LEN];
+            if (tx_content_fingerprint (type, &e.ev, &scratch, fp) != 0
+            ||  tx_copyrow_encode (&rows, &json, type, &e.ev, unit, strlen (unit), fp) != 0)
                 return -1;
         }
         if (tx_buf_be16 (&rows, TX_COPY_TRAILER) != 0 || s_exec (db, "BEGIN") != 0)
@@ -124,6 +129,7 @@ s_copy (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *un
     }
     tx_buf_reset (&rows);
     tx_buf_reset (&json);
+    tx_buf_reset (&scratch);
     return 0;
 }
 
@@ -133,7 +139,7 @@ s_insert (PGconn *db, const tx_registry_t *reg, tx_uuid_gen_t *gen, const char *
     //  As an application would: text parameters, a prepared statement.
     PGresult *r = PQprepare (db, "ins",
         "INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
-        " VALUES ($1::uuid, $2, $3, $4::timestamptz, $5, $6::jsonb, $7, $8::uuid)", 0, NULL);
+        " VALUES ($1::uuid, $2, $3, $4::timestamptz, $5, $6::jsonb, $7, $8::uuid, NULL)", 0, NULL);
     if (PQresultStatus (r) != PGRES_COMMAND_OK) {
         fprintf (stderr, "baseline: prepare: %s", PQerrorMessage (db));
         PQclear (r);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "content.h"
 #include "validate.h"
 
 #define PG_EPOCH_UNIX 946684800LL      //  2000-01-01T00:00:00Z, PostgreSQL's epoch
@@ -10,6 +11,7 @@
 #define OID_TEXT 25
 #define OID_TIMESTAMPTZ 1184
 #define OID_JSONB 3802
+#define OID_BYTEA 17
 #define JSONB_VERSION 1
 
 const uint8_t tx_copy_header [19] = {
@@ -17,7 +19,7 @@ const uint8_t tx_copy_header [19] = {
 };
 
 const Oid tx_copyrow_types [TX_COPY_FIELDS] = {
-    OID_UUID, OID_TEXT, OID_TEXT, OID_TIMESTAMPTZ, OID_TEXT, OID_JSONB, OID_TEXT, OID_UUID
+    OID_UUID, OID_TEXT, OID_TEXT, OID_TIMESTAMPTZ, OID_TEXT, OID_JSONB, OID_TEXT, OID_UUID, OID_BYTEA
 };
 
 static inline uint8_t *
@@ -50,7 +52,7 @@ tx_copyrow_jsonb (tx_buf_t *jsonb, const tx_type_def_t *type, const tx_event_t *
 //  fields directly.
 static inline __attribute__ ((always_inline)) void
 s_fill (tx_copyrow_t *row, const tx_event_t *ev, const char *sender, size_t sender_len,
-        const tx_buf_t *jsonb)
+        const tx_buf_t *jsonb, const uint8_t *fp)
 {
     int64_t pg_us = (ev->at_sec - PG_EPOCH_UNIX) * 1000000LL + ev->at_nsec / 1000;
     s_put32 (s_put32 (row->at, (uint32_t) ((uint64_t) pg_us >> 32)), (uint32_t) pg_us);
@@ -70,6 +72,8 @@ s_fill (tx_copyrow_t *row, const tx_event_t *ev, const char *sender, size_t send
     row->len [6] = sender_len;
     row->data [7] = ev->has_supersedes ? ev->supersedes : NULL;
     row->len [7] = 16;
+    row->data [8] = fp;
+    row->len [8] = TX_CONTENT_FP_LEN;
 }
 
 //  A field: its length, then its bytes (the SQL NULL: length -1).
@@ -92,7 +96,8 @@ s_append (tx_buf_t *rows, const tx_copyrow_t *row)
     const void *const *d = row->data;
     const size_t *l = row->len;
     size_t size = 2 + TX_COPY_FIELDS * 4 + (d [0] ? 16 : 0) + (d [1] ? l [1] : 0) + (d [2] ? l [2] : 0)
-                + 8 + (d [4] ? l [4] : 0) + (d [5] ? l [5] : 0) + (d [6] ? l [6] : 0) + (d [7] ? 16 : 0);
+                + 8 + (d [4] ? l [4] : 0) + (d [5] ? l [5] : 0) + (d [6] ? l [6] : 0) + (d [7] ? 16 : 0)
+                + (d [8] ? TX_CONTENT_FP_LEN : 0);
     if (tx_buf_reserve (rows, size) != 0)
         return -1;
     uint8_t *p = rows->data + rows->len;
@@ -106,15 +111,16 @@ s_append (tx_buf_t *rows, const tx_copyrow_t *row)
     p = s_field (p, d [5], l [5]);
     p = s_field (p, d [6], l [6]);
     p = s_field (p, d [7], 16);
+    p = s_field (p, d [8], TX_CONTENT_FP_LEN);
     rows->len = (size_t) (p - rows->data);
     return 0;
 }
 
 void
 tx_copyrow_fill (tx_copyrow_t *row, const tx_event_t *ev, const char *sender,
-                 size_t sender_len, const tx_buf_t *jsonb)
+                 size_t sender_len, const tx_buf_t *jsonb, const uint8_t *fp)
 {
-    s_fill (row, ev, sender, sender_len, jsonb);
+    s_fill (row, ev, sender, sender_len, jsonb, fp);
 }
 
 int
@@ -125,12 +131,13 @@ tx_copyrow_append (tx_buf_t *rows, const tx_copyrow_t *row)
 
 int
 tx_copyrow_encode (tx_buf_t *rows, tx_buf_t *jsonb, const tx_type_def_t *type,
-                   const tx_event_t *ev, const char *sender, size_t sender_len)
+                   const tx_event_t *ev, const char *sender, size_t sender_len,
+                   const uint8_t *fp)
 {
     if (tx_copyrow_jsonb (jsonb, type, ev) != 0)
         return -1;
     tx_copyrow_t row;
-    s_fill (&row, ev, sender, sender_len, jsonb);
+    s_fill (&row, ev, sender, sender_len, jsonb, fp);
     return s_append (rows, &row);
 }
 

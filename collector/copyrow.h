@@ -6,7 +6,8 @@
  *  order, which part of the event goes into each, and the binary form of
  *  each value (uuid: 16 bytes; text: the bytes; timestamptz: big-endian
  *  microseconds since 2000-01-01; jsonb: the version byte 1, then the JSON
- *  text of the attributes, tx_validate_attrs_json).
+ *  text of the attributes, tx_validate_attrs_json; bytea: the bytes of the
+ *  content fingerprint, content.h).
  *
  *  The binary COPY stream is the 19-byte header, the rows, and the 16-bit
  *  trailer TX_COPY_TRAILER.  Nothing here allocates but the buffers the
@@ -23,11 +24,13 @@
 #include "wire.h"
 
 //  The columns of tongxin.events a row fills, in row order.
-#define TX_COPY_COLUMNS "event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes"
-#define TX_COPY_FIELDS 8
+#define TX_COPY_COLUMNS "event_id, unit_code, type, occurred_at, partner_region, attrs, sender, supersedes," \
+                        " fingerprint"
+#define TX_COPY_FIELDS 9
 //  The same columns with their types (a table of such rows).
 #define TX_COPY_COLUMN_TYPES "event_id uuid, unit_code text, type text, occurred_at timestamptz," \
-                             " partner_region text, attrs jsonb, sender text, supersedes uuid"
+                             " partner_region text, attrs jsonb, sender text, supersedes uuid," \
+                             " fingerprint bytea"
 
 //  The 19-byte header of a binary COPY stream, and its trailer (be16).
 extern const uint8_t tx_copy_header [19];
@@ -50,9 +53,10 @@ typedef struct {
 //  of memory.
 int tx_copyrow_jsonb (tx_buf_t *jsonb, const tx_type_def_t *type, const tx_event_t *ev);
 
-//  Fills row from a valid event, its sender and its attrs in jsonb form.
+//  Fills row from a valid event, its sender, its attrs in jsonb form and
+//  its content fingerprint (TX_CONTENT_FP_LEN bytes; NULL: SQL NULL).
 void tx_copyrow_fill (tx_copyrow_t *row, const tx_event_t *ev, const char *sender,
-                      size_t sender_len, const tx_buf_t *jsonb);
+                      size_t sender_len, const tx_buf_t *jsonb, const uint8_t *fp);
 
 //  Appends row to a binary COPY stream.  0, or -1 out of memory (rows is
 //  then unchanged).
@@ -61,7 +65,8 @@ int tx_copyrow_append (tx_buf_t *rows, const tx_copyrow_t *row);
 //  All of the above for one valid event: its row appended to rows, with
 //  jsonb as scratch for its attributes.  0, or -1 out of memory.
 int tx_copyrow_encode (tx_buf_t *rows, tx_buf_t *jsonb, const tx_type_def_t *type,
-                       const tx_event_t *ev, const char *sender, size_t sender_len);
+                       const tx_event_t *ev, const char *sender, size_t sender_len,
+                       const uint8_t *fp);
 
 //  The length of the row that starts at row (rows written by append).
 size_t tx_copyrow_len (const uint8_t *row);

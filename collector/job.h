@@ -31,6 +31,10 @@ typedef struct {
     uint8_t id [16];            //  event id
     tx_span_t unit;             //  its unit
     tx_span_t raw;              //  its bytes, kept for a refusal by the database
+    uint8_t fp [16];            //  its content fingerprint (content.h)
+    bool has_orig;              //  a duplicate whose original is known:
+    uint8_t orig [16];          //  the stored event's id
+    int64_t orig_received_us;   //  and when it was received (unix µs)
 } tx_accepted_t;
 
 typedef struct {
@@ -53,6 +57,7 @@ typedef struct tx_job_t {
     uint8_t rid [TX_RID_MAX];   //  the producer's routing id
     size_t rid_len;             //  bytes
     uint64_t batch_id;          //  0 = unknown
+    bool want_dups;             //  revision 1.2 batch ("rev" >= 2): the ack carries "dups"
     int error;                  //  tx_error_t: answer an error instead of an ack
     size_t count;               //  events in the batch
     uint8_t *results;           //  count results (TX_RESULT_*)

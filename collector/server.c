@@ -10,6 +10,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "content.h"
 #include "copyrow.h"
 #include "guard.h"
 #include "job.h"
@@ -55,6 +56,7 @@ typedef struct {
     tx_monitor_t *monitor;          //  the ROUTER's connection events
     tx_wire_decoder_t *dec;         //  the batch decoder
     tx_buf_t jsonb;                 //  scratch for one event's attrs
+    tx_buf_t content;               //  scratch for one event's canonical content
     tx_refusals_t *refusals;        //  what of the refusals is kept, per sender
 } server_t;
 
@@ -147,8 +149,9 @@ s_accept_event (server_t *r, tx_job_t *job, size_t i, const tx_event_t *ev,
     memcpy (a->id, ev->id, 16);
     a->raw = (tx_span_t) { job->payload.off + (size_t) (ev->raw - data), ev->raw_len };
     a->unit = tx_job_keep (job, ev->unit, ev->unit_len);
-    if (!a->unit.len || tx_copyrow_encode (&job->rows, &r->jsonb, type, ev, job->sender,
-                                           strlen (job->sender)) != 0)
+    if (!a->unit.len || tx_content_fingerprint (type, ev, &r->content, a->fp) != 0
+    ||  tx_copyrow_encode (&job->rows, &r->jsonb, type, ev, job->sender,
+                           strlen (job->sender), a->fp) != 0)
         return -1;
     job->n_accepted++;
     return 0;
@@ -201,6 +204,7 @@ s_process (server_t *r, zmq_msg_t *rid, zmq_msg_t *payload, const char *sender,
     if (rc != TX_WIRE_OK)
         return s_refuse (r, job, tx_wire_rc_error (rc), batch.batch_id, err, data, size);
     job->batch_id = batch.batch_id;
+    job->want_dups = batch.rev >= 2;
     atomic_fetch_add (&r->m->events_received, batch.count);
     if (s_validate_batch (r, job, &batch, auth_unit, reg, data, size) != 0) {
         tx_log (TX_LOG_ERROR, "out of memory building a batch; dropped unanswered", NULL);
@@ -583,6 +587,7 @@ s_close (server_t *r)
     tx_wire_decoder_destroy (&r->dec);
     tx_refusals_destroy (&r->refusals);
     tx_buf_reset (&r->jsonb);
+    tx_buf_reset (&r->content);
 }
 
 int

@@ -27,8 +27,8 @@ s_fail (int code, char *msg, size_t msglen, const char *fmt, const char *name, s
 }
 #pragma GCC diagnostic pop
 
-static const tx_attr_def_t *
-s_attr_def (const tx_type_def_t *type, const char *name, size_t len)
+const tx_attr_def_t *
+tx_validate_attr_def (const tx_type_def_t *type, const char *name, size_t len)
 {
     for (size_t i = 0; i < type->n_attrs; i++)
         if (type->attrs [i].name_len == len && memcmp (type->attrs [i].name, name, len) == 0)
@@ -215,7 +215,7 @@ s_check_attrs (const tx_type_def_t *type, const tx_event_t *ev, char *msg, size_
     size_t required = 0;
     for (size_t i = 0; i < ev->attr_count; i++) {
         const tx_attr_t *a = &ev->attrs [i];
-        const tx_attr_def_t *def = s_attr_def (type, a->name, a->name_len);
+        const tx_attr_def_t *def = tx_validate_attr_def (type, a->name, a->name_len);
         if (!def)
             return s_fail (TX_REJECT_UNKNOWN_ATTR, msg, msglen, "unknown attribute %.*s",
                            a->name, a->name_len);
@@ -255,6 +255,20 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev, const tx_vali
     if (type_p)
         *type_p = type;
     return TX_REJECT_NONE;
+}
+
+size_t
+tx_validate_format_double (double v, char out [32])
+{
+    //  The shortest of 15, 16 and 17 significant digits that reads back
+    //  as v (17 always does).
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf (out, 32, "%.*g", prec, v);
+        if (prec == 17 || strtod (out, NULL) == v)
+            break;
+    }
+    return (size_t) n;
 }
 
 //  An integer in decimal, without printf (this runs for every attribute).
@@ -318,12 +332,12 @@ s_json_value (tx_buf_t *out, const tx_type_def_t *type, const tx_attr_t *a)
         case TX_VAL_INT:
             return s_json_int (out, a->value.u.i);
         case TX_VAL_FLOAT:
-            n = snprintf (num, sizeof num, "%.17g", a->value.u.f);
+            n = (int) tx_validate_format_double (a->value.u.f, num);
             return tx_buf_append (out, num, (size_t) n);
         case TX_VAL_BOOL:
             return tx_buf_append (out, a->value.u.b ? "true" : "false", a->value.u.b ? 4 : 5);
         case TX_VAL_STR: {
-            const tx_attr_def_t *def = type ? s_attr_def (type, a->name, a->name_len) : NULL;
+            const tx_attr_def_t *def = type ? tx_validate_attr_def (type, a->name, a->name_len) : NULL;
             if (def && def->kind == TX_KIND_NUMERIC)
                 return tx_buf_append (out, a->value.u.s.ptr, a->value.u.s.len);
             return s_json_string (out, a->value.u.s.ptr, a->value.u.s.len);

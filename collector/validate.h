@@ -37,6 +37,14 @@ int tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev,
 //  Appends the attributes of a valid event of type as a JSON object to
 //  out (a numeric given as decimal text becomes a JSON number).  0, or -1
 //  if out of memory.
+//  The declaration of attribute name[0..len) in type, or NULL.
+const tx_attr_def_t *tx_validate_attr_def (const tx_type_def_t *type, const char *name, size_t len);
+
+//  A finite double as the shortest decimal (JSON number text) that reads
+//  back as it, into out; returns its length.  This is how a float value
+//  is stored.
+size_t tx_validate_format_double (double v, char out [32]);
+
 int tx_validate_attrs_json (const tx_type_def_t *type, const tx_event_t *ev, tx_buf_t *out);
 
 #endif

@@ -14,7 +14,9 @@
 #include "log.h"
 #include "strmap.h"
 
-#define SCHEMA_VERSION_MIN 5    //  the schema this collector needs (005: raw_len, raw_sha256)
+#define SCHEMA_VERSION_MIN 8    //  the schema this collector needs (008: event_contents)
+#define PG_EPOCH_UNIX_US 946684800000000LL   //  2000-01-01T00:00:00Z in unix µs
+#define STAGE_RACES_MAX 5       //  staging writes in a row that may meet another collector's id
 #define IDLE_PING_MS 2000       //  check an idle connection this often
 
 typedef enum { WR_OK = 0, WR_RETRY, WR_FAIL } wrc_t;
@@ -45,6 +47,8 @@ struct tx_writer_t {
     char dberr [256];           //  last database error, for logs
     char dbstate [6];           //  its SQLSTATE
     tx_buf_t copy;              //  scratch for one COPY stream
+    tx_buf_t contents;          //  scratch for the content rows of one COPY stream
+    int stage_races;            //  staging writes in a row refused by the events key
     int stage_groups;           //  groups to write through the staging table before trying direct COPY
     msgpack_sbuffer ack;        //  scratch for one ack
 };
@@ -180,11 +184,39 @@ s_setup_session (tx_writer_t *self)
 {
     return s_exec (self, "SET synchronous_commit = on") != 0
         || s_exec (self, "SET client_min_messages = warning") != 0
-        || s_exec (self, "CREATE TEMP TABLE tx_stage (" TX_COPY_COLUMN_TYPES ") ON COMMIT DELETE ROWS") != 0
+        || s_exec (self, "CREATE TEMP TABLE tx_stage (seq bigint GENERATED ALWAYS AS IDENTITY, "
+                         TX_COPY_COLUMN_TYPES ") ON COMMIT DELETE ROWS") != 0
+        //  The staging write.  cand: the events whose (id, unit) is not
+        //  stored, the first of each in batch order; won: those whose
+        //  content the unit has not reported yet, claimed in
+        //  event_contents (its key is the arbiter: a collector inserting
+        //  the same content at once waits for this one, then finds it);
+        //  then the winners are stored.  No ON CONFLICT on events: an id
+        //  another collector stores at this very moment fails the write
+        //  (23505), which is redone (s_write).
         || s_prepare (self, "tx_insert",
-               "INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
-               " SELECT " TX_COPY_COLUMNS "   FROM tx_stage ORDER BY event_id"
-               " ON CONFLICT DO NOTHING RETURNING event_id, unit_code") != 0
+               "WITH cand AS ("
+               "  SELECT DISTINCT ON (s.event_id, s.unit_code) s.* FROM tx_stage s"
+               "   WHERE NOT EXISTS (SELECT 1 FROM tongxin.events e"
+               "                      WHERE e.event_id = s.event_id AND e.unit_code = s.unit_code)"
+               "   ORDER BY s.event_id, s.unit_code, s.seq),"
+               " won AS ("
+               "  INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id)"
+               "  SELECT unit_code, fingerprint, event_id FROM cand ORDER BY seq"
+               "  ON CONFLICT DO NOTHING RETURNING event_id, unit_code)"
+               " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
+               " SELECT " TX_COPY_COLUMNS " FROM cand JOIN won USING (event_id, unit_code)"
+               " ORDER BY event_id RETURNING event_id, unit_code") != 0
+        //  What each staged event repeats, in staging order: the stored
+        //  event of its id, else of its content, and when it was received.
+        || s_prepare (self, "tx_dups",
+               "SELECT coalesce(e.event_id, c.event_id),"
+               "       coalesce(e.received_at, c.received_at)"
+               "  FROM tx_stage s"
+               "  LEFT JOIN tongxin.events e ON e.event_id = s.event_id AND e.unit_code = s.unit_code"
+               "  LEFT JOIN tongxin.event_contents c"
+               "         ON c.unit_code = s.unit_code AND c.fingerprint = s.fingerprint"
+               " ORDER BY s.seq") != 0
         || s_prepare (self, "tx_reject",
                "INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason,"
                " message, raw, raw_len, raw_sha256)"
@@ -289,8 +321,77 @@ typedef struct {
     bool no_rejrows;            //  leave the rejected records out
 } part_t;
 
-#define COPY_STAGE  "COPY tx_stage FROM STDIN (FORMAT binary)"
-#define COPY_DIRECT "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
+#define COPY_STAGE    "COPY tx_stage (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
+#define COPY_DIRECT   "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
+#define COPY_CONTENTS "COPY tongxin.event_contents (unit_code, fingerprint, event_id) FROM STDIN (FORMAT binary)"
+
+//  Runs copy_sql with the stream in c (header, rows, no trailer yet).
+static wrc_t
+s_copy_stream (tx_writer_t *self, tx_buf_t *c, const char *copy_sql)
+{
+    if (tx_buf_be16 (c, TX_COPY_TRAILER) != 0)
+        return WR_RETRY;
+    wrc_t rc = s_outcome (self, PQexec (self->db, copy_sql), PGRES_COPY_IN);
+    if (rc != WR_OK)
+        return rc;
+    if (PQputCopyData (self->db, (const char *) c->data, (int) c->len) != 1
+    ||  PQputCopyEnd (self->db, NULL) != 1) {
+        s_note_error (self, NULL);
+        return WR_RETRY;
+    }
+    PGresult *r;
+    while ((r = PQgetResult (self->db))) {
+        wrc_t one = s_outcome (self, r, PGRES_COMMAND_OK);
+        if (one != WR_OK)
+            rc = one;
+    }
+    return rc;
+}
+
+static inline uint8_t *
+s_be32 (uint8_t *p, uint32_t v)
+{
+    p [0] = (uint8_t) (v >> 24);
+    p [1] = (uint8_t) (v >> 16);
+    p [2] = (uint8_t) (v >> 8);
+    p [3] = (uint8_t) v;
+    return p + 4;
+}
+
+//  The direct write's second stream: a row of event_contents (unit,
+//  fingerprint, id) per accepted event of p.  Its key refuses a content
+//  the unit reported already (23505), and the part is redone through the
+//  staging table, which tells stored from duplicate.
+static wrc_t
+s_copy_contents (tx_writer_t *self, const part_t *p)
+{
+    tx_buf_t *c = &self->contents;
+    c->len = 0;
+    if (tx_buf_append (c, tx_copy_header, sizeof tx_copy_header) != 0)
+        return WR_RETRY;
+    for (size_t j = 0; j < p->n; j++) {
+        tx_job_t *job = p->jobs [j];
+        for (size_t k = 0; k < job->n_accepted; k++) {
+            if (p->only_event >= 0 && (long) k != p->only_event)
+                continue;
+            const tx_accepted_t *a = &job->accepted [k];
+            if (tx_buf_reserve (c, 2 + 3 * 4 + a->unit.len + 16 + 16) != 0)
+                return WR_RETRY;
+            uint8_t *q = c->data + c->len;
+            *q++ = 0;
+            *q++ = 3;
+            q = s_be32 (q, (uint32_t) a->unit.len);
+            memcpy (q, tx_job_str (job, a->unit), a->unit.len);
+            q += a->unit.len;
+            q = s_be32 (q, 16);
+            memcpy (q, a->fp, 16);
+            q = s_be32 (q + 16, 16);
+            memcpy (q, a->id, 16);
+            c->len = (size_t) (q + 16 - c->data);
+        }
+    }
+    return s_copy_stream (self, c, COPY_CONTENTS);
+}
 
 static wrc_t
 s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
@@ -319,23 +420,7 @@ s_copy (tx_writer_t *self, const part_t *p, const char *copy_sql, size_t *rows)
     }
     if (*rows == 0)
         return WR_OK;
-    if (tx_buf_be16 (c, TX_COPY_TRAILER) != 0)
-        return WR_RETRY;
-    wrc_t rc = s_outcome (self, PQexec (self->db, copy_sql), PGRES_COPY_IN);
-    if (rc != WR_OK)
-        return rc;
-    if (PQputCopyData (self->db, (const char *) c->data, (int) c->len) != 1
-    ||  PQputCopyEnd (self->db, NULL) != 1) {
-        s_note_error (self, NULL);
-        return WR_RETRY;
-    }
-    PGresult *r;
-    while ((r = PQgetResult (self->db))) {
-        wrc_t one = s_outcome (self, r, PGRES_COMMAND_OK);
-        if (one != WR_OK)
-            rc = one;
-    }
-    return rc;
+    return s_copy_stream (self, c, copy_sql);
 }
 
 static wrc_t
@@ -368,10 +453,13 @@ s_insert_rejected (tx_writer_t *self, const tx_job_t *job, const tx_rejrow_t *rr
 
 //  Committed: every accepted event of p is now stored or was there
 //  already.  Fills in which, from the keys RETURNING gave (ret; direct:
-//  every one was stored).  WR_OK, or WR_RETRY out of memory.
+//  every one was stored), and for the duplicates what they repeat (dups:
+//  a row per accepted event in staging order, or NULL).  WR_OK, or
+//  WR_RETRY out of memory.
 static wrc_t
-s_results (const part_t *p, PGresult *ret, bool direct)
+s_results (const part_t *p, PGresult *ret, PGresult *dups, bool direct)
 {
+    int row = 0;
     size_t n = ret ? (size_t) PQntuples (ret) : 0;
     size_t cap = 16;
     while (cap < n * 2)
@@ -396,6 +484,19 @@ s_results (const part_t *p, PGresult *ret, bool direct)
             tx_accepted_t *a = &job->accepted [k];
             bool stored = direct || s_claim (set, cap - 1, a->id, tx_job_str (job, a->unit), a->unit.len);
             job->results [a->index] = stored ? TX_RESULT_STORED : TX_RESULT_DUPLICATE;
+            a->has_orig = false;
+            if (!stored && dups && row < PQntuples (dups)
+            &&  !PQgetisnull (dups, row, 0) && PQgetlength (dups, row, 0) == 16
+            &&  !PQgetisnull (dups, row, 1) && PQgetlength (dups, row, 1) == 8) {
+                const uint8_t *t = (const uint8_t *) PQgetvalue (dups, row, 1);
+                uint64_t us = 0;
+                for (int b = 0; b < 8; b++)
+                    us = us << 8 | t [b];
+                memcpy (a->orig, PQgetvalue (dups, row, 0), 16);
+                a->orig_received_us = (int64_t) us + PG_EPOCH_UNIX_US;
+                a->has_orig = true;
+            }
+            row++;
         }
     }
     free (set);
@@ -416,12 +517,24 @@ s_write_mode (tx_writer_t *self, const part_t *p, bool direct)
         return s_classify (self);
     size_t rows;
     wrc_t rc = s_copy (self, p, direct ? COPY_DIRECT : COPY_STAGE, &rows);
-    PGresult *ret = NULL;
+    if (rc == WR_OK && rows && direct)
+        rc = s_copy_contents (self, p);
+    PGresult *ret = NULL, *dups = NULL;
     if (rc == WR_OK && rows && !direct) {
         ret = PQexecPrepared (self->db, "tx_insert", 0, NULL, NULL, NULL, 1);
         if (PQresultStatus (ret) != PGRES_TUPLES_OK) {
             s_note_error (self, ret);
             rc = s_classify (self);
+        }
+        //  Some were not stored: what do they repeat?  (Before COMMIT,
+        //  which empties the staging table.)
+        else
+        if ((size_t) PQntuples (ret) < rows) {
+            dups = PQexecPrepared (self->db, "tx_dups", 0, NULL, NULL, NULL, 1);
+            if (PQresultStatus (dups) != PGRES_TUPLES_OK) {
+                s_note_error (self, dups);
+                rc = s_classify (self);
+            }
         }
     }
     for (size_t j = 0; rc == WR_OK && j < p->n && p->only_event < 0 && !p->no_rejrows; j++)
@@ -432,13 +545,15 @@ s_write_mode (tx_writer_t *self, const part_t *p, bool direct)
     if (rc != WR_OK) {
         //  Any error on or before COMMIT: no ack; roll back if still possible.
         PQclear (ret);
+        PQclear (dups);
         if (PQstatus (self->db) == CONNECTION_OK && PQtransactionStatus (self->db) != PQTRANS_IDLE)
             PQclear (PQexec (self->db, "ROLLBACK"));
         return rc;
     }
     atomic_fetch_add (&self->m->transactions, 1);
-    rc = s_results (p, ret, direct);
+    rc = s_results (p, ret, dups, direct);
     PQclear (ret);
+    PQclear (dups);
     return rc;
 }
 
@@ -451,12 +566,22 @@ s_write (tx_writer_t *self, const part_t *p)
         self->stage_groups--;
     else {
         wrc_t rc = s_write_mode (self, p, true);
-        if (rc != WR_FAIL || strcmp (self->dbstate, "23505") != 0)
+        if (rc != WR_FAIL || strcmp (self->dbstate, "23505") != 0) {
+            if (rc == WR_OK)
+                self->stage_races = 0;
             return rc;
+        }
         atomic_fetch_add (&self->m->fast_path_misses, 1);
         self->stage_groups = 16;
     }
-    return s_write_mode (self, p, false);
+    wrc_t rc = s_write_mode (self, p, false);
+    //  An id another collector stored while this write ran: redo it (the
+    //  next attempt sees that event and answers duplicate).
+    if (rc == WR_FAIL && strcmp (self->dbstate, "23505") == 0 && self->stage_races++ < STAGE_RACES_MAX)
+        return WR_RETRY;
+    if (rc == WR_OK)
+        self->stage_races = 0;
+    return rc;
 }
 
 //  Reconnects until it works or the drain deadline passes.  0 or -1.
@@ -636,8 +761,25 @@ s_pack_ack (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
         if (job->results [i] == TX_RESULT_DUPLICATE)
             atomic_fetch_add (&self->m->events_duplicate, 1);
     }
-    int rc = tx_wire_pack_ack (&self->ack, job->batch_id, job->results, job->count, rej, nr,
-                               err, errlen);
+    //  Revision 1.2: what each duplicate repeats.
+    tx_dup_t dups [TX_WIRE_MAX_EVENTS];
+    size_t nd = 0;
+    for (size_t k = 0; job->want_dups && k < job->n_accepted; k++) {
+        const tx_accepted_t *a = &job->accepted [k];
+        if (a->has_orig && job->results [a->index] == TX_RESULT_DUPLICATE) {
+            dups [nd] = (tx_dup_t) { .index = a->index,
+                                     .at_sec = a->orig_received_us / 1000000,
+                                     .at_nsec = (uint32_t) (a->orig_received_us % 1000000) * 1000 };
+            if (a->orig_received_us < 0 && a->orig_received_us % 1000000) {
+                dups [nd].at_sec--;
+                dups [nd].at_nsec = (uint32_t) (a->orig_received_us % 1000000 + 1000000) * 1000;
+            }
+            memcpy (dups [nd].id, a->orig, 16);
+            nd++;
+        }
+    }
+    int rc = tx_wire_pack_ack_dups (&self->ack, job->batch_id, job->results, job->count, rej, nr,
+                                    job->want_dups, dups, nd, err, errlen);
     for (size_t k = 0; k < nr; k++)
         free (msgs [k]);
     return rc;
@@ -846,6 +988,7 @@ s_lane_destroy (tx_writer_t **self_p)
         pthread_join (self->thread, NULL);
     s_disconnect (self);
     tx_buf_reset (&self->copy);
+    tx_buf_reset (&self->contents);
     msgpack_sbuffer_destroy (&self->ack);
     free (self);
     *self_p = NULL;

@@ -274,9 +274,11 @@ is "$(attr 5 "attrs->>'n'")" "0.5" "a float32"
 raw --ids "$T/ids41" --batch-id 41 batch \
     unit=u1 type=student_aid @students=i:1 at=t:1743454800.123456789 -- \
     unit=u1 type=student_aid @students=i:1 at=t:1743454800.999999999 -- \
-    unit=u1 type=student_aid @students=i:1 at=x:c70cff075bca000000000067eb0250 -- \
+    unit=u1 type=student_aid @students=i:3 at=x:c70cff075bca000000000067eb0250 -- \
     unit=u1 type=student_aid @students=i:1 at=t:946684800 -- \
     unit=u1 type=student_aid @students=i:1 at=t:1743454800 partner=540522 >"$T/r41"
+# (The third is the first's instant too, so it says something else: the
+# same content would be the same report, content.t.)
 is "$(cat "$T/r41")" "ack batch=41 results=0,0,0,0,0 rejected=" "five times"
 at() { sql "$db" "SELECT occurred_at || '|' || coalesce(partner_region, '-') || '|' || type FROM tongxin.events
                     WHERE event_id = '$(sed -n "$1p" "$T/ids41")'"; }

@@ -9,7 +9,8 @@
  *                        build a batch {"v","t","batch","events"} and send it
  *
  *  An EVENT is a list of fields, packed in the order given into the event
- *  map; "id" (v7:now) and "at" (t:now-60) are put first unless given:
+ *  map; "id" (v7:now) and "at" (now-60, to the microsecond, distinct
+ *  for every event) are put first unless given:
  *    NAME=VALUE          a key of the event map (id, unit, type, at, partner,
  *                        or any other name, repeated names are repeated)
  *    NAME=!              leave the default field NAME (id, at) out
@@ -30,6 +31,7 @@
  *  Options:
  *    -e, --endpoint EP   the collector (required unless --dump)
  *    --batch-id N        the batch id (default 1); --v N: "v" (default 1)
+ *    --rev N             "rev" N in the batch (revision 1.2: 2); 0: none (default)
  *    --ids FILE          append each event's id (canonical text) to FILE
  *    --dump              print the frame as hex instead of sending it
  *    --repeat N          send the message(s) N times (same bytes)
@@ -38,7 +40,8 @@
  *    -v, --verbose       also print reject and error messages ("#  ...")
  *
  *  Output, one line per reply in arrival order:
- *    ack batch=N results=0,1,2 rejected=I:CODE,...
+ *    ack batch=N results=0,1,2 rejected=I:CODE,...[ dups=I:ID@SEC.USEC,...]
+ *                                (dups: only when the ack has the key)
  *    error batch=N|nil code=CODE
  *    bad-reply REASON            (undecodable, or multi-part)
  *    none                        (no reply within the timeout, per message)
@@ -328,8 +331,18 @@ s_pack_event (msgpack_packer *pk, int argc, char **argv)
         s_pack_value (pk, "v7:now");
     }
     if (def_at) {
+        //  A minute ago, to the microsecond, and never twice the same: two
+        //  events made alike are two contents (the collector stores a
+        //  content once).
+        static int64_t last_us;
+        struct timespec ts;
+        clock_gettime (CLOCK_REALTIME, &ts);
+        int64_t us = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - 60 * 1000000LL;
+        last_us = us > last_us ? us : last_us + 1;
+        char at [48];
+        snprintf (at, sizeof at, "t:%lld.%06lld", (long long) (last_us / 1000000), (long long) (last_us % 1000000));
         msgpack_pack_str_with_body (pk, "at", 2);
-        s_pack_value (pk, "t:now-60");
+        s_pack_value (pk, at);
     }
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr (argv [i], '=');
@@ -371,7 +384,7 @@ s_pack_hostile_head (msgpack_packer *pk, unsigned long long batch_id, unsigned l
 //  Packs a batch of the events in argv (separated by "--") into out.
 static void
 s_pack_batch (tx_buf_t *out, unsigned long long batch_id, unsigned long long v,
-              int argc, char **argv)
+              unsigned long long rev, int argc, char **argv)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -381,7 +394,7 @@ s_pack_batch (tx_buf_t *out, unsigned long long batch_id, unsigned long long v,
     for (int i = 0; i < argc; i++)
         events += strcmp (argv [i], "--") == 0;
     if (v == TX_WIRE_VERSION && batch_id != 0)
-        tx_wire_pack_batch_head (&pk, batch_id, events);
+        tx_wire_pack_batch_head_rev (&pk, batch_id, events, rev);
     else
         s_pack_hostile_head (&pk, batch_id, v, events);
     for (int start = 0, i = 0; i <= argc; i++)
@@ -427,6 +440,16 @@ s_print_reply (zmq_msg_t *msg, bool more, bool verbose, tx_wire_decoder_t *dec)
     for (size_t i = 0; i < r.n_rejected; i++)
         printf ("%s%zu:%.*s", i ? "," : "", r.rejected [i].index, (int) r.rejected [i].code_len,
                 r.rejected [i].code_str);
+    //  Revision 1.2: what each duplicate repeats (its id, when received).
+    if (r.has_dups) {
+        printf (" dups=");
+        for (size_t i = 0; i < r.n_dups; i++) {
+            char id [TX_UUID_STR_SIZE];
+            tx_uuid_format (r.dups [i].id, id);
+            printf ("%s%zu:%s@%lld.%06u", i ? "," : "", r.dups [i].index, id,
+                    (long long) r.dups [i].at_sec, r.dups [i].at_nsec / 1000);
+        }
+    }
     printf ("\n");
     for (size_t i = 0; verbose && i < r.n_rejected; i++)
         printf ("#  %zu: %.*s\n", r.rejected [i].index, (int) r.rejected [i].msg_len, r.rejected [i].msg);
@@ -456,7 +479,7 @@ int
 main (int argc, char **argv)
 {
     const char *endpoint = NULL, *ids = NULL;
-    unsigned long long batch_id = 1, v = 1;
+    unsigned long long batch_id = 1, v = 1, rev = 0;
     long repeat = 1, window = 1;
     int timeout = 5000;
     bool dump = false, verbose = false;
@@ -465,7 +488,7 @@ main (int argc, char **argv)
         { "v", required_argument, 0, 'V' }, { "ids", required_argument, 0, 'I' },
         { "dump", no_argument, 0, 'd' }, { "repeat", required_argument, 0, 'r' },
         { "window", required_argument, 0, 'w' }, { "timeout", required_argument, 0, 't' },
-        { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
+        { "verbose", no_argument, 0, 'v' }, { "rev", required_argument, 0, 'R' }, { 0, 0, 0, 0 }
     };
     int c;
     while ((c = getopt_long (argc, argv, "+e:v", lo, NULL)) != -1) {
@@ -473,6 +496,7 @@ main (int argc, char **argv)
             case 'e': endpoint = optarg; break;
             case 'b': batch_id = strtoull (optarg, NULL, 0); break;
             case 'V': v = strtoull (optarg, NULL, 0); break;
+            case 'R': rev = strtoull (optarg, NULL, 0); break;
             case 'I': ids = optarg; break;
             case 'd': dump = true; break;
             case 'r': repeat = atol (optarg); break;
@@ -500,7 +524,7 @@ main (int argc, char **argv)
     tx_buf_t frames [256] = { { 0 } };
     size_t msg_frames [256];            //  frames per message
     if (strcmp (mode, "batch") == 0) {
-        s_pack_batch (&frames [0], batch_id, v, nargs, args);
+        s_pack_batch (&frames [0], batch_id, v, rev, nargs, args);
         msg_frames [n_msgs++] = 1;
         n_frames = 1;
     }

@@ -86,7 +86,8 @@ test_row (void **state)
     (void) state;
     tx_event_t ev = s_event ();
     tx_buf_t rows = { 0 }, jsonb = { 0 };
-    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "u1", 2), 0);
+    static const uint8_t fp [16] = { 0xf0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xff };
+    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "u1", 2, fp), 0);
     const uint8_t *d;
     assert_int_equal (rows.data [0] << 8 | rows.data [1], TX_COPY_FIELDS);
     assert_int_equal (s_field (rows.data, 0, &d), 16);
@@ -106,6 +107,8 @@ test_row (void **state)
     assert_memory_equal (d, json, strlen (json));
     assert_int_equal (s_field (rows.data, 6, &d), 2);
     assert_int_equal (s_field (rows.data, 7, &d), -1);                    //  supersedes nothing
+    assert_int_equal (s_field (rows.data, 8, &d), 16);                    //  the fingerprint
+    assert_memory_equal (d, fp, 16);
     assert_int_equal (tx_copyrow_len (rows.data), rows.len);
     tx_buf_reset (&rows);
     tx_buf_reset (&jsonb);
@@ -117,14 +120,14 @@ test_rows_walk (void **state)
     (void) state;
     tx_event_t ev = s_event ();
     tx_buf_t rows = { 0 }, jsonb = { 0 };
-    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "u1", 2), 0);
+    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "u1", 2, NULL), 0);
     size_t first = rows.len;
     ev.partner = "540522";
     ev.partner_len = 6;
     ev.has_supersedes = true;
     memset (ev.supersedes, 0x11, 16);
     ev.attr_count = 0;
-    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "insecure:peer", 13), 0);
+    assert_int_equal (tx_copyrow_encode (&rows, &jsonb, s_type, &ev, "insecure:peer", 13, NULL), 0);
     assert_int_equal (tx_copyrow_len (rows.data), first);
     const uint8_t *second = rows.data + first, *d;
     assert_int_equal (tx_copyrow_len (second), rows.len - first);
@@ -147,13 +150,14 @@ test_fill (void **state)
     tx_buf_t jsonb = { 0 };
     assert_int_equal (tx_copyrow_jsonb (&jsonb, s_type, &ev), 0);
     tx_copyrow_t row;
-    tx_copyrow_fill (&row, &ev, "u1", 2, &jsonb);
+    tx_copyrow_fill (&row, &ev, "u1", 2, &jsonb, NULL);
     assert_ptr_equal (row.data [0], ev.id);
     assert_ptr_equal (row.data [3], row.at);
     assert_null (row.data [4]);
     assert_ptr_equal (row.data [5], jsonb.data);
     assert_int_equal (row.len [5], jsonb.len);
     assert_null (row.data [7]);
+    assert_null (row.data [8]);
     assert_int_equal (tx_copyrow_types [3], 1184);                        //  timestamptz
     assert_int_equal (tx_copyrow_types [5], 3802);                        //  jsonb
     tx_buf_reset (&jsonb);
