@@ -52,4 +52,7 @@ int adm_key_list (PGconn *db);
 int adm_rejected_list (PGconn *db, const char *since);
 int adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry_run);
 
+//  Content fingerprints for events stored before migration 008 (contents.c).
+int adm_contents_backfill (PGconn *db);
+
 #endif

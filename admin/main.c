@@ -110,6 +110,13 @@ cmd_rejected_replay (PGconn *db, const adm_args_t *a)
                                 adm_opt (a, "dry-run") != NULL);
 }
 
+static int
+cmd_contents_backfill (PGconn *db, const adm_args_t *a)
+{
+    (void) a;
+    return adm_contents_backfill (db);
+}
+
 //  ---------------------------------------------------------------- the commands
 
 static const adm_command_t s_commands [] = {
@@ -209,6 +216,15 @@ static const adm_command_t s_commands [] = {
       "refuses stay unmarked and the command exits 1.  --dry-run changes nothing.\n",
       .opts = { { "reason", true }, { "since", true }, { "dry-run", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_rejected_replay },
+    { .name = "contents backfill", .usage = "[--db CONNINFO]",
+      .help =
+      "Give the events stored before content idempotency (migration 008) their\n"
+      "content fingerprint and claim each content for the first of them, so that the\n"
+      "same report sent again is answered duplicate.  migrate runs it when it applies\n"
+      "008; running it again only looks at events still without fingerprint.  Prints\n"
+      "how many events it fingerprinted and how many repeat an earlier report.\n",
+      .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
+      .needs_db = true, .check = NULL, .run = cmd_contents_backfill },
     { .name = "partitions", .usage = "[--ahead MONTHS] [--db CONNINFO]",
       .help =
       "Create the monthly partitions of events and rejected_events up to MONTHS\n"

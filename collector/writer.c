@@ -764,9 +764,13 @@ s_pack_ack (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
     //  Revision 1.2: what each duplicate repeats.
     tx_dup_t dups [TX_WIRE_MAX_EVENTS];
     size_t nd = 0;
-    for (size_t k = 0; job->want_dups && k < job->n_accepted; k++) {
+    for (size_t k = 0; k < job->n_accepted; k++) {
         const tx_accepted_t *a = &job->accepted [k];
-        if (a->has_orig && job->results [a->index] == TX_RESULT_DUPLICATE) {
+        if (!a->has_orig || job->results [a->index] != TX_RESULT_DUPLICATE)
+            continue;
+        if (memcmp (a->orig, a->id, 16) != 0)
+            atomic_fetch_add (&self->m->events_duplicate_content, 1);
+        if (job->want_dups) {
             dups [nd] = (tx_dup_t) { .index = a->index,
                                      .at_sec = a->orig_received_us / 1000000,
                                      .at_nsec = (uint32_t) (a->orig_received_us % 1000000) * 1000 };
