@@ -2,6 +2,7 @@
 #include "config.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_BOOL, T_INT, T_LIST } type_t;
+typedef enum { T_STR, T_BOOL, T_INT, T_LIST, T_ENUM } type_t;
 
 typedef struct {
     const char *name;               //  key and flag name
@@ -20,6 +21,15 @@ typedef struct {
     long min, max;                  //  T_INT bounds
     const char *help;               //  one line
 } option_t;
+
+//  The allowed values of each T_ENUM option, NULL-terminated.
+static const char *const s_log_levels [] = { "debug", "info", "warn", "error", NULL };
+static const struct {
+    const char *name;
+    const char *const *choices;
+} s_enums [] = {
+    { "log-level", s_log_levels },
+};
 
 #define OFF(f) offsetof (tx_config_t, f)
 static const option_t s_options [] = {
@@ -57,7 +67,7 @@ static const option_t s_options [] = {
       "KiB of refusals one sender may add to rejected_events per minute; past it refusals are answered and counted but not kept (0: no limit)" },
     { "rejected-prefix", T_INT, OFF (rejected_prefix), "4096", 64, 1048640,
       "bytes kept of a refused whole message (with its length and SHA-256)" },
-    { "log-level", T_STR, OFF (log_level), "info", 0, 0,
+    { "log-level", T_ENUM, OFF (log_level), "info", 0, 0,
       "debug, info, warn or error" },
     { "zap-domain", T_STR, OFF (zap_domain), "tongxin", 0, 0,
       "ZAP domain of the CURVE handshake" },
@@ -79,6 +89,26 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
 {
     char *base = (char *) cfg + o->offset;
     switch (o->type) {
+        case T_ENUM: {
+            const char *const *choices = NULL;
+            for (size_t e = 0; e < sizeof s_enums / sizeof s_enums [0]; e++)
+                if (strcmp (s_enums [e].name, o->name) == 0)
+                    choices = s_enums [e].choices;
+            assert (choices);
+            int i = 0;
+            while (choices [i] && strcmp (choices [i], value) != 0)
+                i++;
+            if (!choices [i]) {
+                size_t n = (size_t) snprintf (err, errlen, "%s: '%s' is not one of", o->name, value);
+                for (i = 0; choices [i] && n < errlen; i++)
+                    n += (size_t) snprintf (err + n, errlen - n, "%s %s", i ? "," : "", choices [i]);
+                return -1;
+            }
+            char **p = (char **) base;
+            free (*p);
+            *p = strdup (value);
+            return 0;
+        }
         case T_STR: {
             char **p = (char **) base;
             free (*p);
