@@ -204,19 +204,25 @@ s_help (void)
 }
 
 void
-tx_config_print_example (void)
+tx_config_write_example (FILE *out)
 {
-    printf ("# tongxin-collectord configuration (INI).  Every key is also a flag:\n"
-            "# key = value here is --key value on the command line, which wins.\n"
-            "# Unknown keys are errors.  Booleans: true/false.\n"
-            "[collector]\n");
+    fprintf (out, "# tongxin-collectord configuration (INI).  Every key is also a flag:\n"
+                  "# key = value here is --key value on the command line, which wins.\n"
+                  "# Unknown keys are errors.  Booleans: true/false.\n"
+                  "[collector]\n");
     for (int i = 0; i < NOPTIONS; i++) {
         const option_t *o = &s_options [i];
-        printf ("\n# %s", o->help);
+        fprintf (out, "\n# %s", o->help);
         if (o->type == T_INT)
-            printf (" (%ld..%ld)", o->min, o->max);
-        printf ("\n# %s = %s\n", o->name, o->def ? o->def : "");
+            fprintf (out, " (%ld..%ld)", o->min, o->max);
+        fprintf (out, "\n# %s = %s\n", o->name, o->def ? o->def : "");
     }
+}
+
+void
+tx_config_print_example (void)
+{
+    tx_config_write_example (stdout);
 }
 
 int
