@@ -40,7 +40,7 @@ static const option_t s_options [] = {
     { "insecure", T_BOOL, OFF (insecure), "false", 0, 0,
       "plain transport without authentication (tests only)" },
     { "key", T_STR, OFF (key), NULL, 0, 0,
-      "the collector's CURVE secret key file (tongxin-admin key server)" },
+      "the collector's CURVE secret key file, e.g. /etc/tongxin/collector.key (tongxin-admin setup or key server)" },
     { "metrics", T_STR, OFF (metrics), "", 0, 0,
       "serve /metrics and /healthz on [ADDR:]PORT (ADDR defaults to 127.0.0.1; empty = off)" },
     { "group-events", T_INT, OFF (group_events), "5000", 1, 100000,
