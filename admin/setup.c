@@ -312,9 +312,12 @@ s_ddl (PGconn *db, const char *what, const char *sql, int n, const char *const *
 
 //  The LOGIN role ROLE, a member of GROUP only, its password in the
 //  password file PATH (owner UID:GID, 0600).  WHAT names it in messages.
+//  An existing role whose file is gone gets a new password if RENEW (the
+//  collector's: the service needs it), else keeps its own (the analyst's
+//  file was handed over, as setup tells).
 static int
 s_login (PGconn *db, const setup_t *self, const char *role, const char *group, const char *path,
-         uid_t uid, gid_t gid, const char *what)
+         uid_t uid, gid_t gid, const char *what, bool renew)
 {
     PGresult *r = adm_exec (db, "looking for the role",
         "SELECT r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls,"
@@ -346,6 +349,17 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
     bool in_file = text && s_pgpass_find (text, role, pw, sizeof pw);
     int rc = -1;
     char *verifier = NULL;
+    if (exists && !in_file && !renew) {
+        if (s_ddl (db, "preparing the roles", s_ddl_fn, 0, NULL) != 0
+            || s_ddl (db, "granting the role", "SELECT pg_temp.tx_setup_ddl ('GRANT %I TO %I', $1, $2)",
+                      2, (const char *[]) { group, role }) != 0)
+            goto done;
+        printf ("login %s (%s only): exists; password kept (not in %s: handed over; to give it a "
+                "new one, ALTER ROLE %s PASSWORD in psql, or remove the role and run setup)\n",
+                role, group, path, role);
+        rc = 0;
+        goto done;
+    }
     if (!in_file && s_random_password (pw, sizeof pw) != 0)
         goto done;
     if (s_ddl (db, "preparing the roles", s_ddl_fn, 0, NULL) != 0)
@@ -600,9 +614,9 @@ adm_setup (PGconn *unused, const adm_args_t *args)
         || s_path (apgpass, sizeof apgpass, self.etc, afile) != 0)
         goto done;
     if (s_login (db, &self, self.login, "tongxin_collector", pgpass, self.uid, self.gid,
-                 "collector") != 0
+                 "collector", true) != 0
         || s_login (db, &self, self.analyst, "tongxin_analyst", apgpass, geteuid (), getegid (),
-                    "analyst") != 0
+                    "analyst", false) != 0
         || s_key (&self) != 0
         || s_config (&self, db) != 0)
         goto done;

@@ -5,7 +5,7 @@
 # config; a second run changes nothing; the collector logs in with what it
 # made, has only its privileges, and a unit's event gets through.
 . tests/lib.sh
-plan 33
+plan 36
 A=$B/tongxin-admin
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (files owned by another user)"; exit 0; }
 # The private server runs as postgres; its socket is reachable by it only.
@@ -87,6 +87,16 @@ is "$rc $(cat "$E/collectord.conf" | tail -n 1)" "0 # edited" "an edited config 
 npw=$(cut -d: -f5 "$E/pgpass")
 [ -n "$npw" ] && [ "$npw" != "$pw" ] && runuser -u $U -- env PGPASSFILE="$E/pgpass" psql "$cdb" -X -q -A -t -c 'SELECT 1' >/dev/null 2>&1
 ok $? "a lost password file: a new password, set on the login, written to a new file"
+
+# The analyst's file, handed over and deleted as setup says: a rerun keeps
+# the analyst's password (and makes no new file).
+mv "$E/$analyst.pgpass" "$T/handed.pgpass"
+out=$(setup 2>&1); rc=$?
+is "$rc" 0 "setup runs after the analyst's file was handed over"
+like "$out" "login $analyst \(tongxin_analyst only\): exists; password kept \(not in $E/$analyst.pgpass: handed over" \
+     "it keeps the analyst's password and says so"
+[ ! -e "$E/$analyst.pgpass" ] && [ "$(PGPASSFILE=$T/handed.pgpass psql "$adb" -X -q -A -t -c 'SELECT 1' 2>&1)" = 1 ]
+ok $? "no new file; the handed-over file still logs in"
 
 # Refusals.
 out=$($A --db "$su" setup --etc "$E" --user $U --login tongxin --analyst $analyst 2>&1); rc=$?
