@@ -110,9 +110,36 @@ cmd_rejected_replay (PGconn *db, const adm_args_t *a)
                                 adm_opt (a, "dry-run") != NULL);
 }
 
+static int
+cmd_contents_backfill (PGconn *db, const adm_args_t *a)
+{
+    (void) a;
+    return adm_contents_backfill (db);
+}
+
 //  ---------------------------------------------------------------- the commands
 
 static const adm_command_t s_commands [] = {
+    { .name = "setup", .usage = "[--etc DIR] [--user USER] [--login ROLE] [--analyst ROLE] [--db CONNINFO]",
+      .help =
+      "Make this host ready to run the collector; safe to run again (what exists is\n"
+      "kept).  As a PostgreSQL superuser -- run as root it connects as postgres by peer\n"
+      "authentication; or --db -- it creates the database (the one --db names, else\n"
+      "tongxin) if missing and migrates it; creates the collector's LOGIN role, a member\n"
+      "of tongxin_collector only, and one analyst's (tongxin_analyst only), each with a\n"
+      "random password written only to a libpq password file: DIR/pgpass (owner USER,\n"
+      "0600, the unit passes it to the collector) and DIR/ROLE.pgpass (yours, 0600, to\n"
+      "hand to the analyst); makes the collector's keypair DIR/collector.key (owner\n"
+      "USER, 0600) and DIR/collector.key.pub; writes DIR/collectord.conf from the\n"
+      "commented example unless it exists; then prints the next steps.\n\n"
+      "  --etc DIR       where the files go (default /etc/tongxin)\n"
+      "  --user USER     the system user the collector runs as (default tongxin)\n"
+      "  --login ROLE    the collector's login (default: USER's name, so peer\n"
+      "                  authentication on the local socket works too)\n"
+      "  --analyst ROLE  the analyst's login (default analyst)\n",
+      .opts = { { "etc", true }, { "user", true }, { "login", true }, { "analyst", true } },
+      .operands = 0, .operands_error = NULL,
+      .needs_db = false, .check = adm_setup_check, .run = adm_setup },
     { .name = "migrate", .usage = "[--check] [--db CONNINFO]",
       .help =
       "Apply the pending schema migrations, each in its own transaction, and create\n"
@@ -209,6 +236,15 @@ static const adm_command_t s_commands [] = {
       "refuses stay unmarked and the command exits 1.  --dry-run changes nothing.\n",
       .opts = { { "reason", true }, { "since", true }, { "dry-run", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_rejected_replay },
+    { .name = "contents backfill", .usage = "[--db CONNINFO]",
+      .help =
+      "Give the events stored before content idempotency (migration 008) their\n"
+      "content fingerprint and claim each content for the first of them, so that the\n"
+      "same report sent again is answered duplicate.  migrate runs it when it applies\n"
+      "008; running it again only looks at events still without fingerprint.  Prints\n"
+      "how many events it fingerprinted and how many repeat an earlier report.\n",
+      .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
+      .needs_db = true, .check = NULL, .run = cmd_contents_backfill },
     { .name = "partitions", .usage = "[--ahead MONTHS] [--db CONNINFO]",
       .help =
       "Create the monthly partitions of events and rejected_events up to MONTHS\n"

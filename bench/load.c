@@ -160,7 +160,7 @@ s_worker (void *arg)
         }
         int64_t start = s_wall_us ();
         for (long k = 0; k < n; k++) {
-            evs [k] = tongxin_event_new ("cloud_meeting", start - 60000000);
+            evs [k] = tongxin_event_new ("cloud_meeting", start - 60000000 + k);   //  each its own time: its own content
             tongxin_event_add_int (evs [k], "participants", 1 + (i + k) % 50);
             tongxin_event_add_text (evs [k], "topic", "bench");
             if (gen) {

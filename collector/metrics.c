@@ -103,6 +103,9 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
     s_counter (b, "tongxin_events_stored_total", "Events stored (committed).", m->events_stored);
     s_counter (b, "tongxin_events_duplicate_total", "Events already stored (answered duplicate).",
                m->events_duplicate);
+    s_counter (b, "tongxin_events_duplicate_content_total",
+               "Of those, events whose content their unit had stored under another id (a report sent again).",
+               m->events_duplicate_content);
     s_printf (b, "# HELP tongxin_events_rejected_total Events rejected, by reason code.\n"
                  "# TYPE tongxin_events_rejected_total counter\n");
     for (int i = 1; i < TX_REJECT_COUNT_; i++)

@@ -39,6 +39,7 @@ typedef struct {
     atomic_ullong events_received;              //  events in them
     atomic_ullong events_stored;
     atomic_ullong events_duplicate;
+    atomic_ullong events_duplicate_content; //  of which a content stored under another id
     atomic_ullong events_rejected [TX_REJECT_COUNT_];   //  by reject code
     atomic_ullong messages_refused [TX_ERROR_COUNT_];   //  whole messages, by error code
     atomic_ullong messages_dropped_no_user;     //  CURVE message without User-Id

@@ -105,7 +105,7 @@ $RAW -e "$endpoint" --repeat 2 hex c0 >/dev/null
 $RAW -e "$endpoint" --timeout 300 multipart 80 80 >/dev/null
 http_get "$metrics" /metrics >"$T/metrics"
 is "$(head -c 3 "$T/metrics")" 200 "/metrics: 200"
-for name in batches_received events_received events_stored events_duplicate events_rejected \
+for name in batches_received events_received events_stored events_duplicate events_duplicate_content events_rejected \
             messages_refused messages_dropped_no_user messages_dropped_bad_frames acks_sent \
             acks_dropped transactions db_errors handshakes_failed; do
     grep -q "^# TYPE tongxin_${name}_total counter$" "$T/metrics" || echo "tongxin_${name}_total"

@@ -9,7 +9,7 @@
 # collectors receiving the same content at the same moment.
 . tests/lib.sh
 . tests/collector.sh
-plan 32
+plan 38
 
 db=$(collector_db content) || { echo "Bail out! no database"; exit 1; }
 $B/tongxin-admin --db "$db" unit add u2 --name U2 --kind village >/dev/null
@@ -38,6 +38,10 @@ is "$(utc "${d#*@}")" "$(received "$a")" "and the time it was received"
 is "$(events)" 1 "stored once"
 is "$(raw --rev 2 --batch-id 4 batch id=uuid:$a $MEET | sed 's/@.*//')" \
    "ack batch=4 results=1 rejected= dups=0:$a" "a retransmission (the same id): duplicate of itself"
+http_get "$metrics" /metrics >"$T/metrics"
+is "$(grep -E '^tongxin_events_duplicate(_content)?_total ' "$T/metrics" | tr '\n' ' ')" \
+   "tongxin_events_duplicate_total 3 tongxin_events_duplicate_content_total 2 " \
+   "/metrics: three duplicates, two of them the same report under another id"
 
 # ---------------------------------------------------------------- what does not matter
 is "$(raw --batch-id 5 batch unit=u1 type=cloud_meeting at=$AT @topic=党建 @participants=i:12)" \
@@ -121,6 +125,24 @@ is "$(sql "$db" "SELECT count(*) FROM (SELECT unit_code, fingerprint FROM tongxi
 is "$(sql_as tongxin_collector "$db" "UPDATE tongxin.event_contents SET event_id = event_id")" \
    "permission denied for table event_contents" "the collector cannot change a content row"
 
+# ---------------------------------------------------------------- events stored before content idempotency
+# Rows as migration 007 left them: no fingerprint, no content row.
+v7() { echo "(lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3)
+             || '8' || substr(md5(random()::text), 1, 15))::uuid"; }
+sql "$db" "INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region, attrs, sender, received_at)
+           VALUES ($(v7), 'u2', 'donation', '2025-03-31 21:00:00.5+00', '540522', '{\"amount_yuan\": 80000.00}', 'legacy', now() - interval '2 days'),
+                  ($(v7), 'u2', 'donation', '2025-03-31 21:00:00.5+00', '540522', '{\"amount_yuan\": 80000.0}', 'legacy', now() - interval '1 day'),
+                  ($(v7), 'u2', 'student_aid', '2025-03-31 21:00:00.5+00', NULL, '{\"students\": 3}', 'legacy', now() - interval '1 day')" >/dev/null
+first=$(sql "$db" "SELECT event_id FROM tongxin.events WHERE sender = 'legacy' AND type = 'donation' ORDER BY received_at LIMIT 1")
+is "$($B/tongxin-admin --db "$db" contents backfill)" \
+   "content fingerprints: 3 event(s) stored before content idempotency; 1 of them repeat an earlier report" \
+   "contents backfill: old events get their fingerprints; a report stored twice before is counted"
+is "$($B/tongxin-admin --db "$db" contents backfill)" "" "a second backfill has nothing to do"
+is "$(raw --rev 2 --batch-id 22 batch unit=u2 type=donation partner=540522 at=t:1743454800.5 @amount_yuan=8e4 | sed 's/@[0-9.]*//')" \
+   "ack batch=22 results=1 rejected= dups=0:$first" "the old report sent again: a duplicate of the first of them"
+is "$(raw --batch-id 23 batch unit=u2 type=student_aid at=t:1743454800.5 @students=i:3)" "ack batch=23 results=1 rejected=" \
+   "and of the other one"
+
 # ---------------------------------------------------------------- two collectors, the same moment
 collector_start content2 --group-ms 1 || { echo "Bail out! collector 2"; exit 1; }
 ep2=$endpoint
@@ -137,11 +159,19 @@ for round in $(seq 1 20); do
     $RAW -e "$ep2" --batch-id "$round" batch $evs >>"$T/race" & p2=$!
     wait $p1 $p2
 done
-is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE unit_code = 'u2'")" 800 \
+is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE unit_code = 'u2' AND sender <> 'legacy'")" 800 \
    "800 contents sent to two collectors at once, each with its own ids: 800 stored"
 is "$(grep -o 'results=[0-9,]*' "$T/race" | cut -d= -f2 | tr ',' '\n' | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" \
    "0:800 1:800 " "each answered stored by one collector and duplicate by the other"
-is "$(sql "$db" "SELECT count(*) FROM tongxin.event_contents WHERE unit_code = 'u2'")" 800 "800 content rows"
+is "$(sql "$db" "SELECT count(*) FROM tongxin.event_contents c WHERE unit_code = 'u2'
+                  AND event_id NOT IN (SELECT event_id FROM tongxin.events WHERE sender = 'legacy')")" 800 "800 content rows"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.event_contents c WHERE unit_code = 'u2' AND NOT EXISTS
                   (SELECT 1 FROM tongxin.events e WHERE e.event_id = c.event_id AND e.unit_code = c.unit_code)")" 0 \
    "each names a stored event"
+
+# ---------------------------------------------------------------- a database not migrated to 008
+sql "$db" "DELETE FROM tongxin.schema_migrations WHERE version >= 8" >/dev/null
+collector_start content3 --group-ms 1 || { echo "Bail out! collector 3"; exit 1; }
+wait_log "$T/content3.log" 'schema is too old' 1 5
+like "$(grep 'schema is too old' "$T/content3.log")" 'run tongxin-admin migrate.* needed=8' \
+     "a collector refuses a schema without event_contents: it says to migrate"

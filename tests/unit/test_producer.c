@@ -34,6 +34,8 @@ typedef struct {
     size_t rid_len;
     uint64_t batch_id;
     size_t n;
+    uint64_t rev;               //  the batch's "rev" (0: none)
+    uint32_t nth;               //  its first event's "nth"
 } got_t;
 
 static char s_dir [64];
@@ -81,6 +83,8 @@ s_fake_recv (fake_t *f, int ms, got_t *got)
                       TX_WIRE_OK);
     got->batch_id = b.batch_id;
     got->n = b.count;
+    got->rev = b.rev;
+    got->nth = b.events [0].nth;
     tx_wire_decoder_destroy (&dec);
     zmq_msg_close (&rid);
     zmq_msg_close (&body);
@@ -153,6 +157,114 @@ s_teardown (void **state)
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     return system (cmd);
+}
+
+//  Replies a whole-message error to got.
+static void
+s_fake_error (fake_t *f, const got_t *got, tx_error_t code, const char *msg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert_int_equal (tx_wire_pack_error (&sb, got->batch_id, code, msg, NULL, 0), 0);
+    zmq_send (f->router, got->rid, got->rid_len, ZMQ_SNDMORE);
+    zmq_send (f->router, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static tongxin_result_t s_result;
+static int s_results;
+
+static void
+s_on_result (void *arg, const tongxin_result_t *r)
+{
+    (void) arg;
+    s_result = *r;
+    s_result.id = NULL;
+    s_result.code = s_result.msg = NULL;
+    __atomic_fetch_add (&s_results, 1, __ATOMIC_SEQ_CST);
+}
+
+//  Revision 1.2 against a collector of 1.2: "rev" 2 goes out, "nth" too,
+//  and a duplicate's details reach on_result.
+static void
+test_revision_12 (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    const char *eps [] = { c.endpoint };
+    char spool [128], err [256];
+    snprintf (spool, sizeof spool, "%s/spool", s_dir);
+    tongxin_opts_t o = { .endpoints = eps, .n_endpoints = 1, .unit = "u1", .spool_dir = spool,
+                         .insecure = true, .batch_events = 1, .on_result = s_on_result };
+    tongxin_t *tx = tongxin_new (&o, err, sizeof err);
+    assert_non_null (tx);
+    tongxin_event_t *ev = tongxin_event_new ("cloud_meeting", 1750000000000000LL);
+    assert_int_equal (tongxin_event_set_nth (ev, 0), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_set_nth (ev, TONGXIN_MAX_NTH + 1), TONGXIN_EINVAL);
+    assert_int_equal (tongxin_event_set_nth (ev, 2), TONGXIN_OK);
+    assert_int_equal (tongxin_submit (tx, ev, NULL, err, sizeof err), TONGXIN_OK);
+    tongxin_event_destroy (&ev);
+    got_t g;
+    assert_true (s_fake_recv (&c, 3000, &g));
+    assert_int_equal (g.rev, TONGXIN_PROTOCOL_REVISION);
+    assert_int_equal (g.nth, 2);
+    uint8_t results [1] = { TX_RESULT_DUPLICATE };
+    tx_dup_t d = { .index = 0, .at_sec = 1763712000, .at_nsec = 123456000 };
+    memset (d.id, 0xab, 16);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert_int_equal (tx_wire_pack_ack_dups (&sb, g.batch_id, results, 1, NULL, 0, true, &d, 1, NULL, 0), 0);
+    zmq_send (c.router, g.rid, g.rid_len, ZMQ_SNDMORE);
+    zmq_send (c.router, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy (&sb);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_results, 1);
+    assert_int_equal (s_result.verdict, TONGXIN_DUPLICATE);
+    assert_true (s_result.has_original);
+    assert_int_equal (s_result.original [0], 0xab);
+    assert_int_equal (s_result.original_received_us, 1763712000123456LL);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
+//  A collector older than 1.2 refuses "rev" as malformed: the producer
+//  sends the same events again without it, at once, and speaks 1.1 from
+//  then on; nothing is reported rejected.
+static void
+test_revision_fallback (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    const char *eps [] = { c.endpoint };
+    tongxin_t *tx = s_producer (eps, 1, 2, 60000);
+    s_submit (tx, 3);
+    int acked = 0, refused = 0;
+    int64_t until = tx_clock_ms () + 5000;
+    while (acked < 3 && tx_clock_ms () < until) {
+        got_t g;
+        if (!s_fake_recv (&c, 50, &g))
+            continue;
+        if (g.rev) {
+            s_fake_error (&c, &g, TX_ERROR_MALFORMED, "unknown key 'rev'");
+            refused++;
+        }
+        else {
+            s_fake_ack (&c, &g, TX_RESULT_STORED);
+            acked++;
+        }
+    }
+    assert_int_equal (acked, 3);
+    assert_in_range (refused, 1, 2);            //  the batches in flight at the first refusal
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_verdicts [TONGXIN_STORED], 3);
+    assert_int_equal (s_verdicts [TONGXIN_REJECTED], 0);
+    tongxin_stats_t st;
+    tongxin_stats (tx, &st);
+    assert_non_null (strstr (st.last_error, "revision 1.2"));
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
 }
 
 //  The window: never more than W batches unacknowledged; each ack frees one.
@@ -575,6 +687,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_window, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_resend_after_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failover, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_revision_12, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_revision_fallback, s_setup, s_teardown),
         cmocka_unit_test (test_number_rule),
         cmocka_unit_test (test_event_check),
         cmocka_unit_test_setup_teardown (test_key_refused, s_setup, s_teardown),

@@ -32,12 +32,13 @@
     VERDICT:
         event:  none | REJECT_CODE ["message"]
         batch:  ok|malformed|unsupported|too_large  then any of
-                batch=N  events=CODE,none,...  err="exact"  err~"part"
-                unit.I="..."  type.I="..."  partner.I="..."  msg.I="..."
+                batch=N  rev=N  events=CODE,none,...  err="exact"  err~"part"
+                unit.I="..."  type.I="..."  partner.I="..."  msg.I="..."  nth.I=N
                 attrs.I=COUNT  attr.I.NAME=INT   (of event I, from 0)
         reply:  ok|malformed|unsupported|too_large  then any of
                 type=ack|error  batch=N  results=stored,duplicate,rejected
                 rejected=I:CODE,...  error=CODE  versions=1,...  msg="..."
+                dups=I:UUID@SEC.NSEC,... (empty: none) | absent (no "dups" key)
 
     Blank lines and lines starting with # are ignored; any other line that
     does not parse fails the run.  On a failure the case's file:line and
@@ -551,6 +552,12 @@ s_check_event_field (case_t *c, const tx_batch_t *b, const char *key, const char
         s_same (c, key, got, strlen (got), val);
     }
     else
+    if (n == 2 && strcmp (field, "nth") == 0) {
+        char got [32];
+        snprintf (got, sizeof got, "%u", e->nth);
+        s_same (c, key, got, strlen (got), val);
+    }
+    else
     if (n == 3 && strcmp (field, "attr") == 0) {
         for (size_t j = 0; j < e->attr_count; j++) {
             const tx_attr_t *a = &e->attrs [j];
@@ -597,6 +604,11 @@ s_check_batch_key (case_t *c, const tx_batch_t *b, const char *err, const char *
     if (op == '=' && strcmp (key, "batch") == 0) {
         snprintf (got, sizeof got, "%llu", (unsigned long long) b->batch_id);
         s_same (c, "batch", got, strlen (got), val);
+    }
+    else
+    if (op == '=' && strcmp (key, "rev") == 0) {
+        snprintf (got, sizeof got, "%llu", (unsigned long long) b->rev);
+        s_same (c, "rev", got, strlen (got), val);
     }
     else
     if (op == '=' && strcmp (key, "events") == 0)
@@ -719,6 +731,20 @@ s_check_reply_key (case_t *c, const tx_reply_t *r, const char *tok)
     else
     if (strcmp (key, "msg") == 0)
         n = (size_t) snprintf (got, sizeof got, "%.*s", (int) r->msg_len, r->msg ? r->msg : "");
+    else
+    if (strcmp (key, "dups") == 0) {
+        if (!r->has_dups)
+            n = (size_t) snprintf (got, sizeof got, "absent");
+        for (size_t i = 0; r->has_dups && i < r->n_dups && n < sizeof got - 80; i++) {
+            const uint8_t *d = r->dups [i].id;
+            n += (size_t) snprintf (got + n, sizeof got - n, "%s%zu:", i ? "," : "", r->dups [i].index);
+            for (int b = 0; b < 16; b++)
+                n += (size_t) snprintf (got + n, sizeof got - n, "%s%02x",
+                                        b == 4 || b == 6 || b == 8 || b == 10 ? "-" : "", d [b]);
+            n += (size_t) snprintf (got + n, sizeof got - n, "@%lld.%09u",
+                                    (long long) r->dups [i].at_sec, r->dups [i].at_nsec);
+        }
+    }
     else {
         s_fail (c, "unknown verdict key '%s'", key);
         return;
