@@ -160,7 +160,9 @@ s_worker (void *arg)
         }
         int64_t start = s_wall_us ();
         for (long k = 0; k < n; k++) {
-            evs [k] = tongxin_event_new ("cloud_meeting", start - 60000000 + k);   //  each its own time: its own content
+            //  Each its own time, so its own content: the i-th event of
+            //  this producer (its unit) at t0 - 60 s + i µs.
+            evs [k] = tongxin_event_new ("cloud_meeting", t0 - 60000000 + i + k);
             tongxin_event_add_int (evs [k], "participants", 1 + (i + k) % 50);
             tongxin_event_add_text (evs [k], "topic", "bench");
             if (gen) {
