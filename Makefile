@@ -7,6 +7,7 @@
 #   make demo       the end-to-end demo (see README.md)
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make pot        po/tongxin.pot from the marked strings, merged into po/*.po
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -16,6 +17,7 @@ SBINDIR  = $(PREFIX)/sbin
 LIBDIR   = $(PREFIX)/lib
 INCDIR   = $(PREFIX)/include
 MANDIR   = $(PREFIX)/share/man
+LOCALEDIR ?= $(PREFIX)/share/locale
 SYSCONFDIR ?= /etc
 
 B       ?= build
@@ -76,8 +78,28 @@ ifneq ($(PRODLIB_SRC),)
 PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
 
-.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz
-all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN)
+# Message catalogues (po/README.md): po/LANG.po -> $(B)/locale/LANG/LC_MESSAGES/tongxin.mo.
+# The programs find them in $(LOCALEDIR), or in $$TONGXIN_LOCALEDIR (tests).
+PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO_FILES := $(patsubst %,$(B)/locale/%/LC_MESSAGES/tongxin.mo,$(PO_LANGS))
+
+.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz pot
+all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
+
+$(B)/common/i18n.o: CFLAGS += -DTX_LOCALEDIR='"$(LOCALEDIR)"'
+
+$(B)/locale/%/LC_MESSAGES/tongxin.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
+
+# The template from the files of po/POTFILES, then merged into every
+# catalogue: new strings appear untranslated there (tests/i18n.t fails
+# until they are translated).
+XGETTEXT_OPTS = --from-code=UTF-8 --language=C -k_ -kN_ -kNG_:1,2 --add-comments=TRANSLATORS: \
+                --add-location=file --package-name=tongxin --package-version=$(VERSION)
+pot:
+	xgettext $(XGETTEXT_OPTS) -f po/POTFILES -o po/tongxin.pot
+	for po in $(wildcard po/*.po); do msgmerge --quiet --update --backup=none --add-location=file $$po po/tongxin.pot; done
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -207,6 +229,10 @@ install: all
 	for m in docs/man/*.8; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|' systemd/tongxin-collectord.service > $(DESTDIR)$(UNITDIR)/tongxin-collectord.service
 	install -m 0644 systemd/collectord.conf.example $(DESTDIR)$(DOCDIR)/
+	for l in $(PO_LANGS); do \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	    install -m 0644 $(B)/locale/$$l/LC_MESSAGES/tongxin.mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/ || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan
