@@ -7,6 +7,8 @@
 #   make demo       the end-to-end demo (see README.md)
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian packages into $(B)/deb/ (debian/), checked by lintian
+#   make check-deb  install them in a fresh Debian 12 root and run them (tests/deb.t)
 #   make pot        po/tongxin.pot from the marked strings, merged into po/*.po
 #   make clean
 
@@ -83,7 +85,7 @@ endif
 PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
 MO_FILES := $(patsubst %,$(B)/locale/%/LC_MESSAGES/tongxin.mo,$(PO_LANGS))
 
-.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz pot
+.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz deb check-deb pot
 all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
 
 $(B)/common/i18n.o: CFLAGS += -DTX_LOCALEDIR='"$(LOCALEDIR)"'
@@ -103,7 +105,7 @@ pot:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libtxcommon.a: $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -213,9 +215,16 @@ fuzz: deps $(B)/fuzz/fuzz_wire $(B)/tests/test_wire_cases
 	$(B)/fuzz/fuzz_wire -max_total_time=$(FUZZ_TIME) -malloc_limit_mb=1024 -max_len=65536 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus tests/fuzz/corpus $(B)/fuzz/regressions
 
-install: all
+# The programs and the library only (not the tests).  The config goes to
+# $(SYSCONFDIR)/tongxin/collectord.conf unless one is there (never
+# overwritten): the commented example, with db and key set to what
+# tongxin-admin setup makes.
+CONF_DEFAULTS = -e 's|^\# db = $$|db = dbname=tongxin user=tongxin|' \
+                -e 's|^\# key = $$|key = $(SYSCONFDIR)/tongxin/collector.key|'
+install: $(PROGS) $(MO_FILES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/tongxin
 	install -m 0755 $(B)/tongxin-admin $(DESTDIR)$(BINDIR)/
 	for f in tongxin-send tongxin-report; do [ ! -f $(B)/$$f ] || install -m 0755 $(B)/$$f $(DESTDIR)$(BINDIR)/; done
 	install -m 0755 $(B)/tongxin-collectord $(DESTDIR)$(SBINDIR)/
@@ -227,12 +236,35 @@ install: all
 	    producers/lib/tongxin.pc.in > $(DESTDIR)$(PCDIR)/tongxin.pc
 	for m in docs/man/*.1; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in docs/man/*.8; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
-	sed 's|/usr/local/sbin/|$(SBINDIR)/|' systemd/tongxin-collectord.service > $(DESTDIR)$(UNITDIR)/tongxin-collectord.service
-	install -m 0644 systemd/collectord.conf.example $(DESTDIR)$(DOCDIR)/
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|' -e 's|/etc/tongxin/|$(SYSCONFDIR)/tongxin/|g' \
+	    systemd/tongxin-collectord.service > $(DESTDIR)$(UNITDIR)/tongxin-collectord.service
+	install -m 0644 systemd/collectord.conf.example README.md docs/*.md docs/*.svg $(DESTDIR)$(DOCDIR)/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tongxin/collectord.conf ] || \
+	    sed $(CONF_DEFAULTS) systemd/collectord.conf.example > $(DESTDIR)$(SYSCONFDIR)/tongxin/collectord.conf
 	for l in $(PO_LANGS); do \
 	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
 	    install -m 0644 $(B)/locale/$$l/LC_MESSAGES/tongxin.mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/ || exit 1; \
 	done
+
+# Debian packages (debian/): built from a copy of the tree in $(B)/deb, so
+# the packages, .changes and lintian's verdict land there.  Needs the
+# packaging tools (scripts/install-deps installs them; make check does not).
+DEB_DEPS = debhelper dpkg-dev fakeroot lintian
+DEB_SRC  = $(B)/deb/tongxin-$(VERSION)
+deb:
+	@scripts/install-deps $(DEB_DEPS)
+	rm -rf $(B)/deb && mkdir -p $(DEB_SRC)
+	git ls-files -co --exclude-standard | grep -v '^debian/.*\.log$$' | tar -cf - -T - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	@lintian --fail-on error,warning --display-info --show-overrides $(B)/deb/*.changes >$(B)/deb/lintian.log; \
+	    rc=$$?; cat $(B)/deb/lintian.log; [ $$rc = 0 ] || echo "lintian: errors or warnings (see above)"; exit $$rc
+	@ls $(B)/deb/*.deb
+
+# The packages in a fresh Debian 12 root (debootstrap; needs root and a
+# mirror, DEB_MIRROR): not part of make check.
+check-deb: deb
+	@scripts/install-deps debootstrap
+	@TONGXIN_CHECK_DEB=1 B=$(B) tests/run tests/deb.t
 
 clean:
 	rm -rf build build-asan

@@ -48,6 +48,11 @@ int adm_key_issue (PGconn *db, const char *unit, const char *out);
 int adm_key_revoke (PGconn *db, const char *unit);
 int adm_key_list (PGconn *db);
 
+//  Setting up a collector host (setup.c): database, migrations, logins,
+//  key, config.  Connects by itself (adm_conninfo), so db is unused.
+int adm_setup_check (const adm_args_t *args);
+int adm_setup (PGconn *db, const adm_args_t *args);
+
 //  Rejected events (replay.c).  SINCE may be NULL (all).
 int adm_rejected_list (PGconn *db, const char *since);
 int adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry_run);

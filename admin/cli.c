@@ -30,6 +30,12 @@ adm_usage_error (const char *fmt, ...)
 }
 
 const char *
+adm_conninfo (void)
+{
+    return s_db;
+}
+
+const char *
 adm_opt (const adm_args_t *args, const char *name)
 {
     const adm_opt_t *o = args->command->opts;
@@ -165,7 +171,8 @@ s_help (FILE *out, const adm_command_t *commands, int ncommands)
         fprintf (out, "  %-15s %s\n", commands [i].name, commands [i].usage);
     fprintf (out,
         "\nEvery command takes --help.  --db CONNINFO is a libpq connection string or URI;\n"
-        "without it $TONGXIN_DB is used, then libpq's own defaults (PGHOST, ...).\n"
+        "without it $TONGXIN_DB is used, else the database tongxin on the local server\n"
+        "(libpq's defaults, PGHOST, ...), as root as PostgreSQL's superuser postgres.\n"
         "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 

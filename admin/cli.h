@@ -53,6 +53,9 @@ struct adm_command_s {
 int adm_cli_main (const adm_command_t *commands, int ncommands, int schema_version,
                   int argc, char **argv);
 
+//  The --db given, or NULL (adm_connect's defaults).
+const char *adm_conninfo (void);
+
 //  The value of option NAME of the running command, or NULL if not given.
 const char *adm_opt (const adm_args_t *args, const char *name);
 

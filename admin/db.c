@@ -1,10 +1,14 @@
 /*  db.c: libpq helpers for tongxin-admin.  */
 #include "db.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 adm_verror (const char *fmt, va_list ap)
@@ -23,28 +27,70 @@ adm_error (const char *fmt, ...)
     va_end (ap);
 }
 
+//  As root with no conninfo, PostgreSQL's superuser "postgres" by peer
+//  authentication: the server reads the client's effective uid when it
+//  connects, so the process is postgres only for the connect.
+static PGconn *
+s_connect_as_postgres (const char *const *keys, const char *const *values)
+{
+    struct passwd *pw = getpwnam ("postgres");
+    if (!pw)
+        return PQconnectdbParams (keys, values, 1);
+    if (setegid (pw->pw_gid) != 0 || seteuid (pw->pw_uid) != 0) {
+        adm_error ("cannot act as the postgres user: %s", strerror (errno));
+        if (setegid (0) != 0)
+            abort ();
+        return NULL;
+    }
+    PGconn *db = PQconnectdbParams (keys, values, 1);
+    if (seteuid (0) != 0 || setegid (0) != 0)
+        abort ();               //  cannot happen: root may always go back
+    return db;
+}
+
 PGconn *
-adm_connect (const char *conninfo)
+adm_connect_to (const char *conninfo, const char *dbname)
 {
     if (!conninfo)
         conninfo = getenv ("TONGXIN_DB");
-    if (!conninfo)
-        conninfo = "";
-    PGconn *db = PQconnectdb (conninfo);
+    bool as_postgres = !conninfo && geteuid () == 0;
+    const char *keys [4], *values [4];
+    int n = 0;
+    if (conninfo) {
+        //  The first dbname is expanded as the whole connection string.
+        keys [n] = "dbname"; values [n++] = conninfo;
+    }
+    if (dbname || !conninfo) {
+        keys [n] = "dbname"; values [n++] = dbname ? dbname : "tongxin";
+    }
+    if (as_postgres) {
+        keys [n] = "user"; values [n++] = "postgres";
+    }
+    keys [n] = NULL; values [n] = NULL;
+    PGconn *db = as_postgres ? s_connect_as_postgres (keys, values)
+                             : PQconnectdbParams (keys, values, 1);
     if (!db) {
         adm_error ("cannot connect to the database: out of memory");
         return NULL;
     }
     if (PQstatus (db) != CONNECTION_OK) {
         char line [512];
-        adm_error ("cannot connect to the database: %s",
-                   tx_pg_first_line (PQerrorMessage (db), line, sizeof line));
+        adm_error ("cannot connect to the database: %s%s",
+                   tx_pg_first_line (PQerrorMessage (db), line, sizeof line),
+                   as_postgres ? " (connecting as postgres by peer authentication;"
+                                 " give --db CONNINFO to connect otherwise)" : "");
         PQfinish (db);
         return NULL;
     }
     PGresult *r = PQexec (db, "SET client_min_messages = warning");
     PQclear (r);
     return db;
+}
+
+PGconn *
+adm_connect (const char *conninfo)
+{
+    return adm_connect_to (conninfo, NULL);
 }
 
 static void

@@ -12,9 +12,15 @@
 
 #include "pgmsg.h"
 
-//  Connect with CONNINFO (NULL: $TONGXIN_DB, then libpq's defaults).
-//  Returns the connection (caller's, PQfinish it) or NULL.
+//  Connect with CONNINFO (NULL: $TONGXIN_DB; neither: the local server's
+//  database "tongxin", and as root as PostgreSQL's superuser "postgres" by
+//  peer authentication).  Returns the connection (caller's, PQfinish it)
+//  or NULL.
 PGconn *adm_connect (const char *conninfo);
+
+//  The same with the database name DBNAME (NULL: as above) in place of
+//  CONNINFO's.
+PGconn *adm_connect_to (const char *conninfo, const char *dbname);
 
 //  Run SQL with text parameters.  Returns the result (caller's, PQclear it)
 //  when its status is COMMAND_OK or TUPLES_OK; else prints "WHAT: message"

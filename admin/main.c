@@ -120,6 +120,26 @@ cmd_contents_backfill (PGconn *db, const adm_args_t *a)
 //  ---------------------------------------------------------------- the commands
 
 static const adm_command_t s_commands [] = {
+    { .name = "setup", .usage = "[--etc DIR] [--user USER] [--login ROLE] [--analyst ROLE] [--db CONNINFO]",
+      .help =
+      "Make this host ready to run the collector; safe to run again (what exists is\n"
+      "kept).  As a PostgreSQL superuser -- run as root it connects as postgres by peer\n"
+      "authentication; or --db -- it creates the database (the one --db names, else\n"
+      "tongxin) if missing and migrates it; creates the collector's LOGIN role, a member\n"
+      "of tongxin_collector only, and one analyst's (tongxin_analyst only), each with a\n"
+      "random password written only to a libpq password file: DIR/pgpass (owner USER,\n"
+      "0600, the unit passes it to the collector) and DIR/ROLE.pgpass (yours, 0600, to\n"
+      "hand to the analyst); makes the collector's keypair DIR/collector.key (owner\n"
+      "USER, 0600) and DIR/collector.key.pub; writes DIR/collectord.conf from the\n"
+      "commented example unless it exists; then prints the next steps.\n\n"
+      "  --etc DIR       where the files go (default /etc/tongxin)\n"
+      "  --user USER     the system user the collector runs as (default tongxin)\n"
+      "  --login ROLE    the collector's login (default: USER's name, so peer\n"
+      "                  authentication on the local socket works too)\n"
+      "  --analyst ROLE  the analyst's login (default analyst)\n",
+      .opts = { { "etc", true }, { "user", true }, { "login", true }, { "analyst", true } },
+      .operands = 0, .operands_error = NULL,
+      .needs_db = false, .check = adm_setup_check, .run = adm_setup },
     { .name = "migrate", .usage = "[--check] [--db CONNINFO]",
       .help =
       "Apply the pending schema migrations, each in its own transaction, and create\n"

@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -18,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_BOOL, T_INT, T_LIST } type_t;
+typedef enum { T_STR, T_BOOL, T_INT, T_LIST, T_ENUM } type_t;
 
 typedef struct {
     const char *name;               //  key and flag name
@@ -29,6 +30,15 @@ typedef struct {
     const char *help;               //  one line (a msgid: --help translates it)
 } option_t;
 
+//  The allowed values of each T_ENUM option, NULL-terminated.
+static const char *const s_log_levels [] = { "debug", "info", "warn", "error", NULL };
+static const struct {
+    const char *name;
+    const char *const *choices;
+} s_enums [] = {
+    { "log-level", s_log_levels },
+};
+
 #define OFF(f) offsetof (tx_config_t, f)
 static const option_t s_options [] = {
     { "db", T_STR, OFF (db), NULL, 0, 0,
@@ -38,7 +48,7 @@ static const option_t s_options [] = {
     { "insecure", T_BOOL, OFF (insecure), "false", 0, 0,
       N_("plain transport without authentication (tests only)") },
     { "key", T_STR, OFF (key), NULL, 0, 0,
-      N_("the collector's CURVE secret key file (tongxin-admin key server)") },
+      N_("the collector's CURVE secret key file, e.g. /etc/tongxin/collector.key (tongxin-admin setup or key server)") },
     { "metrics", T_STR, OFF (metrics), "", 0, 0,
       N_("serve /metrics and /healthz on [ADDR:]PORT (ADDR defaults to 127.0.0.1; empty = off)") },
     { "group-events", T_INT, OFF (group_events), "5000", 1, 100000,
@@ -65,7 +75,7 @@ static const option_t s_options [] = {
       N_("KiB of refusals one sender may add to rejected_events per minute; past it refusals are answered and counted but not kept (0: no limit)") },
     { "rejected-prefix", T_INT, OFF (rejected_prefix), "4096", 64, 1048640,
       N_("bytes kept of a refused whole message (with its length and SHA-256)") },
-    { "log-level", T_STR, OFF (log_level), "info", 0, 0,
+    { "log-level", T_ENUM, OFF (log_level), "info", 0, 0,
       N_("debug, info, warn or error") },
     { "zap-domain", T_STR, OFF (zap_domain), "tongxin", 0, 0,
       N_("ZAP domain of the CURVE handshake") },
@@ -87,6 +97,26 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
 {
     char *base = (char *) cfg + o->offset;
     switch (o->type) {
+        case T_ENUM: {
+            const char *const *choices = NULL;
+            for (size_t e = 0; e < sizeof s_enums / sizeof s_enums [0]; e++)
+                if (strcmp (s_enums [e].name, o->name) == 0)
+                    choices = s_enums [e].choices;
+            assert (choices);
+            int i = 0;
+            while (choices [i] && strcmp (choices [i], value) != 0)
+                i++;
+            if (!choices [i]) {
+                size_t n = (size_t) snprintf (err, errlen, _("%s: '%s' is not one of"), o->name, value);
+                for (i = 0; choices [i] && n < errlen; i++)
+                    n += (size_t) snprintf (err + n, errlen - n, "%s %s", i ? "," : "", choices [i]);
+                return -1;
+            }
+            char **p = (char **) base;
+            free (*p);
+            *p = strdup (value);
+            return 0;
+        }
         case T_STR: {
             char **p = (char **) base;
             free (*p);
@@ -195,19 +225,25 @@ s_help (void)
 }
 
 void
-tx_config_print_example (void)
+tx_config_write_example (FILE *out)
 {
-    printf ("# tongxin-collectord configuration (INI).  Every key is also a flag:\n"
-            "# key = value here is --key value on the command line, which wins.\n"
-            "# Unknown keys are errors.  Booleans: true/false.\n"
-            "[collector]\n");
+    fprintf (out, "# tongxin-collectord configuration (INI).  Every key is also a flag:\n"
+                  "# key = value here is --key value on the command line, which wins.\n"
+                  "# Unknown keys are errors.  Booleans: true/false.\n"
+                  "[collector]\n");
     for (int i = 0; i < NOPTIONS; i++) {
         const option_t *o = &s_options [i];
-        printf ("\n# %s", o->help);       //  English, as the shipped file
+        fprintf (out, "\n# %s", o->help);       //  English, as the shipped file
         if (o->type == T_INT)
-            printf (" (%ld..%ld)", o->min, o->max);
-        printf ("\n# %s = %s\n", o->name, o->def ? o->def : "");
+            fprintf (out, " (%ld..%ld)", o->min, o->max);
+        fprintf (out, "\n# %s = %s\n", o->name, o->def ? o->def : "");
     }
+}
+
+void
+tx_config_print_example (void)
+{
+    tx_config_write_example (stdout);
 }
 
 int

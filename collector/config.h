@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define TX_CONFIG_MAX_BINDS 8
 
@@ -42,7 +43,9 @@ int tx_config_load (tx_config_t *cfg, int argc, char **argv);
 //  Frees the strings.
 void tx_config_free (tx_config_t *cfg);
 
-//  Writes the documented example config (every key, commented) to stdout.
+//  Writes the documented example config (every key, commented) to stdout,
+//  or to OUT (tongxin-admin setup starts /etc/tongxin/collectord.conf from it).
 void tx_config_print_example (void);
+void tx_config_write_example (FILE *out);
 
 #endif

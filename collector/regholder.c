@@ -3,7 +3,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -14,6 +16,7 @@ struct tx_regholder_t {
     pthread_cond_t loaded;      //  signalled after each load
     tx_registry_t *registry;    //  current snapshot, or NULL
     unsigned generation;        //  loads so far
+    size_t counts [3];          //  units, types, keys of the last load
     atomic_int requested;       //  a load was asked for
     atomic_llong next_ms;       //  next periodic load (monotonic ms)
     int refresh_ms;             //  the period
@@ -86,12 +89,17 @@ tx_regholder_load (tx_regholder_t *self, PGconn *db)
     char err [256];
     tx_registry_t *reg = tx_registry_load (db, err, sizeof err);
     if (!reg) {
-        tx_log (TX_LOG_WARN, "registry load failed", "err=\"%s\"", err);
+        tx_log (TX_LOG_WARN, "registry load failed", "err=%s", tx_log_q (err));
         return -1;
     }
-    tx_log (TX_LOG_INFO, "registry loaded", "units=%zu types=%zu keys=%zu",
-            tx_registry_units (reg), tx_registry_types (reg), tx_registry_keys (reg));
     pthread_mutex_lock (&self->lock);
+    //  The first load and one whose counts changed at info; the routine
+    //  reloads (every registry-refresh seconds) at debug.
+    size_t counts [3] = { tx_registry_units (reg), tx_registry_types (reg), tx_registry_keys (reg) };
+    bool changed = self->generation == 0 || memcmp (counts, self->counts, sizeof counts) != 0;
+    memcpy (self->counts, counts, sizeof counts);
+    tx_log (changed ? TX_LOG_INFO : TX_LOG_DEBUG, "registry loaded", "units=%zu types=%zu keys=%zu",
+            counts [0], counts [1], counts [2]);
     tx_registry_t *old = self->registry;
     self->registry = reg;
     self->generation++;

@@ -20,6 +20,8 @@ struct tx_registry_t {
     tx_strmap_t *units;         //  code -> (void *) 1 active / 2 disabled
     tx_strmap_t *regions;       //  code -> (void *) 1
     tx_strmap_t *types;         //  code -> tx_type_def_t *
+    const tx_type_def_t **type_list;    //  the same types, in the order added
+    size_t n_types, cap_types;
     tx_strmap_t *keys;          //  z85 public key -> unit code (arena), live keys
     tx_strmap_t *revoked;       //  z85 public key -> (void *) 1, revoked keys
     int64_t id_lo_ms, id_hi_ms; //  event id window
@@ -238,6 +240,15 @@ tx_registry_add_type (tx_registry_t *self, const char *code, bool partner_requir
     ||  !(t->attrs = s_alloc (self, sizeof (tx_attr_def_t) * (max_attrs + 1)))
     ||  tx_strmap_put (self->types, code, strlen (code), t) != 0)
         return NULL;
+    if (self->n_types == self->cap_types) {
+        size_t cap = self->cap_types ? self->cap_types * 2 : 32;
+        const tx_type_def_t **list = realloc (self->type_list, cap * sizeof *list);
+        if (!list)
+            return NULL;
+        self->type_list = list;
+        self->cap_types = cap;
+    }
+    self->type_list [self->n_types++] = t;
     t->partner_required = partner_required;
     return t;
 }
@@ -326,6 +337,7 @@ tx_registry_unref (tx_registry_t **self_p)
     tx_strmap_destroy (&self->units);
     tx_strmap_destroy (&self->regions);
     tx_strmap_destroy (&self->types);
+    free (self->type_list);
     tx_strmap_destroy (&self->keys);
     tx_strmap_destroy (&self->revoked);
     while (self->arena) {
@@ -353,6 +365,52 @@ const tx_type_def_t *
 tx_registry_type (const tx_registry_t *self, const char *code, size_t len)
 {
     return tx_strmap_get (self->types, code, len);
+}
+
+//  The edit distance between a[0..n) and b[0..m), bytes; at most 64 each.
+static size_t
+s_distance (const char *a, size_t n, const char *b, size_t m)
+{
+    size_t row [65];
+    for (size_t j = 0; j <= m; j++)
+        row [j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = row [0];
+        row [0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t up = row [j];
+            size_t best = diag + (a [i - 1] != b [j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row [j - 1] + 1 < best)
+                best = row [j - 1] + 1;
+            row [j] = best;
+            diag = up;
+        }
+    }
+    return row [m];
+}
+
+const char *
+tx_registry_nearest_type (const tx_registry_t *self, const char *code, size_t len)
+{
+    if (len == 0 || len > 64)
+        return NULL;
+    size_t limit = len / 3 > 2 ? len / 3 : 2;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+    for (size_t i = 0; i < self->n_types; i++) {
+        const char *t = self->type_list [i]->code;
+        size_t tlen = strlen (t);
+        if (tlen > 64)
+            continue;
+        size_t d = s_distance (code, len, t, tlen);
+        if (d < best_d && d < len) {
+            best = t;
+            best_d = d;
+        }
+    }
+    return best;
 }
 
 const char *

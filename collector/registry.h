@@ -75,6 +75,11 @@ int tx_registry_unit (const tx_registry_t *self, const char *code, size_t len);
 bool tx_registry_region (const tx_registry_t *self, const char *code, size_t len);
 const tx_type_def_t *tx_registry_type (const tx_registry_t *self, const char *code, size_t len);
 
+//  The registered type code nearest to code[0..len) by edit distance, if
+//  close enough to be a slip (at most a third of its length, or 2), else
+//  NULL: for "unknown type; did you mean ...?".
+const char *tx_registry_nearest_type (const tx_registry_t *self, const char *code, size_t len);
+
 //  The unit a CURVE public key (40-char Z85) belongs to, if registered and
 //  not revoked; NULL otherwise.
 const char *tx_registry_key_unit (const tx_registry_t *self, const char *z85);

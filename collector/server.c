@@ -167,7 +167,7 @@ s_validate_batch (server_t *r, tx_job_t *job, const tx_batch_t *batch, const cha
     for (size_t i = 0; i < batch->count; i++) {
         const tx_event_t *ev = &batch->events [i];
         int code = ev->reject;
-        char msg [TX_REJECT_MSG_MAX + 160];
+        char msg [1024];            //  a reason, with the allowed values of an enum
         msg [0] = 0;
         if (ev->reject_msg)
             snprintf (msg, sizeof msg, "%s", ev->reject_msg);
@@ -400,7 +400,7 @@ s_prepare (server_t *r)
     tx_log_set_level (level);
     char err [256];
     if (!r->cfg->insecure && tx_keyfile_read (r->cfg->key, true, &r->key, err, sizeof err) != 0) {
-        tx_log (TX_LOG_ERROR, "cannot read the server key", "err=\"%s\"", err);
+        tx_log (TX_LOG_ERROR, "cannot read the server key", "err=%s", tx_log_q (err));
         return 1;
     }
     struct sigaction sa = { .sa_handler = s_on_stop };
@@ -438,7 +438,7 @@ s_build (server_t *r)
         char err [256];
         r->http = tx_metrics_start (r->m, cfg->metrics, err, sizeof err);
         if (!r->http) {
-            tx_log (TX_LOG_ERROR, "cannot start the metrics server", "err=\"%s\"", err);
+            tx_log (TX_LOG_ERROR, "cannot start the metrics server", "err=%s", tx_log_q (err));
             return -1;
         }
     }
@@ -458,18 +458,18 @@ s_listen (server_t *r)
             tx_guard_limit (r->guard) < cfg->max_handshaking ? " (lowered to fit the open-files limit)" : "");
     r->router = zmq_socket (r->ctx, ZMQ_ROUTER);
     if (s_setup_router (cfg, r->router, &r->key) != 0) {
-        tx_log (TX_LOG_ERROR, "cannot set socket options", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        tx_log (TX_LOG_ERROR, "cannot set socket options", "err=%s", tx_log_q (zmq_strerror (zmq_errno ())));
         return -1;
     }
     r->monitor = tx_monitor_new (r->ctx, r->router, r->guard, r->m);
     if (!r->monitor) {
-        tx_log (TX_LOG_ERROR, "cannot monitor the socket", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        tx_log (TX_LOG_ERROR, "cannot monitor the socket", "err=%s", tx_log_q (zmq_strerror (zmq_errno ())));
         return -1;
     }
     for (int i = 0; i < cfg->n_binds; i++) {
         if (zmq_bind (r->router, cfg->binds [i]) != 0) {
-            tx_log (TX_LOG_ERROR, "cannot bind", "endpoint=%s err=\"%s\"", cfg->binds [i],
-                    zmq_strerror (zmq_errno ()));
+            tx_log (TX_LOG_ERROR, "cannot bind", "endpoint=%s err=%s", cfg->binds [i],
+                    tx_log_q (zmq_strerror (zmq_errno ())));
             return -1;
         }
         tx_log (TX_LOG_INFO, "listening", "endpoint=%s security=%s", cfg->binds [i],

@@ -91,8 +91,24 @@ s_check_enum (const tx_attr_def_t *def, const tx_attr_t *a, char *msg, size_t ms
         if (strlen (def->enum_values [i]) == v->u.s.len
         &&  memcmp (def->enum_values [i], v->u.s.ptr, v->u.s.len) == 0)
             return TX_REJECT_NONE;
-    return s_fail (TX_REJECT_BAD_ENUM, msg, msglen,
-                   "attribute %.*s is not one of the allowed values", a->name, a->name_len);
+    //  Say which values are allowed (registry text: clean, as many as fit).
+    if (msg && msglen) {
+        int n = snprintf (msg, msglen, "attribute %.*s must be one of:", a->name_len > 64 ? 64 : (int) a->name_len,
+                          a->name);
+        for (size_t i = 0; n > 0 && (size_t) n < msglen && i < def->n_enum; i++) {
+            size_t left = msglen - (size_t) n;
+            int w = snprintf (msg + n, left, "%s %s", i ? "," : "", def->enum_values [i]);
+            if (w < 0 || (size_t) w >= left) {
+                //  Cut at a whole value: "..." if there is room.
+                msg [n] = 0;
+                if (left > 5)
+                    snprintf (msg + n, left, " ...");
+                break;
+            }
+            n += w;
+        }
+    }
+    return TX_REJECT_BAD_ENUM;
 }
 
 static int
@@ -144,8 +160,13 @@ s_check_unit (const tx_registry_t *reg, const tx_event_t *ev, const tx_validate_
 {
     if (ctx->auth_unit
     && (strlen (ctx->auth_unit) != ev->unit_len || memcmp (ctx->auth_unit, ev->unit, ev->unit_len) != 0))
-        return s_fail (TX_REJECT_UNIT_MISMATCH, msg, msglen,
-                       "unit %.*s is not the authenticated sender's unit", ev->unit, ev->unit_len);
+    {
+        if (msg && msglen)
+            snprintf (msg, msglen, "unit %.*s is not the sender's unit: the key this producer"
+                      " connected with belongs to unit %.64s", ev->unit_len > 64 ? 64 : (int) ev->unit_len,
+                      ev->unit, ctx->auth_unit);
+        return TX_REJECT_UNIT_MISMATCH;
+    }
     int unit = tx_registry_unit (reg, ev->unit, ev->unit_len);
     if (unit < 0)
         return s_fail (TX_REJECT_UNKNOWN_UNIT, msg, msglen, "unknown unit %.*s", ev->unit, ev->unit_len);
@@ -243,7 +264,15 @@ tx_validate_event (const tx_registry_t *reg, const tx_event_t *ev, const tx_vali
         return rc;
     const tx_type_def_t *type = tx_registry_type (reg, ev->type, ev->type_len);
     if (!type)
-        return s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
+    {
+        const char *near = tx_registry_nearest_type (reg, ev->type, ev->type_len);
+        if (msg && msglen && near)
+            snprintf (msg, msglen, "unknown event type %.*s; did you mean %s?",
+                      ev->type_len > 64 ? 64 : (int) ev->type_len, ev->type, near);
+        else
+            s_fail (TX_REJECT_UNKNOWN_TYPE, msg, msglen, "unknown event type %.*s", ev->type, ev->type_len);
+        return TX_REJECT_UNKNOWN_TYPE;
+    }
     //  A retraction says which event it withdraws (revision 1.1).
     if (ev->type_len == 10 && memcmp (ev->type, "retraction", 10) == 0 && !ev->has_supersedes)
         return s_fail (TX_REJECT_MALFORMED_EVENT, msg, msglen,

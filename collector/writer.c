@@ -261,7 +261,7 @@ s_connect (tx_writer_t *self)
         return -1;
     }
     if (s_setup_session (self) != 0 || s_check_schema (self) != 0) {
-        tx_log (TX_LOG_WARN, "database session setup failed", "err=\"%s\"", self->dberr);
+        tx_log (TX_LOG_WARN, "database session setup failed", "err=%s", tx_log_q (self->dberr));
         s_disconnect (self);
         return -1;
     }
@@ -278,7 +278,7 @@ s_partitions (tx_writer_t *self)
     if (now < self->next_partitions_ms)
         return;
     if (s_exec (self, "SELECT tongxin.ensure_partitions()") != 0)
-        tx_log (TX_LOG_WARN, "creating partitions failed", "err=\"%s\"", self->dberr);
+        tx_log (TX_LOG_WARN, "creating partitions failed", "err=%s", tx_log_q (self->dberr));
     self->next_partitions_ms = now + 6 * 3600 * 1000;
 }
 
@@ -597,7 +597,7 @@ s_reconnect (tx_writer_t *self)
                 tx_regholder_load (self->registry, self->db);
             return 0;
         }
-        tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=\"%s\"", backoff, self->dberr);
+        tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=%s", backoff, tx_log_q (self->dberr));
         //  Sleep in slices: a stop must not wait out the whole backoff.
         for (int64_t wake = tx_clock_ms () + backoff; tx_clock_ms () < wake; ) {
             if (atomic_load (&self->main->stopping) && tx_clock_ms () > atomic_load (&self->main->deadline_ms))
@@ -624,8 +624,8 @@ s_write_retry (tx_writer_t *self, const part_t *p)
         atomic_fetch_add (&self->m->db_errors, 1);
         if (rc == WR_FAIL)
             return WR_FAIL;
-        tx_log (TX_LOG_WARN, "transaction failed, retrying", "sqlstate=%s err=\"%s\"",
-                *self->dbstate ? self->dbstate : "-", self->dberr);
+        tx_log (TX_LOG_WARN, "transaction failed, retrying", "sqlstate=%s err=%s",
+                *self->dbstate ? self->dbstate : "-", tx_log_q (self->dberr));
         if (PQstatus (self->db) != CONNECTION_OK || !*self->dbstate || !strncmp (self->dbstate, "57", 2)) {
             atomic_store (&self->m->db_up, 0);
             if (s_reconnect (self) != 0)
@@ -662,7 +662,7 @@ s_log_refusal_cause (tx_writer_t *self)
     tx_log (first ? TX_LOG_ERROR : TX_LOG_DEBUG,
             "the database refused an event the validator passed; kept whole as db_refused for"
             " tongxin-admin rejected replay (logged once per cause)",
-            "sqlstate=%s err=\"%s\"", self->dbstate, self->dberr);
+            "sqlstate=%s err=%s", self->dbstate, tx_log_q (self->dberr));
 }
 
 //  A job whose transaction failed on data: store its events one by one, turn
@@ -711,14 +711,14 @@ s_write_isolated (tx_writer_t *self, tx_job_t *job)
         //  cannot fail (the code, the sender, the bytes) so no refused
         //  event goes unrecorded.
         tx_log (TX_LOG_ERROR, "cannot record rejected events; recording them without their texts",
-                "err=\"%s\"", self->dberr);
+                "err=%s", tx_log_q (self->dberr));
         for (size_t k = 0; k < job->n_rejrows; k++) {
             job->rejrows [k].claimed_unit.len = 0;
             job->rejrows [k].msg.len = 0;
         }
         rc = s_write_retry (self, &p);
         if (rc == WR_FAIL)
-            tx_log (TX_LOG_ERROR, "cannot record rejected events", "err=\"%s\"", self->dberr);
+            tx_log (TX_LOG_ERROR, "cannot record rejected events", "err=%s", tx_log_q (self->dberr));
     }
     return rc;
 }
@@ -797,13 +797,13 @@ s_reply (tx_writer_t *self, tx_job_t *job)
     int rc = job->error ? s_pack_error (self, job, err, sizeof err)
                         : s_pack_ack (self, job, err, sizeof err);
     if (rc != 0) {
-        tx_log (TX_LOG_ERROR, "cannot pack a reply", "batch=%llu err=\"%s\"",
-                (unsigned long long) job->batch_id, err);
+        tx_log (TX_LOG_ERROR, "cannot pack a reply", "batch=%llu err=%s",
+                (unsigned long long) job->batch_id, tx_log_q (err));
         return;
     }
     if (zmq_send (self->acks, job->rid, job->rid_len, ZMQ_SNDMORE) < 0
     ||  zmq_send (self->acks, self->ack.data, self->ack.size, 0) < 0)
-        tx_log (TX_LOG_ERROR, "cannot hand a reply to the receiver", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        tx_log (TX_LOG_ERROR, "cannot hand a reply to the receiver", "err=%s", tx_log_q (zmq_strerror (zmq_errno ())));
 }
 
 static void
@@ -840,7 +840,7 @@ s_idle_check (tx_writer_t *self, int64_t *next_ping)
 {
     if (self->db && tx_clock_ms () >= *next_ping) {
         if (s_exec (self, "SELECT 1") != 0) {
-            tx_log (TX_LOG_WARN, "database check failed", "err=\"%s\"", self->dberr);
+            tx_log (TX_LOG_WARN, "database check failed", "err=%s", tx_log_q (self->dberr));
             s_disconnect (self);
         }
         *next_ping = tx_clock_ms () + IDLE_PING_MS;
@@ -877,8 +877,8 @@ s_write_group (tx_writer_t *self, tx_job_t **jobs, size_t n)
         return rc;
     //  One of the jobs holds something the database refuses: write each
     //  alone, and isolate the event inside the one that fails.
-    tx_log (TX_LOG_WARN, "group refused by the database; splitting", "sqlstate=%s err=\"%s\"",
-            self->dbstate, self->dberr);
+    tx_log (TX_LOG_WARN, "group refused by the database; splitting", "sqlstate=%s err=%s",
+            self->dbstate, tx_log_q (self->dberr));
     rc = WR_OK;
     for (size_t j = 0; j < n && rc != WR_RETRY; j++) {
         part_t one = { &jobs [j], 1, -1, false };
@@ -954,7 +954,7 @@ tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
     int tries = 0;
     while (s_connect (self) != 0 || tx_regholder_load (self->registry, self->db) != 0) {
         if (++tries == 1)
-            tx_log (TX_LOG_WARN, "waiting for the database", "err=\"%s\"", self->dberr);
+            tx_log (TX_LOG_WARN, "waiting for the database", "err=%s", tx_log_q (self->dberr));
         if (*interrupted)
             return -1;
         struct timespec ts = { 1, 0 };

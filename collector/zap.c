@@ -282,7 +282,7 @@ s_bind (tx_zap_t *self)
         zmq_setsockopt (sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     }
     if (!sock || zmq_bind (sock, ZAP_ENDPOINT) != 0) {
-        tx_log (TX_LOG_ERROR, "cannot bind the ZAP handler", "err=\"%s\"", zmq_strerror (zmq_errno ()));
+        tx_log (TX_LOG_ERROR, "cannot bind the ZAP handler", "err=%s", tx_log_q (zmq_strerror (zmq_errno ())));
         if (sock)
             zmq_close (sock);
         return NULL;

@@ -55,6 +55,17 @@ tx_log_quote (const char *s, size_t len, char *out, size_t outlen)
     return out;
 }
 
+const char *
+tx_log_q (const char *s)
+{
+    static __thread char ring [4][1024];
+    static __thread unsigned next;
+    char *out = ring [next++ % 4];
+    if (!s)
+        s = "";
+    return tx_log_quote (s, strlen (s), out, sizeof ring [0]);
+}
+
 void
 tx_log (tx_log_level_t level, const char *msg, const char *kv, ...)
 {

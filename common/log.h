@@ -3,10 +3,10 @@
  *
  *      tx_log (TX_LOG_WARN, "database unreachable", "retry_ms=%d err=%s", ms, e);
  *
- *  KV is a printf format for the key=value part (may be NULL).  Values with
- *  spaces should be quoted by the caller with %q-like care: tx_log_quote()
- *  writes a quoted, escaped copy of a string.  Thread-safe: each line is one
- *  write(2).
+ *  KV is a printf format for the key=value part (may be NULL).  A value
+ *  that may hold spaces or quotes (an error text) goes in quoted and
+ *  escaped: "err=%s", tx_log_q (text) -- never "err=\"%s\"", which a quote
+ *  inside the text breaks.  Thread-safe: each line is one write(2).
  */
 #ifndef TX_LOG_H_INCLUDED
 #define TX_LOG_H_INCLUDED
@@ -35,5 +35,10 @@ void tx_log (tx_log_level_t level, const char *msg, const char *kv, ...)
 //  Writes "s" (len bytes) quoted and escaped into out (outlen > 2); returns out.
 //  Non-printable bytes become \xNN; the copy is cut to fit.
 const char *tx_log_quote (const char *s, size_t len, char *out, size_t outlen);
+
+//  tx_log_quote of the string S (NULL: "") into one of a few buffers of the
+//  calling thread; the result is borrowed until the thread's fourth next
+//  call, so up to four may appear in one tx_log.  Long texts are cut.
+const char *tx_log_q (const char *s);
 
 #endif

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make install puts everything under PREFIX (and DESTDIR).
 . tests/lib.sh
-plan 7
-make -s install B="$B" PREFIX="$T/prefix" >/dev/null 2>&1; ok $? "make install PREFIX=..."
+plan 10
+make -s install B="$B" PREFIX="$T/prefix" SYSCONFDIR="$T/prefix/etc" >/dev/null 2>&1; ok $? "make install PREFIX=..."
 P=$T/prefix
 "$P/bin/tongxin-admin" --version | grep -q '^tongxin-admin '; ok $? "the installed tongxin-admin runs"
 "$P/sbin/tongxin-collectord" --version | grep -q '^tongxin-collectord '; ok $? "the daemon is in sbin"
@@ -14,3 +14,12 @@ PKG_CONFIG_PATH=$P/lib/pkgconfig pkg-config --libs tongxin | grep -q -- '-ltongx
 ok $? "the unit (pointing at the installed daemon) and the example config"
 make -s install B="$B" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1 && [ -x "$T/dest/usr/bin/tongxin-admin" ]
 ok $? "DESTDIR is honoured"
+C=$T/prefix/etc/tongxin/collectord.conf
+[ -f "$P/share/doc/tongxin/README.md" ] && [ -f "$P/share/doc/tongxin/operations.md" ] && [ -f "$T/dest/etc/tongxin/collectord.conf" ]
+ok $? "the docs under share/doc/tongxin, the config under SYSCONFDIR (/etc with DESTDIR)"
+is "$(grep -v '^#' "$C" | grep .)" "[collector]
+db = dbname=tongxin user=tongxin
+key = $T/prefix/etc/tongxin/collector.key" "the config: the example with the login and key tongxin-admin setup makes"
+echo "# edited" >> "$C"
+make -s install B="$B" PREFIX="$T/prefix" SYSCONFDIR="$T/prefix/etc" >/dev/null 2>&1
+is "$(tail -n 1 "$C")" "# edited" "an installed config is never overwritten"

@@ -103,6 +103,8 @@ flags_event (send_t *self)
             goto fail;
     if (value_id (self, 1, "--id", ev, a->id, a->id ? strlen (a->id) : 0) != 0)
         goto fail;
+    if (a->nth)
+        value_stored (tongxin_event_set_nth (ev, a->nth));     //  in range: options.c
     int rc = tongxin_event_check (ev, err, sizeof err);
     if (rc == TONGXIN_ENOMEM)
         out_oom ();

@@ -1,5 +1,5 @@
 /*  flags: the one event given by flags (--type, --at, --partner, --attr
-    NAME[:KIND]=VALUE, --id), built and checked by libtongxin before
+    NAME[:KIND]=VALUE, --id, --nth), built and checked by libtongxin before
     anything is opened.
 */
 #ifndef FLAGS_H_INCLUDED

@@ -203,7 +203,8 @@ s_json_str (send_t *self, uint64_t lineno, json_t *root, const char *key, size_t
 static json_t *
 s_parse (send_t *self, uint64_t lineno, const char *line, size_t len)
 {
-    static const char *known [] = { "id", "unit", "type", "occurred_at", "partner", "attrs", NULL };
+    static const char *known [] = { "id", "unit", "type", "occurred_at", "partner", "attrs", "nth",
+                                    NULL };
     if (!tongxin_text_valid (line, len)) {
         out_invalid (self, lineno, "bad_utf8", "the line is not valid UTF-8 or holds a NUL byte");
         return NULL;
@@ -231,7 +232,7 @@ s_parse (send_t *self, uint64_t lineno, const char *line, size_t len)
         if (!known [k]) {
             char show [SHOW_SIZE];
             out_invalid (self, lineno, "unknown_field", "'%s' is not a field (id, unit, type, "
-                         "occurred_at, partner, attrs)", out_show (key, strlen (key), show));
+                         "occurred_at, partner, attrs, nth)", out_show (key, strlen (key), show));
             json_decref (root);
             return NULL;
         }
@@ -262,6 +263,43 @@ s_fields (send_t *self, uint64_t lineno, json_t *root, fields_t *f)
         out_invalid (self, lineno, "missing_field", "%s is required", !f->type ? "type" : "occurred_at");
         return -1;
     }
+    return 0;
+}
+
+//  The line's "nth" (the same content again on purpose) into ev, if it has
+//  one: a whole number from 1 to TONGXIN_MAX_NTH.  0, or -1 after reporting.
+static int
+s_nth (send_t *self, uint64_t lineno, const char *line, json_t *root, tongxin_event_t *ev)
+{
+    json_t *v = json_object_get (root, "nth");
+    if (!v)
+        return 0;
+    //  A number is an index into self->numbers (s_numbers_scan).
+    const numbers_t *nums = &self->numbers;
+    json_int_t k = json_is_integer (v) ? json_integer_value (v) : -1;
+    unsigned long n = 0;
+    if (k >= 0 && (size_t) k < nums->n) {
+        const char *s = line + nums->at [k];
+        size_t len = nums->size [k], i = 0;
+        while (i < len && i < 6 && s [i] >= '0' && s [i] <= '9')
+            n = n * 10 + (unsigned long) (s [i++] - '0');
+        if (i < len)
+            n = 0;
+    }
+    if (n < 1 || n > TONGXIN_MAX_NTH) {
+        char show [SHOW_SIZE + 2] = "";
+        if (k >= 0 && (size_t) k < nums->n) {
+            char number [SHOW_SIZE];
+            snprintf (show, sizeof show, "'%s'", out_show (line + nums->at [k], nums->size [k],
+                                                          number));
+        }
+        out_invalid (self, lineno, "bad_field", "nth: %s is not a whole number from 1 to %d "
+                   "(2: the second identical activity)", *show ? show
+                   : json_is_string (v) ? "a string" : json_is_object (v) ? "an object"
+                   : json_is_array (v) ? "an array" : "true, false or null", TONGXIN_MAX_NTH);
+        return -1;
+    }
+    value_stored (tongxin_event_set_nth (ev, (unsigned) n));
     return 0;
 }
 
@@ -296,7 +334,8 @@ s_event (send_t *self, uint64_t lineno, const char *line, json_t *root)
         json_object_foreach (attrs, key, value)
             if (s_json_attr (self, lineno, line, &self->numbers, ev, key, value) != 0)
                 goto fail;
-    if (value_id (self, lineno, "id", ev, f.id, f.id_len) != 0)
+    if (value_id (self, lineno, "id", ev, f.id, f.id_len) != 0
+        || s_nth (self, lineno, line, root, ev) != 0)
         goto fail;
     return ev;
 fail:

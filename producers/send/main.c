@@ -10,10 +10,11 @@
  *  checks each event there, and a bad one is reported with its line and
  *  never reaches the spool).  Every spooled event's id is mapped to its
  *  input line (idmap.c); verdicts arrive by id on the library's sender
- *  thread (out_verdict in output.c), so the map and the counters sit under
- *  one mutex.  Finally it waits (--wait) until the collector has answered
- *  for everything in the spool, and the worst outcome decides the exit
- *  status.  See tongxin-send(1).
+ *  thread (out_result in output.c), so the map, the reports held in line
+ *  order (report.c) and the counters sit under one mutex.  Finally it
+ *  waits (--wait) until the collector has answered for everything in the
+ *  spool, sums the run up with the events already stored (out_finish),
+ *  and the worst outcome decides the exit status.  See tongxin-send(1).
  */
 #include "flags.h"
 #include "input.h"
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 volatile sig_atomic_t send_interrupted;
@@ -95,9 +97,9 @@ s_on_signal (int sig)
 }
 
 //  The input FILE ("-": standard input) opened.  The descriptor, or -1
-//  after reporting.
+//  after reporting.  *null set if it is /dev/null (the spool only).
 static int
-s_open_input (const char *input)
+s_open_input (const char *input, bool *null)
 {
     int in = strcmp (input, "-") == 0 ? STDIN_FILENO : open (input, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -112,6 +114,9 @@ s_open_input (const char *input)
         close (in);
         return -1;
     }
+    struct stat null_st;
+    *null = S_ISCHR (st.st_mode) && stat ("/dev/null", &null_st) == 0
+         && S_ISCHR (null_st.st_mode) && st.st_rdev == null_st.st_rdev;
     return in;
 }
 
@@ -139,8 +144,8 @@ s_open_producer (send_t *self)
         .insecure = args->insecure,
         .key_file = args->key_file,
         .server_key = args->server_key,
-        .on_verdict = out_verdict,
-        .verdict_arg = self,
+        .on_result = out_result,
+        .result_arg = self,
     };
     //  The library's threads start with SIGINT and SIGTERM blocked, so the
     //  signals come to this thread and interrupt its reads and waits.
@@ -191,17 +196,17 @@ s_run (send_t *self, tongxin_event_t **one, int in)
     return rc;
 }
 
-//  The last lines, once no callback runs any more: how many were refused,
-//  what the spool lost.  Returns rc raised to what they say.
+//  The last lines, once no callback runs any more: the reports held back,
+//  the summary and the duplicates (when the run got as far as its
+//  verdicts), what the spool lost.  Returns rc raised to what they say.
 static int
 s_summary (send_t *self, const tongxin_stats_t *spool_stats, int rc)
 {
-    if (self->rejected + self->invalid > 0 && rc < RC_REJECTED)
+    if (self->mine.rejected + self->invalid > 0 && rc < RC_REJECTED)
         rc = RC_REJECTED;
-    if (!self->flag_form && self->rejected + self->invalid > 0)
-        fprintf (stderr, "tongxin-send: %" PRIu64 " of %" PRIu64 " event%s refused (%" PRIu64
-                 " here, %" PRIu64 " by the collector)\n", self->rejected + self->invalid,
-                 self->events, self->events == 1 ? "" : "s", self->invalid, self->rejected);
+    //  A timeout, a full spool, an error is said in its own line: no
+    //  summary then, but the refusals held back still go out.
+    out_finish (self, rc <= RC_REJECTED);
     //  Events the spool had reported durable and could not read back
     if (spool_stats->lost > 0) {
         fprintf (stderr, "tongxin-send: %" PRIu64 " spooled event%s could not be read back and %s"
@@ -226,6 +231,7 @@ main (int argc, char **argv)
         return rc;
     }
     send_t self = { .args = &args, .flag_form = !args.input, .tty = isatty (STDERR_FILENO) };
+    tzset ();                   //  dates in the summary: the local time of TZ
     pthread_mutex_init (&self.lock, NULL);
     tongxin_event_t *one = NULL;
     int in = -1;
@@ -233,7 +239,7 @@ main (int argc, char **argv)
     if (self.flag_form && !(one = flags_event (&self)))
         rc = RC_REJECTED;
     else
-    if (!self.flag_form && (in = s_open_input (args.input)) < 0)
+    if (!self.flag_form && (in = s_open_input (args.input, &self.null_input)) < 0)
         rc = RC_USAGE;
     else
     if (s_open_producer (&self) != 0)
@@ -249,6 +255,8 @@ main (int argc, char **argv)
         close (in);
     tongxin_event_destroy (&one);
     free (self.pending.slots);
+    reports_free (&self.reports);
+    free (self.dups);
     free (self.numbers.text);
     free (self.spool);
     free (args.attrs);

@@ -17,6 +17,7 @@ s_help (void)
     printf (
 "usage: tongxin-send --unit CODE SECURITY [OPTIONS] --type TYPE --at TIME\n"
 "           [--partner REGION] [--attr NAME[:KIND]=VALUE ...] [--id UUID]\n"
+"           [--nth N]\n"
 "       tongxin-send --unit CODE SECURITY [OPTIONS] FILE\n"
 "where SECURITY is --key FILE --server-key KEY (CURVE) or --insecure.\n"
 "\n"
@@ -24,6 +25,12 @@ s_help (void)
 "local spool and sent from there; tongxin-send then waits until the collector\n"
 "has stored or refused every one.  Events the collector has not acknowledged\n"
 "stay in the spool and go out with the next tongxin-send on it.\n"
+"\n"
+"The collector stores the same content once: an event equal to one already\n"
+"stored (same unit, type, time, partner and attributes), sent again by a\n"
+"retyped command or a file imported twice, is answered \"already stored\"\n"
+"and is no error.  The same content again on purpose, e.g. an identical\n"
+"second meeting, is --nth 2 (\"nth\": 2 in a file), a third --nth 3.\n"
 "\n"
 "One event from flags:\n"
 "  --type TYPE             event type code, as in the registry\n"
@@ -38,15 +45,19 @@ s_help (void)
 "                          (e.g. --attr code:text=007)\n"
 "  --id UUID               the event id, a UUIDv7 (default: a new one);\n"
 "                          sending again with the same id stores it once\n"
+"  --nth N                 the same content again on purpose: an identical\n"
+"                          second meeting is --nth 2, a third --nth 3\n"
+"                          (1 to 65535; default 1, the first)\n"
 "\n"
 "Many events: FILE (- for standard input) holds one JSON object per line:\n"
 "  {\"id\": UUIDv7, \"unit\": CODE, \"type\": TYPE, \"occurred_at\": TIME,\n"
-"   \"partner\": REGION, \"attrs\": {NAME: VALUE, ...}}\n"
-"  type and occurred_at are required; id, unit (default --unit), partner and\n"
-"  attrs are optional.  Values: integers, other numbers (sent exactly as\n"
-"  written, never rounded: at most 64 characters; an integer past 64 bits\n"
-"  is refused, write it as a string for a numeric attribute), strings,\n"
-"  true/false.  Blank lines are skipped.\n"
+"   \"partner\": REGION, \"attrs\": {NAME: VALUE, ...}, \"nth\": N}\n"
+"  type and occurred_at are required; id, unit (default --unit), partner,\n"
+"  attrs and nth (as --nth) are optional.  Values: integers, other numbers\n"
+"  (sent exactly as written, never rounded: at most 64 characters; an\n"
+"  integer past 64 bits is refused, write it as a string for a numeric\n"
+"  attribute), strings, true/false.  Blank lines and a UTF-8 byte order mark\n"
+"  are skipped; a FILE without events is said so, exit 0.\n"
 "\n"
 "Producer:\n"
 "  --unit CODE             this producer's unit (required)\n"
@@ -63,11 +74,17 @@ s_help (void)
 "                          (default 10)\n"
 "  --wait SECONDS          wait at most this long for the collector's answers;\n"
 "                          0: spool and exit (default 30)\n"
+"  -q, --quiet             report only problems: no summary, no list of the\n"
+"                          events already stored\n"
 "  --help, --version\n"
 "\n"
 "Every refused event is reported on stderr as LINE: CODE: message (LINE is\n"
-"the input line, - for the flag form).  Exit status: 0 every event stored or\n"
-"already stored, 1 some refused, 2 usage error, 3 timed out waiting, 4 spool\n"
+"the input line, - for the flag form), in input order.  Then one line sums\n"
+"up the run (3 events: 2 stored, 1 already stored on 2026-11-21), and each\n"
+"event already stored is listed with the date and id of the stored one\n"
+"(line 2: already stored on 2026-11-21 09:30 (id ...)).  Exit status: 0\n"
+"every event stored or already stored (or none in FILE), 1 some refused,\n"
+"2 usage error, 3 timed out waiting, 4 spool\n"
 "full, 5 other error: the spool, the input, or the keys (the collector refused\n"
 "the unit's key, no CURVE handshake succeeded: check --server-key); the\n"
 "highest that applies.  See tongxin-send(1).\n");
@@ -101,7 +118,7 @@ s_parse_long (const char *s, long min, long max, long *out)
 }
 
 enum { O_UNIT = 1000, O_TYPE, O_AT, O_PARTNER, O_ATTR, O_ID, O_ENDPOINT, O_SPOOL,
-       O_SPOOL_CAP, O_FSYNC_MS, O_INSECURE, O_KEY, O_SERVER_KEY, O_WAIT, O_VERSION };
+       O_SPOOL_CAP, O_FSYNC_MS, O_INSECURE, O_KEY, O_SERVER_KEY, O_WAIT, O_VERSION, O_NTH };
 
 //  One option c with its argument into args.  -1 to go on, or the exit code.
 static int
@@ -122,6 +139,13 @@ s_option (int c, const char *arg, args_t *args)
         case O_PARTNER:     args->partner = arg; break;
         case O_ID:          args->id = arg; break;
         case O_ATTR:        args->attrs [args->n_attrs++] = arg; break;
+        case 'q':           args->quiet = true; break;
+        case O_NTH:
+            if (!s_parse_long (arg, 1, TONGXIN_MAX_NTH, &v))
+                return s_usage ("--nth: '%s' is not a number from 1 to %d (2: the second identical "
+                                "activity)", arg, TONGXIN_MAX_NTH);
+            args->nth = (unsigned) v;
+            break;
         case O_SPOOL:
             if (!*arg)
                 return s_usage ("--spool: the directory name is empty");
@@ -168,10 +192,10 @@ s_check (args_t *args)
     if (!tx_lex_unit_code (args->unit, strlen (args->unit)))
         return s_usage ("--unit: bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
                         "letter or digit", args->unit);
-    bool flags = args->type || args->at || args->partner || args->id || args->n_attrs;
+    bool flags = args->type || args->at || args->partner || args->id || args->n_attrs || args->nth;
     if (args->input && flags)
         return s_usage ("give either FILE or one event's flags (--type, --at, --partner, --attr, "
-                        "--id), not both");
+                        "--id, --nth), not both%s", args->nth ? ": in a FILE, give a line \"nth\": N" : "");
     if (!args->input && !flags)
         return s_usage ("nothing to send: give --type and --at for one event, or a FILE of JSON "
                         "lines (- for standard input)");
@@ -206,6 +230,7 @@ options_parse (int argc, char **argv, args_t *args)
         { "partner", required_argument, NULL, O_PARTNER },
         { "attr", required_argument, NULL, O_ATTR },
         { "id", required_argument, NULL, O_ID },
+        { "nth", required_argument, NULL, O_NTH },
         { "endpoint", required_argument, NULL, O_ENDPOINT },
         { "spool", required_argument, NULL, O_SPOOL },
         { "spool-cap", required_argument, NULL, O_SPOOL_CAP },
@@ -214,6 +239,7 @@ options_parse (int argc, char **argv, args_t *args)
         { "key", required_argument, NULL, O_KEY },
         { "server-key", required_argument, NULL, O_SERVER_KEY },
         { "wait", required_argument, NULL, O_WAIT },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
         { 0 }
@@ -226,7 +252,7 @@ options_parse (int argc, char **argv, args_t *args)
         out_oom ();
     opterr = 0;
     int c, rc;
-    while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1)
+    while ((c = getopt_long (argc, argv, "hq", longopts, NULL)) != -1)
         if ((rc = s_option (c, optarg, args)) >= 0)
             return c == '?' || c == ':' ? s_usage ("unknown option or missing value: %s",
                                                   argv [optind - 1]) : rc;

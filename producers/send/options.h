@@ -22,10 +22,12 @@ typedef struct {
     const char *key_file;               //  --key
     const char *server_key;             //  --server-key
     int wait_s;                         //  --wait, 0: do not wait
+    bool quiet;                         //  -q, --quiet: no summary, no list of duplicates
     const char *type;                   //  --type  (one event from flags)
     const char *at;                     //  --at
     const char *partner;                //  --partner
     const char *id;                     //  --id
+    unsigned nth;                       //  --nth, 0: not given (the first)
     const char **attrs;                 //  --attr, n_attrs of them (argv strings; array owned)
     size_t n_attrs;
     const char *input;                  //  FILE, "-" for stdin; NULL in the flag form

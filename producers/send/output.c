@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void
 out_oom (void)
@@ -38,33 +39,15 @@ out_progress (send_t *self, bool final)
         return;
     self->drawn_ms = now;
     pthread_mutex_lock (&self->lock);
-    uint64_t acked = self->stored + self->duplicate + self->rejected;
+    uint64_t acked = self->mine.stored + self->mine.duplicate + self->mine.rejected;
     double secs = (double) (now - self->start_ms) / 1000.0;
     fprintf (stderr, "\r\033[K%" PRIu64 " read, %" PRIu64 " acknowledged, %" PRIu64
-             " rejected, %.0f/s", self->events, acked, self->rejected + self->invalid,
+             " rejected, %.0f/s", self->events, acked, self->mine.rejected + self->invalid,
              secs > 0.05 ? (double) acked / secs : 0.0);
     self->progress_shown = !final;
     if (final)
         fputc ('\n', stderr);
     pthread_mutex_unlock (&self->lock);
-}
-
-//  Lock held.  Writes the LINE part of a report.
-static void
-s_put_line (const send_t *self, uint64_t line)
-{
-    if (self->flag_form)
-        fputc ('-', stderr);
-    else
-        fprintf (stderr, "%" PRIu64, line);
-}
-
-//  Writes s with control characters as '?', so that a report stays one line.
-static void
-s_put_clean (const char *s)
-{
-    for (; s && *s; s++)
-        fputc ((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
 }
 
 //  A printable copy of s[0..len) for a message: control bytes as \xNN, cut
@@ -92,23 +75,94 @@ out_show (const char *s, size_t len, char out [SHOW_SIZE])
     return out;
 }
 
-//  Reports an event refused here: "LINE: CODE: message".
+//  Lock held.  Prints the outcomes that no earlier line holds back any
+//  more (all: every one, at the end): refusals at once, duplicates kept
+//  for the list after the summary.
+static void
+s_release (send_t *self, bool all)
+{
+    report_t r;
+    while (reports_next (&self->reports, all, &r)) {
+        if (r.state == RPT_TEXT) {
+            s_progress_clear (self);
+            fputs (r.text, stderr);
+            free (r.text);
+        }
+        else
+        if (r.state == RPT_DUP) {
+            if (self->n_dups == self->cap_dups) {
+                size_t cap = self->cap_dups ? self->cap_dups * 2 : 64;
+                report_t *dups = realloc (self->dups, cap * sizeof *dups);
+                if (!dups)
+                    out_oom ();
+                self->dups = dups;
+                self->cap_dups = cap;
+            }
+            self->dups [self->n_dups++] = r;
+        }
+    }
+}
+
+//  Lock held.  Line's outcome: text (taken; NULL unless RPT_TEXT) or a
+//  duplicate's details in dup.  In its place if the line is waiting or
+//  others wait before it, else at once.
+static void
+s_report (send_t *self, uint64_t line, report_state_t state, char *text, const report_t *dup)
+{
+    report_t *r = reports_find (&self->reports, line);
+    if (!r && reports_empty (&self->reports) && state == RPT_TEXT) {
+        s_progress_clear (self);
+        fputs (text, stderr);
+        free (text);
+        return;
+    }
+    if (!r && !(r = reports_add (&self->reports, line)))
+        out_oom ();
+    if (dup)
+        *r = *dup;
+    r->line = line;
+    r->state = state;
+    r->text = text;
+    s_release (self, false);
+}
+
+void
+out_expect (send_t *self, uint64_t line)
+{
+    pthread_mutex_lock (&self->lock);
+    if (!reports_add (&self->reports, line))
+        out_oom ();
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+out_dropped (send_t *self, uint64_t line)
+{
+    pthread_mutex_lock (&self->lock);
+    if (reports_find (&self->reports, line))
+        s_report (self, line, RPT_NONE, NULL, NULL);
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  Reports an event refused here: "LINE: CODE: message", in line order.
 void
 out_invalid (send_t *self, uint64_t line, const char *code, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    char *msg;
+    char *msg, *text;
     if (vasprintf (&msg, fmt, ap) < 0)
         out_oom ();
     va_end (ap);
+    int n = self->flag_form ? asprintf (&text, "-: %s: %s\n", code, msg)
+                            : asprintf (&text, "%" PRIu64 ": %s: %s\n", line, code, msg);
+    if (n < 0)
+        out_oom ();
+    free (msg);
     pthread_mutex_lock (&self->lock);
     self->invalid++;
-    s_progress_clear (self);
-    s_put_line (self, line);
-    fprintf (stderr, ": %s: %s\n", code, msg);
+    s_report (self, line, RPT_TEXT, text, NULL);
     pthread_mutex_unlock (&self->lock);
-    free (msg);
 }
 
 //  Reports an event libtongxin refused.  Its reason starts with the
@@ -142,40 +196,250 @@ out_error (send_t *self, const char *fmt, ...)
     va_end (ap);
 }
 
-//  The verdict callback, on the library's sender thread.
+//  text with control characters as '?', so that a report stays one line.
+static void
+s_put_clean (FILE *out, const char *text)
+{
+    for (; text && *text; text++)
+        fputc ((unsigned char) *text < 0x20 || *text == 0x7f ? '?' : *text, out);
+}
+
+//  Counts a verdict into t.
+static void
+s_tally (tally_t *t, const tongxin_result_t *r)
+{
+    if (r->verdict == TONGXIN_STORED)
+        t->stored++;
+    else
+    if (r->verdict == TONGXIN_DUPLICATE)
+        t->duplicate++;
+    else
+        t->rejected++;
+    if (r->verdict == TONGXIN_DUPLICATE && r->has_original) {
+        int64_t at = r->original_received_us;
+        if (t->dated == 0 || at < t->first_us)
+            t->first_us = at;
+        if (t->dated == 0 || at > t->last_us)
+            t->last_us = at;
+        t->dated++;
+    }
+}
+
+//  The result callback, on the library's sender thread.
 void
-out_verdict (void *arg, const uint8_t id [16], int verdict, const char *code, const char *msg)
+out_result (void *arg, const tongxin_result_t *result)
 {
     send_t *self = arg;
+    const tongxin_result_t *r = result;
     pthread_mutex_lock (&self->lock);
-    uint64_t line = idmap_take (&self->pending, id, 0);
-    bool rejected = verdict != TONGXIN_STORED && verdict != TONGXIN_DUPLICATE;
-    //  No line: an event an earlier run left in the spool; not counted.
-    if (line && verdict == TONGXIN_STORED)
-        self->stored++;
+    uint64_t line = idmap_take (&self->pending, r->id, 0);
+    //  No line: an event an earlier run left in the spool.
+    s_tally (line ? &self->mine : &self->earlier, r);
+    if (r->verdict != TONGXIN_STORED && r->verdict != TONGXIN_DUPLICATE) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream (&text, &size);
+        if (!out)
+            out_oom ();
+        if (!line)
+            fputs ("spool", out);
+        else
+        if (self->flag_form)
+            fputc ('-', out);
+        else
+            fprintf (out, "%" PRIu64, line);
+        fputs (": ", out);
+        s_put_clean (out, r->code && *r->code ? r->code : "rejected");
+        fputs (": ", out);
+        s_put_clean (out, r->msg);
+        if (!line) {
+            char id [37];
+            tongxin_id_format (r->id, id);
+            fprintf (out, " (event %s of an earlier run)", id);
+        }
+        fputc ('\n', out);
+        fclose (out);
+        if (line)
+            s_report (self, line, RPT_TEXT, text, NULL);
+        else {
+            s_progress_clear (self);
+            fputs (text, stderr);
+            free (text);
+        }
+    }
     else
-    if (line && verdict == TONGXIN_DUPLICATE)
-        self->duplicate++;
+    if (line && r->verdict == TONGXIN_DUPLICATE) {
+        report_t dup = { .has_original = r->has_original, .received_us = r->original_received_us };
+        if (r->has_original) {
+            memcpy (dup.original, r->original, 16);
+            dup.same_content = memcmp (r->original, r->id, 16) != 0;
+            if (dup.same_content)
+                self->same_content = true;
+        }
+        s_report (self, line, RPT_DUP, NULL, &dup);
+    }
     else
     if (line)
-        self->rejected++;
-    if (rejected) {
-        s_progress_clear (self);
-        if (line)
-            s_put_line (self, line);
+        s_report (self, line, RPT_NONE, NULL, NULL);
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  Writes the local date (the TZ of the process) of unix time us, with the
+//  time of day to the minute if clock.
+static void
+s_put_date (FILE *out, int64_t us, bool clock)
+{
+    time_t t = (time_t) (us / 1000000);
+    struct tm tm;
+    char text [32];
+    if (localtime_r (&t, &tm) && strftime (text, sizeof text, clock ? "%Y-%m-%d %H:%M" : "%Y-%m-%d",
+                                           &tm) > 0)
+        fputs (text, out);
+    else
+        fprintf (out, "@%" PRId64, us / 1000000);
+}
+
+//  Writes t's counts: "2 stored, 1 already stored on 2026-11-21, 1 refused
+//  (...)"; invalid: refused here; left: without an answer.
+static void
+s_put_tally (FILE *out, const tally_t *t, uint64_t invalid, uint64_t left)
+{
+    const char *sep = "";
+    if (t->stored) {
+        fprintf (out, "%" PRIu64 " stored", t->stored);
+        sep = ", ";
+    }
+    if (t->duplicate) {
+        fprintf (out, "%s%" PRIu64 " already stored", sep, t->duplicate);
+        char first [32], last [32];
+        FILE *f = fmemopen (first, sizeof first, "w"), *l = fmemopen (last, sizeof last, "w");
+        if (!f || !l)
+            out_oom ();
+        s_put_date (f, t->first_us, false);
+        s_put_date (l, t->last_us, false);
+        fclose (f);
+        fclose (l);
+        if (t->dated && strcmp (first, last) == 0)
+            fprintf (out, " on %s", first);
         else
-            fputs ("spool", stderr);
-        fputs (": ", stderr);
-        s_put_clean (code && *code ? code : "rejected");
-        fputs (": ", stderr);
-        s_put_clean (msg);
-        if (!line) {
-            char text [37];
-            tongxin_id_format (id, text);
-            fprintf (stderr, " (event %s of an earlier run)", text);
+        if (t->dated)
+            fprintf (out, " between %s and %s", first, last);
+        sep = ", ";
+    }
+    if (t->rejected + invalid) {
+        fprintf (out, "%s%" PRIu64 " refused", sep, t->rejected + invalid);
+        if (t->rejected && invalid)
+            fprintf (out, " (%" PRIu64 " here, %" PRIu64 " by the collector)", invalid, t->rejected);
+        sep = ", ";
+    }
+    if (left)
+        fprintf (out, "%s%" PRIu64 " not answered yet (in the spool for the next tongxin-send)",
+                 sep, left);
+}
+
+//  The summary line of the run, without the prefix and newline, into out.
+static void
+s_put_summary (send_t *self, FILE *out)
+{
+    const tally_t *m = &self->mine, *e = &self->earlier;
+    uint64_t answered = m->stored + m->duplicate + m->rejected + self->invalid;
+    uint64_t left = self->events > answered ? self->events - answered : 0;
+    uint64_t earlier = e->stored + e->duplicate + e->rejected;
+    if (self->flag_form && self->events == 1) {
+        //  One event: what became of it, in words; refused, it was said.
+        if (m->stored)
+            fputs ("the event was stored", out);
+        else
+        if (m->duplicate) {
+            fputs ("the event was already stored", out);
+            const report_t *d = self->n_dups ? &self->dups [0] : NULL;
+            if (d && d->has_original) {
+                char id [37];
+                tongxin_id_format (d->original, id);
+                fputs (" on ", out);
+                s_put_date (out, d->received_us, true);
+                fprintf (out, " (id %s)", id);
+            }
+        }
+        else
+        if (left)
+            fputs ("the event is in the spool, not answered yet (the next tongxin-send sends "
+                   "it)", out);
+        else
+        if (!earlier)
+            return;
+        else
+            fputs ("the event was refused", out);
+    }
+    else
+    if (self->events == 0 && !self->null_input)
+        fprintf (out, "no events in %s", strcmp (self->args->input, "-") == 0 ? "standard input"
+                                                                               : self->args->input);
+    else
+    if (self->events) {
+        fprintf (out, "%" PRIu64 " event%s: ", self->events, self->events == 1 ? "" : "s");
+        s_put_tally (out, m, self->invalid, left);
+    }
+    if (earlier) {
+        fprintf (out, "%s%" PRIu64 " event%s from an earlier run: ",
+                 self->events || !self->null_input ? "; and " : "", earlier, earlier == 1 ? "" : "s");
+        s_put_tally (out, e, 0, 0);
+    }
+}
+
+//  The duplicates, in line order: "line 2: already stored on 2026-11-21
+//  14:03 (id ...)" (the flag event's is the summary); a hint at --nth
+//  once if some had another id.
+static void
+s_put_dups (send_t *self)
+{
+    for (size_t i = 0; i < self->n_dups && !self->flag_form; i++) {
+        const report_t *d = &self->dups [i];
+        fprintf (stderr, "line %" PRIu64 ": already stored", d->line);
+        if (d->has_original) {
+            char id [37];
+            tongxin_id_format (d->original, id);
+            fputs (" on ", stderr);
+            s_put_date (stderr, d->received_us, true);
+            fprintf (stderr, " (id %s)", id);
         }
         fputc ('\n', stderr);
     }
+    if (!self->same_content)
+        return;
+    if (self->flag_form)
+        fputs ("tongxin-send: if this is a second, identical activity, send it with --nth 2\n",
+               stderr);
+    else
+        fputs ("tongxin-send: if one of these is a second, identical activity, give its line "
+               "\"nth\": 2 and send the file again\n", stderr);
+}
+
+void
+out_finish (send_t *self, bool summary)
+{
+    pthread_mutex_lock (&self->lock);
+    s_release (self, true);
+    s_progress_clear (self);
+    bool empty = self->events == 0 && !self->flag_form && !self->null_input;
+    if (summary && (!self->args->quiet || empty)) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream (&text, &size);
+        if (!out)
+            out_oom ();
+        if (self->args->quiet)
+            fprintf (out, "no events in %s", strcmp (self->args->input, "-") == 0 ?
+                     "standard input" : self->args->input);
+        else
+            s_put_summary (self, out);
+        fclose (out);
+        if (*text)
+            fprintf (stderr, "tongxin-send: %s\n", text);
+        free (text);
+    }
+    if (summary && !self->args->quiet)
+        s_put_dups (self);
     pthread_mutex_unlock (&self->lock);
 }
 

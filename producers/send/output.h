@@ -1,7 +1,8 @@
 /*  output: what tongxin-send writes on stderr: the progress line, the
-    reports of refused events ("LINE: CODE: message"), the lines about the
-    run, the verdict callback, and printable quotes of input.  Reports
-    take send_t.lock (they come from both threads).
+    reports of refused events ("LINE: CODE: message", in line order), the
+    lines about the run, the verdict callback, the summary with the list
+    of duplicates, and printable quotes of input.  Reports take
+    send_t.lock (they come from both threads).
 */
 #ifndef OUTPUT_H_INCLUDED
 #define OUTPUT_H_INCLUDED
@@ -29,7 +30,16 @@ void out_progress (send_t *self, bool final);
 //  Returns out.
 const char *out_show (const char *s, size_t len, char out [SHOW_SIZE]);
 
-//  Reports an event refused here: "LINE: CODE: message"; counts it.
+//  Line's event goes to the spool: its outcome, when known, takes its
+//  place among the reports in line order.
+void out_expect (send_t *self, uint64_t line);
+
+//  Line's event was not spooled after all (a full spool, an error said
+//  once for the run): nothing to report for it.
+void out_dropped (send_t *self, uint64_t line);
+
+//  Reports an event refused here: "LINE: CODE: message", in line order
+//  with the collector's verdicts; counts it.
 void out_invalid (send_t *self, uint64_t line, const char *code, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
@@ -39,9 +49,17 @@ void out_refused (send_t *self, uint64_t line, const char *err);
 //  One line about the run as a whole: "tongxin-send: ...".
 void out_error (send_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
-//  The verdict callback (tongxin_verdict_fn, arg a send_t), on the
-//  library's sender thread: counts, and reports refusals.
-void out_verdict (void *arg, const uint8_t id [16], int verdict, const char *code, const char *msg);
+//  The result callback (tongxin_result_fn, arg a send_t), on the
+//  library's sender thread: counts, reports refusals, keeps duplicates
+//  with the original's id and time of receipt for the list.
+void out_result (void *arg, const tongxin_result_t *result);
+
+//  The end of the run, once no callback runs any more: the reports held
+//  back behind events left without an answer; then if summary (the run
+//  got as far as its verdicts) and not --quiet, the summary ("3 events: 2
+//  stored, 1 already stored on 2026-11-21") and the duplicates, in line
+//  order.  An input without events is said so even with --quiet.
+void out_finish (send_t *self, bool summary);
 
 //  The line for a link that the handshakes say is broken (stats->link),
 //  naming the flag to check.

@@ -43,14 +43,17 @@ typedef struct {
     size_t n;
 } todo_t;
 
-//  Forgets the line of event k of the batch: it will have no verdict.
+//  Forgets the line of event k of the batch: it will have no verdict
+//  (libtongxin refused it, reported now, or it was not spooled).
 static void
-s_unmap (send_t *self, size_t k)
+s_unmap (send_t *self, size_t k, bool refused)
 {
     batch_t *b = &self->batch;
     pthread_mutex_lock (&self->lock);
     idmap_take (&self->pending, b->id [k], b->line [k]);
     pthread_mutex_unlock (&self->lock);
+    if (!refused)
+        out_dropped (self, b->line [k]);
 }
 
 //  "line N: " for a message, or "" in the flag form.
@@ -81,7 +84,7 @@ s_submit_once (send_t *self, todo_t *todo, int *rc)
             todo->which [full++] = k;
             continue;
         }
-        s_unmap (self, k);
+        s_unmap (self, k, results [i] == TONGXIN_EINVAL);
         char where [40];
         if (results [i] == TONGXIN_EINVAL)
             out_refused (self, b->line [k], b->errs [i]);
@@ -120,7 +123,7 @@ static int
 s_full_give_up (send_t *self, const todo_t *todo, int rc)
 {
     for (size_t i = 0; i < todo->n; i++)
-        s_unmap (self, todo->which [i]);
+        s_unmap (self, todo->which [i], false);
     if (rc)
         return rc;
     if (send_interrupted)
@@ -184,6 +187,7 @@ int
 submit_add (send_t *self, tongxin_event_t **ev_p, const uint8_t id [16], uint64_t line)
 {
     batch_t *b = &self->batch;
+    out_expect (self, line);            //  its outcome's place among the reports
     b->ev [b->n] = *ev_p;
     memcpy (b->id [b->n], id, 16);
     b->line [b->n++] = line;

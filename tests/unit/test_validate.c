@@ -101,6 +101,48 @@ s_check (const tx_event_t *ev, const char *auth)
     return code;
 }
 
+//  The message of the check, for the tests of what it says.
+static int
+s_check_msg (const tx_event_t *ev, const char *auth, char *msg, size_t size)
+{
+    tx_validate_ctx_t ctx = { auth, NOW_MS, 300000 };
+    return tx_validate_event (s_reg, ev, &ctx, NULL, msg, size);
+}
+
+//  Messages that say how to fix it: the allowed values of an enum, the
+//  nearest type name, which unit the key belongs to.
+static void
+test_helpful_messages (void **state)
+{
+    (void) state;
+    char msg [1024];
+    tx_event_t ev = s_event ();
+    ev.type = "donaton";
+    ev.type_len = 7;
+    assert_int_equal (s_check_msg (&ev, NULL, msg, sizeof msg), TX_REJECT_UNKNOWN_TYPE);
+    assert_string_equal (msg, "unknown event type donaton; did you mean donation?");
+    ev.type = "meeting";
+    ev.type_len = 7;
+    assert_int_equal (s_check_msg (&ev, NULL, msg, sizeof msg), TX_REJECT_UNKNOWN_TYPE);
+    assert_string_equal (msg, "unknown event type meeting");      //  nothing near: no guess
+    ev = s_event ();
+    assert_int_equal (s_check_msg (&ev, "u2", msg, sizeof msg), TX_REJECT_UNIT_MISMATCH);
+    assert_string_equal (msg, "unit u1 is not the sender's unit: the key this producer connected"
+                              " with belongs to unit u2");
+    ev.type = "visit";
+    ev.type_len = 5;
+    ev.partner = "540522";
+    ev.partner_len = 6;
+    s_attrs [0] = (tx_attr_t) { "direction", 9, { .type = TX_VAL_STR, .u.s = { "out", 3 } } };
+    s_attrs [1] = (tx_attr_t) { "delegates", 9, { .type = TX_VAL_INT, .u.i = 2 } };
+    ev.attr_count = 2;
+    assert_int_equal (s_check_msg (&ev, NULL, msg, sizeof msg), TX_REJECT_BAD_ENUM);
+    assert_string_equal (msg, "attribute direction must be one of: outbound, inbound");
+    //  too small a buffer: whole values only, then "..."
+    assert_int_equal (s_check_msg (&ev, NULL, msg, 50), TX_REJECT_BAD_ENUM);
+    assert_string_equal (msg, "attribute direction must be one of: outbound ...");
+}
+
 static void
 test_valid (void **state)
 {
@@ -254,6 +296,7 @@ main (void)
         cmocka_unit_test (test_attributes),
         cmocka_unit_test (test_json),
         cmocka_unit_test (test_retraction),
+        cmocka_unit_test (test_helpful_messages),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
