@@ -94,14 +94,10 @@ $(B)/locale/%/LC_MESSAGES/tongxin.mo: po/%.po
 	@mkdir -p $(dir $@)
 	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
 
-# The template from the files of po/POTFILES, then merged into every
-# catalogue: new strings appear untranslated there (tests/i18n.t fails
-# until they are translated).
-XGETTEXT_OPTS = --from-code=UTF-8 --language=C -k_ -kN_ -kNG_:1,2 --add-comments=TRANSLATORS: \
-                --add-location=file --package-name=tongxin --package-version=$(VERSION)
+# po/tongxin.pot afresh from the files of po/POTFILES, merged into every
+# catalogue (scripts/po).
 pot:
-	xgettext $(XGETTEXT_OPTS) -f po/POTFILES -o po/tongxin.pot
-	for po in $(wildcard po/*.po); do msgmerge --quiet --update --backup=none --add-location=file $$po po/tongxin.pot; done
+	@scripts/po update
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

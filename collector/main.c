@@ -8,7 +8,8 @@
  *  the configuration, its errors) follows the locale (i18n.h).  Log lines
  *  do not: they are key=value records for journald, grep and alerting
  *  rules, whose msg= texts are matched by scripts and documented in
- *  docs/operations.md, so they are English in every locale.
+ *  docs/operations.md, so they are English in every locale, and so are
+ *  the libraries' texts they quote (err= from libpq, strerror).
  */
 #include <sys/resource.h>
 
@@ -48,6 +49,7 @@ main (int argc, char **argv)
         tx_config_free (&cfg);
         return rc > 0 ? 0 : 2;
     }
+    tx_i18n_reset ();                   //  from here on: log lines
     int level = tx_log_level_parse (cfg.log_level);
     if (level >= 0)
         tx_log_set_level (level);       //  the server refuses a bad one

@@ -21,3 +21,9 @@ tx_i18n_init (void)
     bindtextdomain (TX_TEXTDOMAIN, dir && *dir ? dir : TX_LOCALEDIR);
     textdomain (TX_TEXTDOMAIN);
 }
+
+void
+tx_i18n_reset (void)
+{
+    setlocale (LC_MESSAGES, "C");
+}

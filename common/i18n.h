@@ -35,4 +35,9 @@
 //  does not have leaves the messages in English.
 void tx_i18n_init (void);
 
+//  Back to the C locale's messages: English from here on, ours and the
+//  libraries' (libpq's errors, strerror).  The collector calls it once its
+//  configuration is read: what it prints after that are log lines.
+void tx_i18n_reset (void);
+
 #endif
