@@ -85,10 +85,12 @@ endif
 PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
 MO_FILES := $(patsubst %,$(B)/locale/%/LC_MESSAGES/tongxin.mo,$(PO_LANGS))
 
-.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz deb check-deb pot
+.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz deb check-deb pot mo
 all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
 
 $(B)/common/i18n.o: CFLAGS += -DTX_LOCALEDIR='"$(LOCALEDIR)"'
+
+mo: $(MO_FILES)
 
 $(B)/locale/%/LC_MESSAGES/tongxin.mo: po/%.po
 	@mkdir -p $(dir $@)
