@@ -190,7 +190,10 @@ s_setup_session (tx_writer_t *self)
         //  stored, the first of each in batch order; won: those whose
         //  content the unit has not reported yet, claimed in
         //  event_contents (its key is the arbiter: a collector inserting
-        //  the same content at once waits for this one, then finds it);
+        //  the same content at once waits for this one, then finds it),
+        //  in key order, so that two writes claiming the same contents
+        //  wait for each other instead of deadlocking (the first of a
+        //  content in batch order wins);
         //  then the winners are stored.  No ON CONFLICT on events: an id
         //  another collector stores at this very moment fails the write
         //  (23505), which is redone (s_write).
@@ -202,7 +205,7 @@ s_setup_session (tx_writer_t *self)
                "   ORDER BY s.event_id, s.unit_code, s.seq),"
                " won AS ("
                "  INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id)"
-               "  SELECT unit_code, fingerprint, event_id FROM cand ORDER BY seq"
+               "  SELECT unit_code, fingerprint, event_id FROM cand ORDER BY unit_code, fingerprint, seq"
                "  ON CONFLICT DO NOTHING RETURNING event_id, unit_code)"
                " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
                " SELECT " TX_COPY_COLUMNS " FROM cand JOIN won USING (event_id, unit_code)"
@@ -362,6 +365,23 @@ s_be32 (uint8_t *p, uint32_t v)
 //  fingerprint, id) per accepted event of p.  Its key refuses a content
 //  the unit reported already (23505), and the part is redone through the
 //  staging table, which tells stored from duplicate.
+typedef struct {
+    const tx_job_t *job;
+    const tx_accepted_t *a;
+} content_ref_t;
+
+//  Content rows in key order: (unit, fingerprint).
+static int
+s_content_order (const void *x, const void *y)
+{
+    const content_ref_t *p = x, *q = y;
+    size_t n = p->a->unit.len < q->a->unit.len ? p->a->unit.len : q->a->unit.len;
+    int c = memcmp (tx_job_str (p->job, p->a->unit), tx_job_str (q->job, q->a->unit), n);
+    if (c == 0)
+        c = (p->a->unit.len > q->a->unit.len) - (p->a->unit.len < q->a->unit.len);
+    return c ? c : memcmp (p->a->fp, q->a->fp, 16);
+}
+
 static wrc_t
 s_copy_contents (tx_writer_t *self, const part_t *p)
 {
@@ -369,14 +389,28 @@ s_copy_contents (tx_writer_t *self, const part_t *p)
     c->len = 0;
     if (tx_buf_append (c, tx_copy_header, sizeof tx_copy_header) != 0)
         return WR_RETRY;
-    for (size_t j = 0; j < p->n; j++) {
-        tx_job_t *job = p->jobs [j];
-        for (size_t k = 0; k < job->n_accepted; k++) {
-            if (p->only_event >= 0 && (long) k != p->only_event)
-                continue;
-            const tx_accepted_t *a = &job->accepted [k];
-            if (tx_buf_reserve (c, 2 + 3 * 4 + a->unit.len + 16 + 16) != 0)
+    //  In key order, as the staging write: two groups claiming the same
+    //  contents wait for each other, never deadlock.
+    size_t total = 0;
+    for (size_t j = 0; j < p->n; j++)
+        total += p->only_event >= 0 ? 1 : p->jobs [j]->n_accepted;
+    content_ref_t *refs = malloc ((total ? total : 1) * sizeof *refs);
+    if (!refs)
+        return WR_RETRY;
+    size_t n = 0;
+    for (size_t j = 0; j < p->n; j++)
+        for (size_t k = 0; k < p->jobs [j]->n_accepted; k++)
+            if (p->only_event < 0 || (long) k == p->only_event)
+                refs [n++] = (content_ref_t) { p->jobs [j], &p->jobs [j]->accepted [k] };
+    qsort (refs, n, sizeof *refs, s_content_order);
+    for (size_t i = 0; i < n; i++) {
+        {
+            const tx_job_t *job = refs [i].job;
+            const tx_accepted_t *a = refs [i].a;
+            if (tx_buf_reserve (c, 2 + 3 * 4 + a->unit.len + 16 + 16) != 0) {
+                free (refs);
                 return WR_RETRY;
+            }
             uint8_t *q = c->data + c->len;
             *q++ = 0;
             *q++ = 3;
@@ -390,6 +424,7 @@ s_copy_contents (tx_writer_t *self, const part_t *p)
             c->len = (size_t) (q + 16 - c->data);
         }
     }
+    free (refs);
     return s_copy_stream (self, c, COPY_CONTENTS);
 }
 
@@ -515,10 +550,21 @@ s_write_mode (tx_writer_t *self, const part_t *p, bool direct)
         return WR_RETRY;
     if (s_exec (self, "BEGIN") != 0)
         return s_classify (self);
-    size_t rows;
-    wrc_t rc = s_copy (self, p, direct ? COPY_DIRECT : COPY_STAGE, &rows);
-    if (rc == WR_OK && rows && direct)
-        rc = s_copy_contents (self, p);
+    //  Direct: the content rows first, as the staging write claims them
+    //  before it stores the events, so that every write takes its locks in
+    //  one order (content keys, in key order, then the events and the
+    //  rollup rows their trigger updates): no deadlock between two
+    //  writes of the same contents, whichever path each takes.
+    size_t rows = 0;
+    wrc_t rc = WR_OK;
+    if (direct) {
+        for (size_t j = 0; j < p->n; j++)
+            rows += p->only_event >= 0 ? 1 : p->jobs [j]->n_accepted;
+        if (rows)
+            rc = s_copy_contents (self, p);
+    }
+    if (rc == WR_OK)
+        rc = s_copy (self, p, direct ? COPY_DIRECT : COPY_STAGE, &rows);
     PGresult *ret = NULL, *dups = NULL;
     if (rc == WR_OK && rows && !direct) {
         ret = PQexecPrepared (self->db, "tx_insert", 0, NULL, NULL, NULL, 1);

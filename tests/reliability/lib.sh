@@ -10,17 +10,27 @@
 # holds and prints one summary line:
 #
 #   scenario=NAME submitted=N stored=N duplicate=N rejected=N missing=0
-#   duplicated=0 unexpected=0 collector_peak_rss_kb=N [more key=value]
+#   duplicated=0 unexpected=0 collector_peak_rss_kb=N ... retyped=N
+#   retyped_stored=0 ... [more key=value]
 #
 # Producers write, one line each (all runs of one producer append to
-# $T/out/NAME.out):  S <id> accepted into the spool;  V <id> stored|
-# duplicate|rejected CODE, the verdict;  F <n> spool full;  E <n> <rc> other
-# submit failure.  The collector's peak RSS is VmHWM of /proc/PID/status,
-# sampled every 0.5 s and just before each kill.
+# $T/out/NAME.out):  S <id> accepted into the spool;  T <id> <original>
+# with|after, a retyped event accepted (below);  V <id> stored|duplicate|
+# rejected CODE, the verdict;  O <id> <original> the stored event a
+# duplicate repeats, as the collector named it;  F <n> spool full;
+# E <n> <rc> other submit failure.  The collector's peak RSS is VmHWM of
+# /proc/PID/status, sampled every 0.5 s and just before each kill.
+#
+# Every producer also submits a share of its events a second time with a
+# new id and the same content, as a clerk who retypes a command would
+# (tx-driver --retype; rel_send sends lines of a run again in the next
+# run).  No two other events have the same content.  The collector stores
+# a content once: a retyped event is answered duplicate, never stored.
 #
 # Size, from the environment (make soak sets them large):
 #   RELIABILITY_EVENTS  events per scenario, all producers together (4000)
 #   RELIABILITY_FAULTS  faults per scenario (3)
+#   RELIABILITY_RETYPE  percentage of each producer's valid events retyped (5)
 #   RELIABILITY_LOG     if set, summary lines are appended to this file too
 #   RELIABILITY_KEEP    if set, a directory: each test's files (logs,
 #                       producer lines, check files) are copied there
@@ -28,6 +38,7 @@
 export LC_ALL=C                 # sort and comm must agree
 REL_EVENTS=${RELIABILITY_EVENTS:-4000}
 REL_FAULTS=${RELIABILITY_FAULTS:-3}
+REL_RETYPE=${RELIABILITY_RETYPE:-5}
 # The binaries are copied first, so that a rebuild during a long run
 # cannot pull them away between a kill and the restart.
 mkdir -p "$T/bin"
@@ -164,13 +175,14 @@ rel_collector_kill() {
 }
 
 # rel_driver NAME UNIT FLAGS...: start a producer in the background on the
-# spool $T/spool/NAME, appending its lines to $T/out/NAME.out.
+# spool $T/spool/NAME, appending its lines to $T/out/NAME.out.  It retypes
+# RELIABILITY_RETYPE % of its valid events (FLAGS may say --retype).
 rel_driver() {
     local name=$1 unit=$2
     shift 2
     "$REL_DRV" --unit "$unit" --spool "$T/spool/$name" --out "$T/out/$name.out" \
         --key "$T/$unit.key" --server-key "$T/server.key.pub" \
-        --ack-timeout-ms 2000 --wait "$REL_WAIT" "$@" 2>>"$T/out/$name.err" &
+        --ack-timeout-ms 2000 --wait "$REL_WAIT" --retype "$REL_RETYPE" "$@" 2>>"$T/out/$name.err" &
     echo $! >"$T/run/d-$name.pid"
 }
 
@@ -194,28 +206,48 @@ rel_driver_wait() {
 # (before the run: every valid line is spooled), and after a run that
 # exits 0 or 1, "V id rejected CODE" for each refused line and "V id
 # stored" for the others (it does not tell stored from duplicate).  A run
-# that exits otherwise leaves its ids without a verdict.
+# that exits otherwise leaves its ids without a verdict.  A share
+# (RELIABILITY_RETYPE %) of the lines of a run that exited 0 is sent again
+# in the next run with new ids ("T new old after"): their content is
+# stored, so a run that exits 0 or 1 and does not refuse them answered
+# "duplicate", the only right answer (the database tells whether it was).
+# Every line's content is distinct otherwise (topic "tongxin-send N").
 rel_send() {
     local name=$1 unit=$2 n=$3 chunk secs=$REL_SECONDS
     shift 3
     chunk=$(( n / (secs * 2) > 20 ? n / (secs * 2) : 20 ))
     (
-        local sent=0 k=0 ms at i f rc
+        local sent=0 k=0 ms at i f rc r=0 line new
         [ -n "${REL_STREAM_MS:-}" ] || REL_STREAM_MS=$(rel_ms)
         exec 2>>"$T/out/$name.err"
+        : >"$T/run/$name.again"
         while [ "$sent" -lt "$n" ]; do
             k=$((k + 1))
             f=$T/run/$name.$k.json
             ms=$(rel_ms)
             at=$(date -u -d "@$((ms / 1000 - 60))" +%Y-%m-%dT%H:%M:%SZ)
             : >"$f"
+            : >"$f.next"
             for i in $(seq "$sent" $(( sent + chunk - 1 < n - 1 ? sent + chunk - 1 : n - 1 ))); do
-                printf '{"id":"%08x-%04x-7%03x-%x%03x-%012x","type":"cloud_meeting","occurred_at":"%s","attrs":{"participants":%d,"topic":"tongxin-send"}}\n' \
+                printf '{"id":"%08x-%04x-7%03x-%x%03x-%012x","type":"cloud_meeting","occurred_at":"%s","attrs":{"participants":%d,"topic":"tongxin-send %d"}}\n' \
                     $((ms >> 16)) $((ms & 0xffff)) $((RANDOM & 0xfff)) $((8 + (RANDOM & 3))) $((RANDOM & 0xfff)) \
-                    $(( (${unit##*-} << 32 | i) & 0xffffffffffff )) "$at" $(( i % 50 + 1 ))
+                    $(( (${unit##*-} << 32 | i) & 0xffffffffffff )) "$at" $(( i % 50 + 1 )) "$i" >>"$f"
+                # every (100 / RETYPE)th line is retyped in the next run
+                [ $(( (i + 1) * REL_RETYPE / 100 )) -gt $(( i * REL_RETYPE / 100 )) ] && tail -n 1 "$f" >>"$f.next"
                 sent=$((sent + 1))
-            done >>"$f"
+            done
             sed 's/^{"id":"\([^"]*\)".*/S \1/' "$f" >>"$T/out/$name.out"
+            # the retyped lines of the last run: {"id":"<36>"... with new ids
+            : >"$f.retyped"
+            while IFS= read -r line; do
+                r=$((r + 1))
+                printf -v new '%08x-%04x-7%03x-%x%03x-%012x' \
+                    $((ms >> 16)) $((ms & 0xffff)) $((RANDOM & 0xfff)) $((8 + (RANDOM & 3))) $((RANDOM & 0xfff)) \
+                    $(( (${unit##*-} << 32 | 0x80000000 | r) & 0xffffffffffff ))
+                printf '{"id":"%s%s\n' "$new" "${line:43}" >>"$f"
+                echo "$new" >>"$f.retyped"
+                echo "T $new ${line:7:36} after" >>"$T/out/$name.out"
+            done <"$T/run/$name.again"
             "$REL_SEND" --unit "$unit" --spool "$T/spool/$name" --key "$T/$unit.key" \
                 --server-key "$T/server.key.pub" --wait "$REL_WAIT" "$@" "$f" 2>"$f.err"
             rc=$?
@@ -223,10 +255,13 @@ rel_send() {
             if [ $rc = 0 ] || [ $rc = 1 ]; then
                 # "LINE: CODE: message" for each refused line
                 awk -F': ' 'FILENAME == ARGV[1] { if ($1 ~ /^[0-9]+$/) bad[$1] = $2; next }
+                            FILENAME == ARGV[2] { again[$1] = 1; next }
                             { match($0, /"id":"[^"]*"/); id = substr($0, RSTART + 6, RLENGTH - 7)
-                              if (FNR in bad) print "V " id " rejected " bad[FNR]; else print "V " id " stored" }' \
-                    "$f.err" "$f" >>"$T/out/$name.out"
+                              if (FNR in bad) print "V " id " rejected " bad[FNR]
+                              else print "V " id (id in again ? " duplicate" : " stored") }' \
+                    "$f.err" "$f.retyped" "$f" >>"$T/out/$name.out"
             fi
+            if [ $rc = 0 ]; then mv "$f.next" "$T/run/$name.again"; else : >"$T/run/$name.again"; fi
             echo "R $k rc=$rc" >>"$T/out/$name.out"
             # the next chunk is due when the stream has reached it
             rel_sleep_ms $(( REL_STREAM_MS + secs * 1000 * sent / n - $(rel_ms) ))
@@ -288,16 +323,29 @@ rel_db_dump() {
 }
 
 # check_scenario NAME [--allow-unseen] [key=value...]: compare every
-# producer's lines with the database; print the summary line; 6 TAP tests.
-#   missing      accepted (S) and not rejected, or acknowledged (V stored /
-#                duplicate), yet not in tongxin.events: must be 0
+# producer's lines with the database; print the summary line; 9 TAP tests.
+#   missing      accepted (S) and not rejected, or acknowledged (V stored,
+#                or duplicate for an S id), yet not in tongxin.events: must
+#                be 0.  An original whose "with" copy is stored in its
+#                place is not missing (either may reach the collector first)
 #   duplicated   rows beyond the first per event id (any unit): must be 0
 #   unexpected   rows whose id no producer submitted: must be 0
-#   no_verdict   accepted ids without a verdict (every producer finished)
+#   no_verdict   accepted ids (S or T) without a verdict (every producer
+#                finished)
 #   contradicted ids told "rejected" that are stored, or told both
-#   unseen       verdicts for ids without an S line: a producer killed
-#                between the spool write and printing S (allowed with
+#   unseen       verdicts for ids without an S or T line: a producer killed
+#                between the spool write and printing the line (allowed with
 #                --allow-unseen, where producers are killed)
+#   retyped      retyped events accepted (T); retyped_duplicate: those
+#                answered duplicate
+#   retyped_stored  retyped events stored although their content was: an
+#                "after" copy in tongxin.events, or a "with" copy stored
+#                beside its original: must be 0 (retyped_first: "with"
+#                copies stored in place of their original)
+#   original_named  duplicate verdicts that name the stored event repeated
+#   original_wrong  of those, naming an event that is not stored, or not of
+#                the same content (the same id, or the other of a retyped
+#                pair): must be 0
 check_scenario() {
     local name=$1 allow_unseen=0 c=$T/check extra=""
     shift
@@ -310,6 +358,9 @@ check_scenario() {
     done
     cat "$T"/out/*.out >"$c/all"
     awk '$1 == "S" { print $2 }' "$c/all" | sort -u >"$c/S"
+    awk '$1 == "T" { print $2, $3, $4 }' "$c/all" | sort -u >"$c/pairs"
+    cut -d' ' -f1 "$c/pairs" | sort -u >"$c/T"
+    sort -u "$c/S" "$c/T" >"$c/ST"
     awk '$1 == "V" && $3 == "stored" { print $2 }' "$c/all" | sort -u >"$c/Vs"
     awk '$1 == "V" && $3 == "duplicate" { print $2 }' "$c/all" | sort -u >"$c/Vd"
     awk '$1 == "V" && $3 == "rejected" { print $2 }' "$c/all" | sort -u >"$c/Vr"
@@ -318,30 +369,57 @@ check_scenario() {
     rel_db_dump "$c/db" || { echo "Bail out! cannot read tongxin.events"; exit 1; }
     cut -f1 "$c/db" | sort >"$c/dball"
     sort -u "$c/dball" >"$c/dbids"
-    { comm -23 "$c/S" "$c/Vr"; cat "$c/Vok"; } | sort -u | comm -23 - "$c/dbids" >"$c/missing"
-    sort -u "$c/S" "$c/V" >"$c/known"
+    # The retyped against the database: stored twice, or in place of the original.
+    : >"$c/retyped-stored"
+    : >"$c/first"
+    awk -v twice="$c/retyped-stored" -v first="$c/first" '
+        FILENAME == ARGV[1] { db[$1] = 1; next }
+        ($1 in db) && ($3 == "after" || ($2 in db)) { print $1 >twice; next }
+        ($1 in db) { print $2 >first }' "$c/dbids" "$c/pairs"
+    sort -u "$c/first" | comm -23 - "$c/Vs" >"$c/excused"
+    # A duplicate verdict names a stored event of its content.
+    : >"$c/original-wrong"
+    awk -v wrong="$c/original-wrong" '
+        FILENAME == ARGV[1] { db[$1] = 1; next }
+        FILENAME == ARGV[2] { twin[$1] = $2; twin[$2] = $1; next }
+        $1 == "O" {
+            named++
+            if (!($3 in db) || ($3 != $2 && twin[$2] != $3)) print $2 " " $3 >wrong
+        }
+        END { print named + 0 }' "$c/dbids" "$c/pairs" "$c/all" >"$c/named"
+    { comm -23 "$c/S" "$c/Vr"; cat "$c/Vs"; comm -23 "$c/Vd" "$c/T"; } | sort -u \
+    | comm -23 - "$c/dbids" | comm -23 - "$c/excused" >"$c/missing"
+    sort -u "$c/ST" "$c/V" >"$c/known"
     comm -23 "$c/dbids" "$c/known" >"$c/unexpected"
-    comm -23 "$c/S" "$c/V" >"$c/noverdict"
-    comm -13 "$c/S" "$c/V" >"$c/unseen"
+    comm -23 "$c/ST" "$c/V" >"$c/noverdict"
+    comm -13 "$c/ST" "$c/V" >"$c/unseen"
     { comm -12 "$c/Vr" "$c/dbids"; comm -12 "$c/Vr" "$c/Vok"; } | sort -u >"$c/contradicted"
 
     local submitted stored dup rej missing duplicated unexpected noverdict unseen contra rss secs
+    local retyped rdup rstored rfirst named wrong
     submitted=$(wc -l <"$c/S")
-    stored=$(wc -l <"$c/Vs")
-    dup=$(comm -23 "$c/Vd" "$c/Vs" | wc -l)
-    rej=$(comm -23 "$c/Vr" "$c/Vok" | wc -l)
+    stored=$(comm -23 "$c/Vs" "$c/T" | wc -l)
+    dup=$(comm -23 "$c/Vd" "$c/Vs" | comm -23 - "$c/T" | wc -l)
+    rej=$(comm -23 "$c/Vr" "$c/Vok" | comm -23 - "$c/T" | wc -l)
     missing=$(wc -l <"$c/missing")
     duplicated=$(( $(wc -l <"$c/dball") - $(wc -l <"$c/dbids") ))
     unexpected=$(wc -l <"$c/unexpected")
     noverdict=$(wc -l <"$c/noverdict")
     unseen=$(wc -l <"$c/unseen")
     contra=$(wc -l <"$c/contradicted")
+    retyped=$(wc -l <"$c/T")
+    rdup=$(comm -23 "$c/Vd" "$c/Vs" | comm -12 - "$c/T" | wc -l)
+    rstored=$(sort -u "$c/retyped-stored" | wc -l)
+    rfirst=$(wc -l <"$c/excused")
+    named=$(cat "$c/named")
+    wrong=$(wc -l <"$c/original-wrong")
     rss=$(rel_peak_rss)
     secs=$(( ($(rel_ms) - REL_START_MS) / 1000 ))
     local line="scenario=$name submitted=$submitted stored=$stored duplicate=$dup rejected=$rej"
     line="$line missing=$missing duplicated=$duplicated unexpected=$unexpected collector_peak_rss_kb=$rss"
     line="$line faults=$REL_FAULTS_DONE no_verdict=$noverdict unseen=$unseen contradicted=$contra"
-    line="$line seconds=$secs$extra"
+    line="$line retyped=$retyped retyped_duplicate=$rdup retyped_stored=$rstored retyped_first=$rfirst"
+    line="$line original_named=$named original_wrong=$wrong seconds=$secs$extra"
     echo "# $line"
     echo "$line" >&3
     [ -z "${RELIABILITY_LOG:-}" ] || echo "$line" >>"$RELIABILITY_LOG"
@@ -356,11 +434,16 @@ check_scenario() {
     is "$contra" 0 "$name: no verdict contradicts the database or another verdict"
     rel_show "$c/contradicted" contradicted
     if [ "$allow_unseen" = 1 ]; then
-        ok 0 "$name: verdicts without an S line ($unseen) come only from killed producers"
+        ok 0 "$name: verdicts without an S or T line ($unseen) come only from killed producers"
     else
         is "$unseen" 0 "$name: every verdict is for an accepted event"
         rel_show "$c/unseen" unseen
     fi
+    ok $(( retyped > 0 || REL_RETYPE == 0 ? 0 : 1 )) "$name: the producers retyped events ($retyped, $REL_RETYPE %)"
+    is "$rstored" 0 "$name: no retyped event is stored: its content was (retyped_stored=0)"
+    rel_show "$c/retyped-stored" retyped-stored
+    is "$wrong" 0 "$name: each duplicate verdict names the stored event of its content (original_wrong=0)"
+    rel_show "$c/original-wrong" original-wrong
 }
 
 # todo_is GOT EXPECTED DESCRIPTION REASON: a TAP test for a known product
@@ -378,7 +461,7 @@ todo_is() {
 rel_show() {
     local id
     [ -s "$1" ] || return 0
-    head -n 5 "$1" | while read -r id; do
+    head -n 5 "$1" | while read -r id _; do
         diag "$2: $id: $(grep -h -- "$id" "$T"/out/*.out | tr '\n' ';')"
     done
 }
