@@ -9,6 +9,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        Debian packages into $(B)/deb/ (debian/), checked by lintian
 #   make check-deb  install them in a fresh Debian 12 root and run them (tests/deb.t)
+#   make pot        po/tongxin.pot from the marked strings, merged into po/*.po
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -18,6 +19,7 @@ SBINDIR  = $(PREFIX)/sbin
 LIBDIR   = $(PREFIX)/lib
 INCDIR   = $(PREFIX)/include
 MANDIR   = $(PREFIX)/share/man
+LOCALEDIR ?= $(PREFIX)/share/locale
 SYSCONFDIR ?= /etc
 
 B       ?= build
@@ -78,8 +80,26 @@ ifneq ($(PRODLIB_SRC),)
 PROGS += $(B)/libtongxin.a $(B)/libtongxin.so
 endif
 
-.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz deb check-deb
-all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN)
+# Message catalogues (po/README.md): po/LANG.po -> $(B)/locale/LANG/LC_MESSAGES/tongxin.mo.
+# The programs find them in $(LOCALEDIR), or in $$TONGXIN_LOCALEDIR (tests).
+PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO_FILES := $(patsubst %,$(B)/locale/%/LC_MESSAGES/tongxin.mo,$(PO_LANGS))
+
+.PHONY: all check asan soak test deps demo demo-stop bench install clean fuzz deb check-deb pot mo
+all: $(PROGS) $(UNIT_BIN) $(SHIM_SO) $(TOOL_BIN) $(BENCH_BIN) $(MO_FILES)
+
+$(B)/common/i18n.o: CFLAGS += -DTX_LOCALEDIR='"$(LOCALEDIR)"'
+
+mo: $(MO_FILES)
+
+$(B)/locale/%/LC_MESSAGES/tongxin.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
+
+# po/tongxin.pot afresh from the files of po/POTFILES, merged into every
+# catalogue (scripts/po).
+pot:
+	@scripts/po update
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -199,7 +219,7 @@ fuzz: deps $(B)/fuzz/fuzz_wire $(B)/tests/test_wire_cases
 # tongxin-admin setup makes.
 CONF_DEFAULTS = -e 's|^\# db = $$|db = dbname=tongxin user=tongxin|' \
                 -e 's|^\# key = $$|key = $(SYSCONFDIR)/tongxin/collector.key|'
-install: $(PROGS)
+install: $(PROGS) $(MO_FILES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/tongxin
@@ -219,6 +239,10 @@ install: $(PROGS)
 	install -m 0644 systemd/collectord.conf.example README.md docs/*.md docs/*.svg $(DESTDIR)$(DOCDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tongxin/collectord.conf ] || \
 	    sed $(CONF_DEFAULTS) systemd/collectord.conf.example > $(DESTDIR)$(SYSCONFDIR)/tongxin/collectord.conf
+	for l in $(PO_LANGS); do \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	    install -m 0644 $(B)/locale/$$l/LC_MESSAGES/tongxin.mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/ || exit 1; \
+	done
 
 # Debian packages (debian/): built from a copy of the tree in $(B)/deb, so
 # the packages, .changes and lintian's verdict land there.  Needs the

@@ -4,8 +4,9 @@
  *  other files, so the page can be mailed or archived as it is.  Progress
  *  toward each target is a bar, the "8" provinces a row of tiles (paired
  *  or not), monthly activity a stacked bar chart; every table of the
- *  report follows.
+ *  report follows.  The page speaks the language of the locale (report.h).
  */
+#include "i18n.h"
 #include "report.h"
 
 #include <stdlib.h>
@@ -31,6 +32,26 @@ s_num (FILE *out, const char *s)
 {
     char buf [128];
     s_esc (out, rpt_group_digits (s, buf, sizeof buf));
+}
+
+//  "12 pairings", "1,234 events": the number cell V, digits grouped,
+//  in the phrase of the locale's plural form for it; escaped.
+static void
+s_pairings (FILE *out, const char *v)
+{
+    char num [128], line [256];
+    snprintf (line, sizeof line, NG_("%s pairing", "%s pairings", (unsigned long) atol (v)),
+              rpt_group_digits (v, num, sizeof num));
+    s_esc (out, line);
+}
+
+static void
+s_events (FILE *out, const char *v)
+{
+    char num [128], line [256];
+    snprintf (line, sizeof line, NG_("%s event", "%s events", (unsigned long) atol (v)),
+              rpt_group_digits (v, num, sizeof num));
+    s_esc (out, line);
 }
 
 static const char *s_style =
@@ -62,7 +83,7 @@ s_table (FILE *out, const rpt_table_t *t)
     fprintf (out, "<table class=\"data\" id=\"t-%s\">\n<thead><tr>", t->key);
     for (int c = 0; c < t->ncols; c++) {
         fputs (t->numeric [c] ? "<th class=\"n\">" : "<th>", out);
-        s_esc (out, t->cols [c]);
+        s_esc (out, rpt_text (t->cols [c]));
         fputs ("</th>", out);
     }
     fputs ("</tr></thead>\n<tbody>\n", out);
@@ -75,15 +96,39 @@ s_table (FILE *out, const rpt_table_t *t)
             }
             else {
                 fputs ("<td>", out);
-                s_esc (out, rpt_cell (t, i, c));
+                s_esc (out, t->label [c] ? rpt_text (rpt_cell (t, i, c)) : rpt_cell (t, i, c));
             }
             fputs ("</td>", out);
         }
         fputs ("</tr>\n", out);
     }
-    if (t->nrows == 0)
-        fprintf (out, "<tr><td colspan=\"%d\">(none)</td></tr>\n", t->ncols);
+    if (t->nrows == 0) {
+        fprintf (out, "<tr><td colspan=\"%d\">", t->ncols);
+        s_esc (out, _("(none)"));
+        fputs ("</td></tr>\n", out);
+    }
     fputs ("</tbody></table>\n", out);
+}
+
+//  S escaped, in <span id="ID"> when ID is given; the caller frees it.
+static char *
+s_span (const char *id, const char *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream (&text, &len);
+    if (!f)
+        return NULL;
+    if (id)
+        fprintf (f, "<span id=\"%s\">", id);
+    s_esc (f, s);
+    if (id)
+        fputs ("</span>", f);
+    if (fclose (f) != 0) {
+        free (text);
+        return NULL;
+    }
+    return text;
 }
 
 //  Progress toward each target: "cadre: 17 of 100 (17.0%)" and a bar.
@@ -102,14 +147,19 @@ s_targets (FILE *out, const rpt_table_t *t)
         s_esc (out, rpt_cell (t, i, 4));
         fputs ("</b>: <span class=\"reached\">", out);
         s_num (out, rpt_cell (t, i, 2));
-        fputs ("</span> of <span class=\"goal\">", out);
+        fputs ("</span>", out);
+        //  TRANSLATORS: between the people reached and the target: "17 of 100".
+        s_esc (out, _(" of "));
+        fputs ("<span class=\"goal\">", out);
         s_num (out, rpt_cell (t, i, 1));
         fputs ("</span> (<span class=\"percent\">", out);
         s_esc (out, rpt_cell (t, i, 3));
         fputs ("%</span>)</div>\n", out);
         fputs ("<svg viewBox=\"0 0 400 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"", out);
-        s_esc (out, rpt_cell (t, i, 3));
-        fprintf (out, "%% of the target\"><rect width=\"400\" height=\"16\" rx=\"3\" fill=\"#e5e7eb\"/>"
+        char label [256];
+        snprintf (label, sizeof label, _("%s%% of the target"), rpt_cell (t, i, 3));
+        s_esc (out, label);
+        fprintf (out, "\"><rect width=\"400\" height=\"16\" rx=\"3\" fill=\"#e5e7eb\"/>"
             "<rect width=\"%.1f\" height=\"16\" rx=\"3\" fill=\"#b91c1c\"/></svg></div>\n",
             400 * share);
     }
@@ -124,10 +174,12 @@ s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
         fputs ("<div class=\"figure\"><b>", out);
         s_num (out, rpt_cell (cov, i, 1));
         fputs ("</b>", out);
-        s_esc (out, rpt_cell (cov, i, 0));
+        s_esc (out, rpt_text (rpt_cell (cov, i, 0)));
         fputs ("</div>\n", out);
     }
-    fputs ("</div>\n<p>The \"8\":</p>\n<div class=\"tiles\" id=\"eight\">\n", out);
+    fputs ("</div>\n<p>", out);
+    s_esc (out, _("The \"8\":"));
+    fputs ("</p>\n<div class=\"tiles\" id=\"eight\">\n", out);
     for (int i = 0; prov && i < prov->nrows; i++) {
         if (strcmp (rpt_cell (prov, i, 2), "8") != 0)
             continue;
@@ -137,15 +189,15 @@ s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
         fputs ("\">", out);
         s_esc (out, rpt_cell (prov, i, 1));
         fputs ("<small>", out);
-        if (on) {
-            s_num (out, rpt_cell (prov, i, 3));
-            fputs (" pairing(s)", out);
-        }
+        if (on)
+            s_pairings (out, rpt_cell (prov, i, 3));
         else
-            fputs ("no pairing yet", out);
+            s_esc (out, _("no pairing yet"));
         fputs ("</small></div>\n", out);
     }
-    fputs ("</div>\n<p>The \"N\":</p>\n<div class=\"tiles\" id=\"n\">\n", out);
+    fputs ("</div>\n<p>", out);
+    s_esc (out, _("The \"N\":"));
+    fputs ("</p>\n<div class=\"tiles\" id=\"n\">\n", out);
     int n = 0;
     for (int i = 0; prov && i < prov->nrows; i++) {
         if (strcmp (rpt_cell (prov, i, 2), "N") != 0 || atol (rpt_cell (prov, i, 3)) == 0)
@@ -155,12 +207,15 @@ s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
         fputs ("\">", out);
         s_esc (out, rpt_cell (prov, i, 1));
         fputs ("<small>", out);
-        s_num (out, rpt_cell (prov, i, 3));
-        fputs (" pairing(s)</small></div>\n", out);
+        s_pairings (out, rpt_cell (prov, i, 3));
+        fputs ("</small></div>\n", out);
         n++;
     }
-    if (n == 0)
-        fputs ("<div class=\"tile off\">none yet</div>\n", out);
+    if (n == 0) {
+        fputs ("<div class=\"tile off\">", out);
+        s_esc (out, _("none yet"));
+        fputs ("</div>\n", out);
+    }
     fputs ("</div>\n", out);
 }
 
@@ -169,7 +224,9 @@ static void
 s_months_chart (FILE *out, const rpt_table_t *t)
 {
     if (t->nrows == 0) {
-        fputs ("<p>No events in the period.</p>\n", out);
+        fputs ("<p>", out);
+        s_esc (out, _("No events in the period."));
+        fputs ("</p>\n", out);
         return;
     }
     const int w = 760, h = 260, left = 50, right = 10, top = 10, bottom = 50;
@@ -184,7 +241,9 @@ s_months_chart (FILE *out, const rpt_table_t *t)
     double bar = slot * 0.7;
     const char *colour [3] = { "#b91c1c", "#2563eb", "#9ca3af" };
     fprintf (out, "<svg id=\"months-chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\""
-                  " aria-label=\"events per month\">\n", w, h);
+                  " aria-label=\"", w, h);
+    s_esc (out, _("events per month"));
+    fputs ("\">\n", out);
     //  Axis and three grid lines with their values.
     for (int g = 0; g <= 2; g++) {
         double y = top + plot_h - plot_h * g / 2.0;
@@ -202,8 +261,8 @@ s_months_chart (FILE *out, const rpt_table_t *t)
         fputs ("<g class=\"month\"><title>", out);
         s_esc (out, rpt_cell (t, i, 0));
         fputs (": ", out);
-        s_num (out, rpt_cell (t, i, 1));
-        fputs (" events</title>", out);
+        s_events (out, rpt_cell (t, i, 1));
+        fputs ("</title>", out);
         for (int k = 0; k < 3; k++) {
             double hk = plot_h * atof (rpt_cell (t, i, 2 + k)) / max;
             if (hk <= 0)
@@ -222,10 +281,13 @@ s_months_chart (FILE *out, const rpt_table_t *t)
     }
     fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6b7280\"/>\n</svg>\n",
              left, w - right, top + plot_h, top + plot_h);
-    fprintf (out, "<p class=\"legend\"><span style=\"background:%s\"></span>with the \"8\""
-                  "<span style=\"background:%s\"></span>with the \"N\""
-                  "<span style=\"background:%s\"></span>no partner</p>\n",
-             colour [0], colour [1], colour [2]);
+    //  The legend: the months table's column names.
+    fputs ("<p class=\"legend\">", out);
+    for (int k = 0; k < 3 && 2 + k < t->ncols; k++) {
+        fprintf (out, "<span style=\"background:%s\"></span>", colour [k]);
+        s_esc (out, rpt_text (t->cols [2 + k]));
+    }
+    fputs ("</p>\n", out);
 }
 
 int
@@ -233,23 +295,33 @@ rpt_write_html (const rpt_t *self, FILE *out)
 {
     fputs ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", out);
-    fputs ("Tongxin report: ", out);
+    s_esc (out, _("Tongxin report"));
+    fputs (": ", out);
     s_esc (out, self->unit_name);
-    fprintf (out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Tongxin report: ", s_style);
+    fprintf (out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", s_style);
+    s_esc (out, _("Tongxin report"));
+    fputs (": ", out);
     s_esc (out, self->unit_name);
     fputs (" <small>(", out);
     s_esc (out, self->unit_code);
-    fputs (")</small></h1>\n<p class=\"period\">Period: <span id=\"from\">", out);
-    s_esc (out, *self->from ? self->from : "the first event");
-    fputs ("</span> to <span id=\"to\">", out);
-    s_esc (out, *self->to ? self->to : self->today);
-    fputs ("</span>, days in ", out);
-    s_esc (out, self->timezone);
-    fputs ("; generated ", out);
-    s_esc (out, self->generated);
+    fputs (")</small></h1>\n<p class=\"period\">", out);
+    //  The table's line, each value in its element (escaped first).
+    char *from = s_span ("from", *self->from ? self->from : _("the first event"));
+    char *to = s_span ("to", *self->to ? self->to : self->today);
+    char *zone = s_span (NULL, self->timezone);
+    char *made = s_span (NULL, self->generated);
+    if (from && to && zone && made)
+        fprintf (out, _("Period: %s to %s, days in %s; generated %s\n"), from, to, zone, made);
+    free (from);
+    free (to);
+    free (zone);
+    free (made);
     fputs ("</p>\n", out);
-    if (self->stale)
-        fputs ("<p class=\"warn\">The rollups are stale: run <code>SELECT analytics.rebuild_rollups()</code>.</p>\n", out);
+    if (self->stale) {
+        fputs ("<p class=\"warn\">", out);
+        s_esc (out, _("WARNING: the rollups are stale; run SELECT analytics.rebuild_rollups()\n"));
+        fputs ("</p>\n", out);
+    }
 
     const rpt_table_t *targets = rpt_table (self, "targets");
     const rpt_table_t *coverage = rpt_table (self, "coverage");
@@ -257,21 +329,21 @@ rpt_write_html (const rpt_t *self, FILE *out)
     const rpt_table_t *months = rpt_table (self, "months");
     if (targets) {
         fputs ("<section id=\"targets\">\n<h2>", out);
-        s_esc (out, targets->title);
+        s_esc (out, rpt_text (targets->title));
         fputs ("</h2>\n", out);
         s_targets (out, targets);
         fputs ("</section>\n", out);
     }
     if (coverage) {
         fputs ("<section id=\"coverage\">\n<h2>", out);
-        s_esc (out, coverage->title);
+        s_esc (out, rpt_text (coverage->title));
         fputs ("</h2>\n", out);
         s_coverage (out, coverage, provinces);
         fputs ("</section>\n", out);
     }
     if (months) {
         fputs ("<section id=\"months\">\n<h2>", out);
-        s_esc (out, months->title);
+        s_esc (out, rpt_text (months->title));
         fputs ("</h2>\n", out);
         s_months_chart (out, months);
         fputs ("</section>\n", out);
@@ -279,7 +351,7 @@ rpt_write_html (const rpt_t *self, FILE *out)
     fputs ("<section id=\"tables\">\n", out);
     for (int i = 0; i < self->ntables; i++) {
         fputs ("<h2>", out);
-        s_esc (out, self->tables [i]->title);
+        s_esc (out, rpt_text (self->tables [i]->title));
         fputs ("</h2>\n", out);
         s_table (out, self->tables [i]);
     }

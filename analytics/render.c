@@ -3,8 +3,11 @@
  *  Column widths count terminal columns, not bytes: Chinese, Japanese and
  *  Korean characters and full-width forms take two (East Asian Width W/F,
  *  Unicode 15), combining marks none.  The table is our own, so the output
- *  does not depend on the locale the program runs in.
+ *  does not depend on the locale the program runs in.  The table speaks
+ *  the language of the locale; the CSV keeps its English headings and
+ *  labels in every locale (report.h).
  */
+#include "i18n.h"
 #include "report.h"
 
 #include <stdint.h>
@@ -101,12 +104,25 @@ s_pad (FILE *out, int n)
         fputc (' ', out);
 }
 
+//  Cell (row, c) as the table shows it: numbers grouped, our own labels
+//  translated; row -2 is the column's name.
+static const char *
+s_shown (const rpt_table_t *t, int row, int c, char *buf, size_t len)
+{
+    if (row == -2)
+        return rpt_text (t->cols [c]);
+    const char *v = rpt_cell (t, row, c);
+    if (t->numeric [c])
+        return rpt_group_digits (v, buf, len);
+    return t->label [c] ? rpt_text (v) : v;
+}
+
 static void
 s_write_table (const rpt_table_t *t, FILE *out)
 {
-    fprintf (out, "%s\n", t->title);
+    fprintf (out, "%s\n", rpt_text (t->title));
     if (t->nrows == 0) {
-        fputs ("  (none)\n\n", out);
+        fprintf (out, "  %s\n\n", _("(none)"));
         return;
     }
     int *width = calloc ((size_t) t->ncols, sizeof *width);
@@ -114,11 +130,9 @@ s_write_table (const rpt_table_t *t, FILE *out)
         return;
     char buf [128];
     for (int c = 0; c < t->ncols; c++) {
-        width [c] = rpt_display_width (t->cols [c]);
+        width [c] = rpt_display_width (s_shown (t, -2, c, buf, sizeof buf));
         for (int i = 0; i < t->nrows; i++) {
-            const char *v = t->numeric [c] ? rpt_group_digits (rpt_cell (t, i, c), buf, sizeof buf)
-                                           : rpt_cell (t, i, c);
-            int w = rpt_display_width (v);
+            int w = rpt_display_width (s_shown (t, i, c, buf, sizeof buf));
             if (w > width [c])
                 width [c] = w;
         }
@@ -126,15 +140,7 @@ s_write_table (const rpt_table_t *t, FILE *out)
     for (int row = -2; row < t->nrows; row++) {
         fputs ("  ", out);
         for (int c = 0; c < t->ncols; c++) {
-            const char *v;
-            if (row == -2)
-                v = t->cols [c];
-            else
-            if (row == -1)
-                v = NULL;
-            else
-                v = t->numeric [c] ? rpt_group_digits (rpt_cell (t, row, c), buf, sizeof buf)
-                                   : rpt_cell (t, row, c);
+            const char *v = row == -1 ? NULL : s_shown (t, row, c, buf, sizeof buf);
             bool last = c == t->ncols - 1;
             if (!v) {
                 for (int i = 0; i < width [c]; i++)
@@ -160,12 +166,14 @@ s_write_table (const rpt_table_t *t, FILE *out)
 int
 rpt_write_table (const rpt_t *self, FILE *out)
 {
-    fprintf (out, "Tongxin report: %s (%s)\n", self->unit_name, self->unit_code);
-    fprintf (out, "Period: %s to %s, days in %s; generated %s\n",
-             *self->from ? self->from : "the first event", *self->to ? self->to : self->today,
+    fprintf (out, _("Tongxin report: %s (%s)\n"), self->unit_name, self->unit_code);
+    //  TRANSLATORS: the period's first day, its last day, the time zone,
+    //  the time the report was made.
+    fprintf (out, _("Period: %s to %s, days in %s; generated %s\n"),
+             *self->from ? self->from : _("the first event"), *self->to ? self->to : self->today,
              self->timezone, self->generated);
     if (self->stale)
-        fputs ("WARNING: the rollups are stale; run SELECT analytics.rebuild_rollups()\n", out);
+        fputs (_("WARNING: the rollups are stale; run SELECT analytics.rebuild_rollups()\n"), out);
     fputc ('\n', out);
     for (int i = 0; i < self->ntables; i++)
         s_write_table (self->tables [i], out);

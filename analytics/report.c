@@ -12,32 +12,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "pgmsg.h"
 #include "safetext.h"
 
-//  Sections of the report: key, heading, columns ('|'-separated; a leading
-//  '#' marks a number, right-aligned).
+//  Sections of the report: key, heading, columns.  Headings and column
+//  names are English in the report (the CSV writes them so: scripts read
+//  them) and translated by the renderers for people (table, page).
+typedef struct {
+    const char *name;               //  column name (a msgid)
+    bool numeric;                   //  a number, right-aligned
+    bool label;                     //  cells are our own words (msgids), not data
+} column_t;
+
 typedef struct {
     const char *key;
     const char *title;
-    const char *cols;
+    column_t cols [8];              //  up to the first without a name
 } section_t;
 
+#define TEXT(name)  { name, false, false }
+#define NUM(name)   { name, true, false }
+#define LABEL(name) { name, false, true }
 static const section_t s_sections [] = {
-    { "targets", "百千万 targets: people paired across provinces",
-      "category|#target|#reached|#percent|description" },
-    { "coverage", "\"8+N\" pairing coverage (today)", "figure|value" },
-    { "provinces", "Partner provinces (today: pairings; period: events)",
-      "province|name|group|#pairings|#paired units|#events" },
-    { "months", "Activity by month", "month|#events|#with \"8\"|#with \"N\"|#no partner" },
-    { "types", "Activity by type", "type|#events|description" },
-    { "outcomes", "Outcomes", "figure|#value" },
-    { "partners", "Economic outcomes, donations and aid by partner",
-      "partner|name|#investment (yuan)|#jobs|#annual output (yuan)|#donations (yuan)|#aided students" },
-    { "quiet", "Quiet pairings (no event for the set number of days, today)",
-      "unit|unit name|partner|partner name|last event|#quiet days" },
+    { "targets", N_("百千万 targets: people paired across provinces"),
+      { TEXT (N_("category")), NUM (N_("target")), NUM (N_("reached")),
+        NUM (N_("percent")), TEXT (N_("description")) } },
+    { "coverage", N_("\"8+N\" pairing coverage (today)"),
+      { LABEL (N_("figure")), TEXT (N_("value")) } },
+    { "provinces", N_("Partner provinces (today: pairings; period: events)"),
+      { TEXT (N_("province")), TEXT (N_("name")), TEXT (N_("group")), NUM (N_("pairings")),
+        NUM (N_("paired units")), NUM (N_("events")) } },
+    { "months", N_("Activity by month"),
+      { TEXT (N_("month")), NUM (N_("events")), NUM (N_("with \"8\"")),
+        NUM (N_("with \"N\"")), NUM (N_("no partner")) } },
+    { "types", N_("Activity by type"),
+      { TEXT (N_("type")), NUM (N_("events")), TEXT (N_("description")) } },
+    { "outcomes", N_("Outcomes"),
+      { LABEL (N_("figure")), NUM (N_("value")) } },
+    { "partners", N_("Economic outcomes, donations and aid by partner"),
+      { TEXT (N_("partner")), TEXT (N_("name")), NUM (N_("investment (yuan)")), NUM (N_("jobs")),
+        NUM (N_("annual output (yuan)")), NUM (N_("donations (yuan)")),
+        NUM (N_("aided students")) } },
+    { "quiet", N_("Quiet pairings (no event for the set number of days, today)"),
+      { TEXT (N_("unit")), TEXT (N_("unit name")), TEXT (N_("partner")), TEXT (N_("partner name")),
+        LABEL (N_("last event")), NUM (N_("quiet days")) } },
 };
 #define NSECTIONS (int) (sizeof s_sections / sizeof s_sections [0])
+
+//  The rows of "outcomes" and "coverage", in the order of their numbers in
+//  the queries below (1 is the first).
+static const char *s_outcome_labels [] = {
+    N_("investment (yuan)"), N_("jobs created"), N_("expected annual output (yuan)"),
+    N_("donations (yuan)"), N_("students in one-to-one aid"),
+    N_("party-building instructors dispatched"), N_("new-sector party organisations"),
+    N_("health stations"), N_("rider homes"), N_("outdoor workers' stations"),
+    N_("gig workers served"), N_("lane advisers enrolled"), N_("governance activities"),
+    N_("governance reports filed"),
+};
+static const char *s_coverage_labels [] = {
+    N_("units"), N_("departments taking part"), N_("townships and sub-districts taking part"),
+    N_("units with a pairing"), N_("units paired with the \"8\""),
+    N_("units paired with the \"N\""), N_("pairings"), N_("partner provinces"),
+    N_("of the \"8\" (of 8)"), N_("of the \"N\""), N_("the \"8\" not yet paired"),
+};
+#define NLABELS(a) (int) (sizeof a / sizeof a [0])
+
+//  "last event" of a pairing that never had one.
+static const char *s_never = N_("never");
 
 //  The period [from, to] as whole months (read from the rollups) and up to
 //  two runs of days at its ends (read from the events); $1 from, $2 to.
@@ -139,17 +181,13 @@ static const char *s_period_sql =
     " GROUP BY p.type, et.description "
     //  5 outcomes
     "UNION ALL "
-    "SELECT 5, f.n, f.label, f.value::text, NULL, NULL, NULL, NULL, NULL FROM s,"
-    " LATERAL (VALUES (1, 'investment (yuan)', s.inv), (2, 'jobs created', s.jobs),"
-    "                 (3, 'expected annual output (yuan)', s.output),"
-    "                 (4, 'donations (yuan)', s.donated), (5, 'students in one-to-one aid', s.aided),"
-    "                 (6, 'party-building instructors dispatched', s.instructors),"
-    "                 (7, 'new-sector party organisations', s.orgs),"
-    "                 (8, 'health stations', s.health), (9, 'rider homes', s.rider),"
-    "                 (10, 'outdoor workers'' stations', s.outdoor), (11, 'gig workers served', s.workers),"
-    "                 (12, 'lane advisers enrolled', s.advisers),"
-    "                 (13, 'governance activities', s.gov), (14, 'governance reports filed', s.reports))"
-    "        AS f (n, label, value) "
+    //  (the labels are s_outcome_labels [n - 1])
+    "SELECT 5, f.n, f.n::text, f.value::text, NULL, NULL, NULL, NULL, NULL FROM s,"
+    " LATERAL (VALUES (1, s.inv), (2, s.jobs), (3, s.output), (4, s.donated), (5, s.aided),"
+    "                 (6, s.instructors), (7, s.orgs), (8, s.health), (9, s.rider),"
+    "                 (10, s.outdoor), (11, s.workers), (12, s.advisers), (13, s.gov),"
+    "                 (14, s.reports))"
+    "        AS f (n, value) "
     //  6 partners
     "UNION ALL "
     "SELECT 6, row_number() OVER (ORDER BY coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'investment'), 0) DESC,"
@@ -166,30 +204,26 @@ static const char *s_period_sql =
     " GROUP BY p.partner_region, g.name "
     "ORDER BY 1, 2";
 
-//  Today's state: $1 unit, $2 quiet days.
+//  Today's state: $1 unit (the labels are s_coverage_labels [n - 1]).
 static const char *s_coverage_sql =
-    "SELECT f.label, f.value FROM analytics.pairing_coverage c,"
+    "SELECT f.n::text, f.value FROM analytics.pairing_coverage c,"
     " LATERAL (SELECT coalesce(sum(k.reporting_units) FILTER (WHERE k.kind = 'department'), 0) AS depts,"
     "                 coalesce(sum(k.reporting_units) FILTER (WHERE k.kind IN ('township', 'subdistrict')), 0)"
     "                   AS towns"
     "            FROM analytics.coverage_by_kind k WHERE k.unit_code = c.unit_code) t,"
-    " LATERAL (VALUES (1, 'units', c.units::text),"
-    "                 (2, 'departments taking part', t.depts::text),"
-    "                 (3, 'townships and sub-districts taking part', t.towns::text),"
-    "                 (4, 'units with a pairing', c.paired_units::text),"
-    "                 (5, 'units paired with the \"8\"', c.paired_units_8::text),"
-    "                 (6, 'units paired with the \"N\"', c.paired_units_n::text),"
-    "                 (7, 'pairings', c.pairings::text),"
-    "                 (8, 'partner provinces', c.provinces::text),"
-    "                 (9, 'of the \"8\" (of 8)', c.provinces_8::text),"
-    "                 (10, 'of the \"N\"', c.provinces_n::text),"
-    "                 (11, 'the \"8\" not yet paired', array_to_string(c.missing_8, ', ')))"
-    "        AS f (n, label, value)"
+    " LATERAL (VALUES (1, c.units::text), (2, t.depts::text), (3, t.towns::text),"
+    "                 (4, c.paired_units::text), (5, c.paired_units_8::text),"
+    "                 (6, c.paired_units_n::text), (7, c.pairings::text),"
+    "                 (8, c.provinces::text), (9, c.provinces_8::text),"
+    "                 (10, c.provinces_n::text),"
+    "                 (11, array_to_string(c.missing_8, ', ')))"
+    "        AS f (n, value)"
     " WHERE c.unit_code = $1 ORDER BY f.n";
 
+//  $1 unit, $2 quiet days, $3 s_never.
 static const char *s_quiet_sql =
     "SELECT a.unit_code, a.unit_name, a.region_code, coalesce(a.region_name, ''),"
-    "       coalesce(a.last_event_day::text, 'never'), a.quiet_days::text"
+    "       coalesce(a.last_event_day::text, $3), a.quiet_days::text"
     "  FROM analytics.pairing_activity a"
     " WHERE $1 = ANY (a.path) AND (a.quiet_days >= $2::int OR a.last_event_day IS NULL)"
     " ORDER BY a.quiet_days DESC NULLS FIRST, a.unit_code, a.region_code";
@@ -210,7 +244,7 @@ s_strdup (const char *s)
 {
     char *copy = strdup (s ? s : "");
     if (!copy) {
-        rpt_error ("out of memory");
+        rpt_error ("%s", _("out of memory"));
         exit (1);
     }
     return copy;
@@ -224,7 +258,7 @@ s_dbtext (const char *s)
 {
     char *copy = tx_safetext_escape (s ? s : "");
     if (!copy) {
-        rpt_error ("out of memory");
+        rpt_error ("%s", _("out of memory"));
         exit (1);
     }
     return copy;
@@ -242,6 +276,7 @@ s_table_destroy (rpt_table_t **self_p)
         free (self->cells [i]);
     free (self->cols);
     free (self->numeric);
+    free (self->label);
     free (self->cells);
     free (self->key);
     free (self->title);
@@ -300,7 +335,7 @@ s_query (PGconn *db, const char *what, const char *sql, int nparams, const char 
     const char *state = PQresultErrorField (r, PG_DIAG_SQLSTATE);
     if (state && (strcmp (state, "42P01") == 0 || strcmp (state, "3F000") == 0
               ||  strcmp (state, "42883") == 0))
-        rpt_error ("%s: the database has no analytics views (run 'tongxin-admin migrate'): %s",
+        rpt_error (_("%s: the database has no analytics views (run 'tongxin-admin migrate'): %s"),
                    what, s_pg_error (db, r, line, sizeof line));
     else
         rpt_error ("%s: %s", what, s_pg_error (db, r, line, sizeof line));
@@ -313,7 +348,7 @@ s_calloc (size_t n, size_t size)
 {
     void *p = calloc (n ? n : 1, size);
     if (!p) {
-        rpt_error ("out of memory");
+        rpt_error ("%s", _("out of memory"));
         exit (1);
     }
     return p;
@@ -326,22 +361,36 @@ s_table_new (const section_t *sec)
     rpt_table_t *t = s_calloc (1, sizeof *t);
     t->key = s_strdup (sec->key);
     t->title = s_strdup (sec->title);
-    for (const char *c = sec->cols; c; c = strchr (c, '|') ? strchr (c, '|') + 1 : NULL)
+    while (t->ncols < (int) (sizeof sec->cols / sizeof sec->cols [0]) && sec->cols [t->ncols].name)
         t->ncols++;
     t->cols = s_calloc ((size_t) t->ncols, sizeof *t->cols);
     t->numeric = s_calloc ((size_t) t->ncols, sizeof *t->numeric);
-    const char *name = sec->cols;
+    t->label = s_calloc ((size_t) t->ncols, sizeof *t->label);
     for (int c = 0; c < t->ncols; c++) {
-        size_t n = strcspn (name, "|");
-        t->numeric [c] = name [0] == '#';
-        t->cols [c] = strndup (name + t->numeric [c], n - t->numeric [c]);
-        if (!t->cols [c]) {
-            rpt_error ("out of memory");
-            exit (1);
-        }
-        name += n + (name [n] == '|');
+        t->cols [c] = s_strdup (sec->cols [c].name);
+        t->numeric [c] = sec->cols [c].numeric;
+        t->label [c] = sec->cols [c].label;
     }
     return t;
+}
+
+//  Column 0 of T holds row numbers n: puts LABELS [n - 1] there instead.
+static void
+s_table_labels (rpt_table_t *t, const char **labels, int nlabels)
+{
+    for (int i = 0; i < t->nrows; i++) {
+        char **cell = &t->cells [i * t->ncols];
+        int n = atoi (*cell);
+        free (*cell);
+        *cell = s_strdup (n >= 1 && n <= nlabels ? labels [n - 1] : "");
+    }
+}
+
+const char *
+rpt_text (const char *s)
+{
+    //  (gettext's answer to "" is the catalogue's header)
+    return s && *s ? _(s) : "";
 }
 
 //  Appends rows [first, last) of R, cells from column OFFSET on.
@@ -353,7 +402,7 @@ s_table_add (rpt_table_t *t, PGresult *r, int first, int last, int offset)
         return;
     char **cells = realloc (t->cells, (size_t) ((t->nrows + add) * t->ncols) * sizeof *cells);
     if (!cells) {
-        rpt_error ("out of memory");
+        rpt_error ("%s", _("out of memory"));
         exit (1);
     }
     t->cells = cells;
@@ -370,23 +419,23 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
 {
     rpt_t *self = calloc (1, sizeof *self);
     if (!self) {
-        rpt_error ("out of memory");
+        rpt_error ("%s", _("out of memory"));
         return NULL;
     }
     self->quiet_days = opts->quiet_days;
     //  One snapshot for every query; no JIT (its start-up costs more than
     //  these small queries take).
-    PGresult *r = s_query (db, "starting", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+    PGresult *r = s_query (db, _("starting"), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
     if (!r)
         goto fail;
     PQclear (r);
-    r = s_query (db, "starting", "SET LOCAL jit = off", 0, NULL);
+    r = s_query (db, _("starting"), "SET LOCAL jit = off", 0, NULL);
     if (!r)
         goto fail;
     PQclear (r);
 
     const char *unit = opts->unit;
-    r = s_query (db, "finding the unit",
+    r = s_query (db, _("finding the unit"),
         "SELECT u.unit_code, u.name, s.settings_timezone, s.stale,"
         "       to_char(now() AT TIME ZONE s.settings_timezone, 'YYYY-MM-DD HH24:MI'),"
         "       (now() AT TIME ZONE s.settings_timezone)::date::text,"
@@ -401,9 +450,9 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         goto fail;
     if (PQntuples (r) != 1) {
         if (unit)
-            rpt_error ("unknown unit '%s'", unit);
+            rpt_error (_("unknown unit '%s'"), unit);
         else
-            rpt_error ("the database has no units yet");
+            rpt_error ("%s", _("the database has no units yet"));
         PQclear (r);
         goto fail;
     }
@@ -421,7 +470,7 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         self->tables [self->ntables++] = s_table_new (&s_sections [i]);
 
     //  The period: whole months and the days at its ends.
-    r = s_query (db, "reading the period", s_bounds_sql, 2, (const char *[]) { opts->from, opts->to });
+    r = s_query (db, _("reading the period"), s_bounds_sql, 2, (const char *[]) { opts->from, opts->to });
     if (!r)
         goto fail;
     char bounds [6][64];
@@ -430,7 +479,7 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
     PQclear (r);
     const char *params [] = { self->unit_code, bounds [0], bounds [1], bounds [2], bounds [3],
                               bounds [4], bounds [5] };
-    r = s_query (db, "reading the figures of the period", s_period_sql, 7, params);
+    r = s_query (db, _("reading the figures of the period"), s_period_sql, 7, params);
     if (!r)
         goto fail;
     //  Rows come ordered by section: 0 targets, 2 provinces, 3 months, ...
@@ -445,16 +494,18 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
     }
     PQclear (r);
 
-    r = s_query (db, "reading the coverage", s_coverage_sql, 1, (const char *[]) { self->unit_code });
+    r = s_query (db, _("reading the coverage"), s_coverage_sql, 1, (const char *[]) { self->unit_code });
     if (!r)
         goto fail;
     s_table_add (self->tables [1], r, 0, PQntuples (r), 0);
     PQclear (r);
+    s_table_labels (self->tables [1], s_coverage_labels, NLABELS (s_coverage_labels));
+    s_table_labels (self->tables [5], s_outcome_labels, NLABELS (s_outcome_labels));
 
     char quiet [16];
     snprintf (quiet, sizeof quiet, "%d", opts->quiet_days);
-    r = s_query (db, "reading the quiet pairings", s_quiet_sql, 2,
-                 (const char *[]) { self->unit_code, quiet });
+    r = s_query (db, _("reading the quiet pairings"), s_quiet_sql, 3,
+                 (const char *[]) { self->unit_code, quiet, s_never });
     if (!r)
         goto fail;
     s_table_add (self->tables [NSECTIONS - 1], r, 0, PQntuples (r), 0);

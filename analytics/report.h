@@ -8,6 +8,11 @@
  *  (tx_safetext_escape): no control or direction character reaches any
  *  output; CSV cells are also neutralised against formulas (render.c).
  *
+ *  Language: the report holds its headings, column names and its own
+ *  labels in English.  The CSV writes them so in every locale (scripts
+ *  read its headings); the table and the page, written for people, show
+ *  them through rpt_text, in the language of the locale.
+ *
  *  Ownership: rpt_load returns a report the caller frees with
  *  rpt_destroy (safe twice).  Every const char * a function returns is
  *  borrowed from the report.
@@ -22,10 +27,11 @@
 //  A table of the report.
 typedef struct {
     char *key;                  //  stable id: "targets", "months", ...
-    char *title;                //  heading shown above it
+    char *title;                //  heading shown above it (English: see rpt_text)
     int ncols;                  //  columns
-    char **cols;                //  column names
+    char **cols;                //  column names (English: see rpt_text)
     bool *numeric;              //  per column: a number (right-aligned)
+    bool *label;                //  per column: cells are the program's own words
     int nrows;                  //  rows
     char **cells;               //  nrows * ncols, "" for NULL; escaped (safetext.h)
 } rpt_table_t;
@@ -74,6 +80,9 @@ int rpt_write_html (const rpt_t *self, FILE *out);
 int rpt_display_width (const char *s);
 //  "1234567.5" → "1,234,567.5" into buf; other text is copied.
 const char *rpt_group_digits (const char *s, char *buf, size_t len);
+//  The program's own text S (a heading, a column name, a label cell) in
+//  the language of the locale; "" stays "".  Data passes unchanged.
+const char *rpt_text (const char *s);
 //  Print "tongxin-report: FMT" on stderr.
 void rpt_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 

@@ -5,6 +5,7 @@
  *  (report.c) and writes it in the chosen format (render.c, html.c).
  *  Exit status: 0 success, 1 failure, 2 usage error.
  */
+#include "i18n.h"
 #include "lex.h"
 #include "report.h"
 
@@ -13,13 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *s_usage_line =
+    N_("usage: tongxin-report [--db CONNINFO] [--unit CODE] [--from DATE] [--to DATE]\n"
+       "                      [--format table|csv|html] [--excel] [--out FILE]\n"
+       "                      [--quiet-days N]\n");
+
 static void
 s_help (FILE *out)
 {
-    fputs (
-        "usage: tongxin-report [--db CONNINFO] [--unit CODE] [--from DATE] [--to DATE]\n"
-        "                      [--format table|csv|html] [--excel] [--out FILE]\n"
-        "                      [--quiet-days N]\n\n"
+    fputs (_(s_usage_line), out);
+    fputs ("\n", out);
+    //  TRANSLATORS: keep the option names (--db ...) and the format names
+    //  (table, csv, html) as they are; align the descriptions as you like.
+    fputs (_(
         "The standard report of the \"8+N\" pairing programme for a unit and everything\n"
         "under it, over a period: progress toward the 百千万 targets, \"8+N\" coverage,\n"
         "activity by month, type and partner province, outcomes, and quiet pairings.\n\n"
@@ -35,15 +42,20 @@ s_help (FILE *out)
         "                    programs read the file as UTF-8\n"
         "  --out FILE        write to FILE instead of standard output\n"
         "  --quiet-days N    list pairings without an event for N days (default 90)\n\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n", out);
+        "Table and page are written in the language of the locale (LANG); CSV\n"
+        "keeps its headings in English in every locale, for the scripts that read it.\n\n"
+        "Exit status: 0 success, 1 failure, 2 usage error.\n"), out);
 }
 
+//  "tongxin-report: MSG[: ARG]" and the usage on stderr; exit status 2.
 static int
 s_usage_error (const char *msg, const char *arg)
 {
-    fprintf (stderr, "tongxin-report: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fputs ("usage: tongxin-report [--db CONNINFO] [--unit CODE] [--from DATE] [--to DATE]"
-           " [--format table|csv|html] [--excel] [--out FILE] [--quiet-days N]\n", stderr);
+    if (arg)
+        fprintf (stderr, "tongxin-report: %s: %s\n", msg, arg);
+    else
+        fprintf (stderr, "tongxin-report: %s\n", msg);
+    fputs (_(s_usage_line), stderr);
     return 2;
 }
 
@@ -69,6 +81,7 @@ main (int argc, char **argv)
         { "version", no_argument, NULL, OPT_VERSION },
         { 0 }
     };
+    tx_i18n_init ();
     opterr = 0;
     int c;
     while ((c = getopt_long (argc, argv, "h", lo, NULL)) != -1) {
@@ -76,22 +89,22 @@ main (int argc, char **argv)
             case OPT_DB: db_info = optarg; break;
             case OPT_UNIT:
                 if (!tx_lex_unit_code (optarg, strlen (optarg)))
-                    return s_usage_error ("bad unit code", optarg);
+                    return s_usage_error (_("bad unit code"), optarg);
                 opts.unit = optarg;
                 break;
             case OPT_FROM:
                 if (!tx_lex_date (optarg, strlen (optarg)))
-                    return s_usage_error ("--from needs a date YYYY-MM-DD, not", optarg);
+                    return s_usage_error (_("--from needs a date YYYY-MM-DD, not"), optarg);
                 opts.from = optarg;
                 break;
             case OPT_TO:
                 if (!tx_lex_date (optarg, strlen (optarg)))
-                    return s_usage_error ("--to needs a date YYYY-MM-DD, not", optarg);
+                    return s_usage_error (_("--to needs a date YYYY-MM-DD, not"), optarg);
                 opts.to = optarg;
                 break;
             case OPT_FORMAT:
                 if (strcmp (optarg, "table") && strcmp (optarg, "csv") && strcmp (optarg, "html"))
-                    return s_usage_error ("--format is table, csv or html, not", optarg);
+                    return s_usage_error (_("--format is table, csv or html, not"), optarg);
                 format = optarg;
                 break;
             case OPT_EXCEL: excel = true; break;
@@ -101,7 +114,7 @@ main (int argc, char **argv)
                 errno = 0;
                 long v = strtol (optarg, &end, 10);
                 if (errno || *end || end == optarg || v < 0 || v > 100000)
-                    return s_usage_error ("--quiet-days needs a number of days 0..100000, not", optarg);
+                    return s_usage_error (_("--quiet-days needs a number of days 0..100000, not"), optarg);
                 opts.quiet_days = (int) v;
                 break;
             }
@@ -112,22 +125,22 @@ main (int argc, char **argv)
                 printf ("tongxin-report %s\n", TONGXIN_VERSION);
                 return 0;
             default:
-                return s_usage_error ("unknown option or missing argument", argv [optind - 1]);
+                return s_usage_error (_("unknown option or missing argument"), argv [optind - 1]);
         }
     }
     if (optind < argc)
-        return s_usage_error ("unexpected argument", argv [optind]);
+        return s_usage_error (_("unexpected argument"), argv [optind]);
     if (excel && strcmp (format, "csv") != 0)
-        return s_usage_error ("--excel goes with --format csv", NULL);
+        return s_usage_error (_("--excel goes with --format csv"), NULL);
     if (opts.from && opts.to && strcmp (opts.from, opts.to) > 0)
-        return s_usage_error ("--from is after --to", NULL);
+        return s_usage_error (_("--from is after --to"), NULL);
 
     if (!db_info)
         db_info = getenv ("TONGXIN_DB");
     PGconn *db = PQconnectdb (db_info ? db_info : "");
     if (!db || PQstatus (db) != CONNECTION_OK) {
-        const char *msg = db ? PQerrorMessage (db) : "out of memory";
-        rpt_error ("cannot connect to the database: %.*s", (int) strcspn (msg, "\n"), msg);
+        const char *msg = db ? PQerrorMessage (db) : _("out of memory");
+        rpt_error (_("cannot connect to the database: %.*s"), (int) strcspn (msg, "\n"), msg);
         PQfinish (db);
         return 1;
     }
@@ -141,7 +154,7 @@ main (int argc, char **argv)
     if (out_path) {
         out = fopen (out_path, "w");
         if (!out) {
-            rpt_error ("cannot write %s: %s", out_path, strerror (errno));
+            rpt_error (_("cannot write %s: %s"), out_path, strerror (errno));
             rpt_destroy (&report);
             return 1;
         }
@@ -158,8 +171,11 @@ main (int argc, char **argv)
         rc = -1;
     if (out != stdout && fclose (out) != 0)
         rc = -1;
+    if (rc != 0 && out_path)
+        rpt_error (_("writing %s failed: %s"), out_path, strerror (errno));
+    else
     if (rc != 0)
-        rpt_error ("writing %s failed: %s", out_path ? out_path : "the report", strerror (errno));
+        rpt_error (_("writing the report failed: %s"), strerror (errno));
     rpt_destroy (&report);
     return rc == 0 ? 0 : 1;
 }

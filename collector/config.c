@@ -1,5 +1,13 @@
-/*  config.c: the settings table, INI files (libinih) and flags.  */
+/*  config.c: the settings table, INI files (libinih) and flags.
+ *
+ *  What a person reads (--help, --check-config, errors in the settings) is
+ *  in the language of the locale (i18n.h); the keys, the values and the
+ *  example config (--print-config-example, shipped as
+ *  systemd/collectord.conf.example and written by tongxin-admin setup)
+ *  stay English in every locale, so the shipped file is what it prints.
+ */
 #include "config.h"
+#include "i18n.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -19,7 +27,7 @@ typedef struct {
     size_t offset;                  //  into tx_config_t
     const char *def;                //  default, as text
     long min, max;                  //  T_INT bounds
-    const char *help;               //  one line
+    const char *help;               //  one line (a msgid: --help translates it)
 } option_t;
 
 //  The allowed values of each T_ENUM option, NULL-terminated.
@@ -34,43 +42,43 @@ static const struct {
 #define OFF(f) offsetof (tx_config_t, f)
 static const option_t s_options [] = {
     { "db", T_STR, OFF (db), NULL, 0, 0,
-      "libpq connection string; default $TONGXIN_DB, then libpq's defaults" },
+      N_("libpq connection string; default $TONGXIN_DB, then libpq's defaults") },
     { "bind", T_LIST, OFF (binds), "tcp://*:7450", 0, 0,
-      "ZeroMQ endpoint to listen on (tcp:// or ipc://); repeat for several" },
+      N_("ZeroMQ endpoint to listen on (tcp:// or ipc://); repeat for several") },
     { "insecure", T_BOOL, OFF (insecure), "false", 0, 0,
-      "plain transport without authentication (tests only)" },
+      N_("plain transport without authentication (tests only)") },
     { "key", T_STR, OFF (key), NULL, 0, 0,
-      "the collector's CURVE secret key file, e.g. /etc/tongxin/collector.key (tongxin-admin setup or key server)" },
+      N_("the collector's CURVE secret key file, e.g. /etc/tongxin/collector.key (tongxin-admin setup or key server)") },
     { "metrics", T_STR, OFF (metrics), "", 0, 0,
-      "serve /metrics and /healthz on [ADDR:]PORT (ADDR defaults to 127.0.0.1; empty = off)" },
+      N_("serve /metrics and /healthz on [ADDR:]PORT (ADDR defaults to 127.0.0.1; empty = off)") },
     { "group-events", T_INT, OFF (group_events), "5000", 1, 100000,
-      "most events written in one transaction" },
+      N_("most events written in one transaction") },
     { "group-ms", T_INT, OFF (group_ms), "0", 0, 10000,
-      "longest wait (ms) for more batches before a transaction is written; 0: write what is queued at once (what arrives meanwhile forms the next group)" },
+      N_("longest wait (ms) for more batches before a transaction is written; 0: write what is queued at once (what arrives meanwhile forms the next group)") },
     { "writers", T_INT, OFF (writers), "2", 1, 16,
-      "database connections writing groups in parallel (one commits while another writes)" },
+      N_("database connections writing groups in parallel (one commits while another writes)") },
     { "queue-mb", T_INT, OFF (queue_mb), "16", 1, 4096,
-      "memory (MiB) of received batches waiting for the writer; past it, reading stops" },
+      N_("memory (MiB) of received batches waiting for the writer; past it, reading stops") },
     { "peer-hwm", T_INT, OFF (peer_hwm), "16", 1, 100000,
-      "messages queued per producer connection before ZeroMQ stops reading it (a producer keeps at most 16 batches in flight)" },
+      N_("messages queued per producer connection before ZeroMQ stops reading it (a producer keeps at most 16 batches in flight)") },
     { "handshake-timeout", T_INT, OFF (handshake_timeout), "5", 1, 300,
-      "seconds a connection may take to complete its CURVE handshake before it is closed" },
+      N_("seconds a connection may take to complete its CURVE handshake before it is closed") },
     { "max-handshaking", T_INT, OFF (max_handshaking), "1024", 4, 1000000,
-      "most connections still in their handshake; past it the oldest is closed (lowered to half the open-files limit left after 64 for the collector itself)" },
+      N_("most connections still in their handshake; past it the oldest is closed (lowered to half the open-files limit left after 64 for the collector itself)") },
     { "registry-refresh", T_INT, OFF (registry_refresh), "30", 1, 86400,
-      "seconds between reloads of units, types and keys (also on SIGHUP)" },
+      N_("seconds between reloads of units, types and keys (also on SIGHUP)") },
     { "max-skew", T_INT, OFF (max_skew), "300", 0, 86400 * 365,
-      "seconds an event's time may be ahead of the collector's clock" },
+      N_("seconds an event's time may be ahead of the collector's clock") },
     { "drain-timeout", T_INT, OFF (drain_timeout), "10", 0, 3600,
-      "seconds to commit and acknowledge what is held on SIGTERM" },
+      N_("seconds to commit and acknowledge what is held on SIGTERM") },
     { "rejected-budget", T_INT, OFF (rejected_budget), "1024", 0, 1048576,
-      "KiB of refusals one sender may add to rejected_events per minute; past it refusals are answered and counted but not kept (0: no limit)" },
+      N_("KiB of refusals one sender may add to rejected_events per minute; past it refusals are answered and counted but not kept (0: no limit)") },
     { "rejected-prefix", T_INT, OFF (rejected_prefix), "4096", 64, 1048640,
-      "bytes kept of a refused whole message (with its length and SHA-256)" },
+      N_("bytes kept of a refused whole message (with its length and SHA-256)") },
     { "log-level", T_ENUM, OFF (log_level), "info", 0, 0,
-      "debug, info, warn or error" },
+      N_("debug, info, warn or error") },
     { "zap-domain", T_STR, OFF (zap_domain), "tongxin", 0, 0,
-      "ZAP domain of the CURVE handshake" },
+      N_("ZAP domain of the CURVE handshake") },
 };
 #define NOPTIONS (int) (sizeof s_options / sizeof s_options [0])
 
@@ -99,7 +107,7 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
             while (choices [i] && strcmp (choices [i], value) != 0)
                 i++;
             if (!choices [i]) {
-                size_t n = (size_t) snprintf (err, errlen, "%s: '%s' is not one of", o->name, value);
+                size_t n = (size_t) snprintf (err, errlen, _("%s: '%s' is not one of"), o->name, value);
                 for (i = 0; choices [i] && n < errlen; i++)
                     n += (size_t) snprintf (err + n, errlen - n, "%s %s", i ? "," : "", choices [i]);
                 return -1;
@@ -122,7 +130,7 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
             if (strcmp (value, "false") == 0 || strcmp (value, "no") == 0 || strcmp (value, "0") == 0)
                 *(bool *) base = false;
             else {
-                snprintf (err, errlen, "%s: '%s' is not a boolean (true or false)", o->name, value);
+                snprintf (err, errlen, _("%s: '%s' is not a boolean (true or false)"), o->name, value);
                 return -1;
             }
             return 0;
@@ -131,7 +139,7 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
             errno = 0;
             long v = strtol (value, &end, 10);
             if (errno || end == value || *end || v < o->min || v > o->max) {
-                snprintf (err, errlen, "%s: '%s' is not an integer from %ld to %ld",
+                snprintf (err, errlen, _("%s: '%s' is not an integer from %ld to %ld"),
                           o->name, value, o->min, o->max);
                 return -1;
             }
@@ -140,7 +148,7 @@ s_set (tx_config_t *cfg, const option_t *o, const char *value, char *err, size_t
         }
         case T_LIST:
             if (cfg->n_binds >= TX_CONFIG_MAX_BINDS) {
-                snprintf (err, errlen, "%s: at most %d", o->name, TX_CONFIG_MAX_BINDS);
+                snprintf (err, errlen, _("%s: at most %d"), o->name, TX_CONFIG_MAX_BINDS);
                 return -1;
             }
             cfg->binds [cfg->n_binds++] = strdup (value);
@@ -160,12 +168,12 @@ s_ini_handler (void *user, const char *section, const char *name, const char *va
 {
     ini_ctx_t *ctx = user;
     if (*section && strcmp (section, "collector") != 0) {
-        snprintf (ctx->err, sizeof ctx->err, "unknown section [%s]", section);
+        snprintf (ctx->err, sizeof ctx->err, _("unknown section [%s]"), section);
         return 0;
     }
     const option_t *o = s_find (name);
     if (!o || strcmp (name, "config") == 0) {
-        snprintf (ctx->err, sizeof ctx->err, "unknown key '%s'", name);
+        snprintf (ctx->err, sizeof ctx->err, _("unknown key '%s'"), name);
         return 0;
     }
     if (o->type == T_LIST && !ctx->binds_from_file) {
@@ -178,29 +186,42 @@ s_ini_handler (void *user, const char *section, const char *name, const char *va
     return s_set (ctx->cfg, o, value, ctx->err, sizeof ctx->err) == 0;
 }
 
+//  "  --flag ARG               description" (the flag in 24 columns).
+static void
+s_help_line (const char *flag, const char *text)
+{
+    if (*text)
+        printf ("  %-24s %s\n", flag, text);
+    else
+        printf ("  %s\n", flag);
+}
+
 static void
 s_help (void)
 {
-    printf ("usage: tongxin-collectord [--config FILE] [--KEY VALUE ...]\n\n"
-            "Receive event batches from Tongxin producers over ZeroMQ, validate them\n"
-            "against the registry in PostgreSQL, store them, acknowledge after commit.\n\n"
-            "  --config FILE            read settings from an INI file (flags override it)\n");
+    fputs (_("usage: tongxin-collectord [--config FILE] [--KEY VALUE ...]\n\n"
+             "Receive event batches from Tongxin producers over ZeroMQ, validate them\n"
+             "against the registry in PostgreSQL, store them, acknowledge after commit.\n\n"), stdout);
+    s_help_line ("--config FILE", _("read settings from an INI file (flags override it)"));
     for (int i = 0; i < NOPTIONS; i++) {
         const option_t *o = &s_options [i];
         char flag [64];
         snprintf (flag, sizeof flag, "--%s%s", o->name,
                   o->type == T_BOOL ? "" : o->type == T_INT ? " N" : " VALUE");
-        printf ("  %-24s %s", flag, o->help);
+        char line [512];
         if (o->def && *o->def && o->type != T_BOOL)
-            printf (" (default %s)", o->def);
-        printf ("\n");
+            snprintf (line, sizeof line, _("%s (default %s)"), _(o->help), o->def);
+        else
+            snprintf (line, sizeof line, "%s", _(o->help));
+        s_help_line (flag, line);
     }
-    printf ("  --check-config           check the configuration and exit (0 if it is valid)\n"
-            "  --print-config-example   print a commented config file with every key\n"
-            "  --help, --version\n\n"
-            "CURVE is the default: the collector refuses to start without --key or\n"
-            "--insecure.  Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads the\n"
-            "registry and keys.  See tongxin-collectord(8).\n");
+    s_help_line ("--check-config", _("check the configuration and exit (0 if it is valid)"));
+    s_help_line ("--print-config-example", _("print a commented config file with every key"));
+    s_help_line ("--help, --version", "");
+    fputs ("\n", stdout);
+    fputs (_("CURVE is the default: the collector refuses to start without --key or\n"
+             "--insecure.  Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads the\n"
+             "registry and keys.  See tongxin-collectord(8).\n"), stdout);
 }
 
 void
@@ -212,7 +233,7 @@ tx_config_write_example (FILE *out)
                   "[collector]\n");
     for (int i = 0; i < NOPTIONS; i++) {
         const option_t *o = &s_options [i];
-        fprintf (out, "\n# %s", o->help);
+        fprintf (out, "\n# %s", o->help);       //  English, as the shipped file
         if (o->type == T_INT)
             fprintf (out, " (%ld..%ld)", o->min, o->max);
         fprintf (out, "\n# %s = %s\n", o->name, o->def ? o->def : "");
@@ -273,26 +294,26 @@ tx_config_load (tx_config_t *cfg, int argc, char **argv)
         if (c == 'C')
             check_only = true;
         if (c == '?') {
-            fprintf (stderr, "tongxin-collectord: unknown option or missing value: %s\n"
-                     "try tongxin-collectord --help\n", argv [optind - 1]);
+            fprintf (stderr, _("tongxin-collectord: unknown option or missing value: %s\n"
+                               "try tongxin-collectord --help\n"), argv [optind - 1]);
             return -1;
         }
     }
     if (optind < argc) {
-        fprintf (stderr, "tongxin-collectord: unexpected argument '%s'\n", argv [optind]);
+        fprintf (stderr, _("tongxin-collectord: unexpected argument '%s'\n"), argv [optind]);
         return -1;
     }
     if (file) {
         ini_ctx_t ctx = { cfg, "", false };
         int line = ini_parse (file, s_ini_handler, &ctx);
         if (line < 0) {
-            fprintf (stderr, "tongxin-collectord: %s: cannot read: %s\n", file,
-                     line == -1 ? strerror (errno) : "out of memory");
+            fprintf (stderr, _("tongxin-collectord: %s: cannot read: %s\n"), file,
+                     line == -1 ? strerror (errno) : _("out of memory"));
             return -1;
         }
         if (line > 0) {
             fprintf (stderr, "tongxin-collectord: %s:%d: %s\n", file, line,
-                     *ctx.err ? ctx.err : "syntax error");
+                     *ctx.err ? ctx.err : _("syntax error"));
             return -1;
         }
     }
@@ -315,16 +336,16 @@ tx_config_load (tx_config_t *cfg, int argc, char **argv)
         }
     }
     if (!cfg->insecure && (!cfg->key || !*cfg->key)) {
-        fprintf (stderr, "tongxin-collectord: CURVE is the default and needs --key FILE "
-                 "(tongxin-admin key server); use --insecure only for tests\n");
+        fprintf (stderr, "%s", _("tongxin-collectord: CURVE is the default and needs --key FILE "
+                                 "(tongxin-admin key server); use --insecure only for tests\n"));
         return -1;
     }
     if (cfg->n_binds == 0) {
-        fprintf (stderr, "tongxin-collectord: no --bind endpoint\n");
+        fprintf (stderr, "%s", _("tongxin-collectord: no --bind endpoint\n"));
         return -1;
     }
     if (check_only) {
-        printf ("configuration ok\n");
+        fputs (_("configuration ok\n"), stdout);
         return 1;
     }
     return 0;

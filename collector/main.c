@@ -3,10 +3,18 @@
  *  main() reads the configuration, raises the open-file limit and runs the
  *  server (collector/server.c): writer threads (collector/writer.c), ZAP
  *  thread (collector/zap.c) and receive loop.
+ *
+ *  Language: what an operator reads on the terminal (--help, the check of
+ *  the configuration, its errors) follows the locale (i18n.h).  Log lines
+ *  do not: they are key=value records for journald, grep and alerting
+ *  rules, whose msg= texts are matched by scripts and documented in
+ *  docs/operations.md, so they are English in every locale, and so are
+ *  the libraries' texts they quote (err= from libpq, strerror).
  */
 #include <sys/resource.h>
 
 #include "config.h"
+#include "i18n.h"
 #include "log.h"
 #include "server.h"
 
@@ -34,12 +42,14 @@ s_raise_nofile (void)
 int
 main (int argc, char **argv)
 {
+    tx_i18n_init ();
     tx_config_t cfg;
     int rc = tx_config_load (&cfg, argc, argv);
     if (rc != 0) {
         tx_config_free (&cfg);
         return rc > 0 ? 0 : 2;
     }
+    tx_i18n_reset ();                   //  from here on: log lines
     int level = tx_log_level_parse (cfg.log_level);
     if (level >= 0)
         tx_log_set_level (level);       //  the server refuses a bad one

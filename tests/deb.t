@@ -49,7 +49,7 @@ s=$(date +%s)
 in_root sh -c 'apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb' >"$T/apt.log" 2>&1
 ok $? "apt install ./tongxin*.deb ($(( $(date +%s) - s )) s)" || { tail -n 5 "$T/apt.log" | sed 's/^/#   /'; exit 1; }
 is "$(in_root dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' 'tongxin*' 'libtongxin*' 2>&1 | sort | tr -s ' \n' ' ')" \
-   "libtongxin-dev ii libtongxin0 ii tongxin-collectord ii tongxin-send ii tongxin-tools ii " "the five packages are installed"
+   "libtongxin-dev ii libtongxin0 ii tongxin-collectord ii tongxin-l10n ii tongxin-send ii tongxin-tools ii " "the six packages are installed"
 in_root getent passwd tongxin >/dev/null; ok $? "the package made the system user tongxin"
 [ ! -e "$R/etc/systemd/system/multi-user.target.wants/tongxin-collectord.service" ]
 ok $? "the unit is not enabled before setup"
@@ -104,7 +104,7 @@ kill $cpid; wait $cpid 2>/dev/null
 rm -rf "$R$creds" "$R/root/u1.key" "$R/root/u1.key.pub" "$R/root/spool"   # systemd's, and the unit's side
 
 s=$(date +%s)
-in_root apt-get purge --autoremove -y -qq tongxin-collectord tongxin-tools tongxin-send libtongxin0 libtongxin-dev >"$T/purge.log" 2>&1
+in_root apt-get purge --autoremove -y -qq tongxin-collectord tongxin-tools tongxin-send tongxin-l10n libtongxin0 libtongxin-dev >"$T/purge.log" 2>&1
 ok $? "the packages are purged, with the libraries they pulled in ($(( $(date +%s) - s )) s)" || tail -n 5 "$T/purge.log" | sed 's/^/#   /'
 is "$(in_root dpkg -l | grep -c tongxin)" 0 "dpkg knows no tongxin package, not even as config-files"
 in_root getent passwd tongxin >/dev/null || in_root getent group tongxin >/dev/null; is $? 2 "the system user and group are gone"
