@@ -3,6 +3,7 @@
  *  and help.
  */
 #include "cli.h"
+#include "i18n.h"
 #include "db.h"
 #include "safetext.h"
 
@@ -25,7 +26,7 @@ adm_usage_error (const char *fmt, ...)
     adm_verror (fmt, ap);
     va_end (ap);
     if (s_command)
-        fprintf (stderr, "usage: tongxin-admin %s %s\n", s_command->name, s_command->usage);
+        fprintf (stderr, _("usage: tongxin-admin %s %s\n"), s_command->name, _(s_command->usage));
     return 2;
 }
 
@@ -61,9 +62,9 @@ adm_check_text (const char *option, const char *s)
     long at = tx_safetext_find (s, what, sizeof what);
     if (at < 0)
         return 0;
-    return adm_usage_error ("%s holds %s at byte %ld: names and descriptions are one line of "
+    return adm_usage_error (_("%s holds %s at byte %ld: names and descriptions are one line of "
                             "printable text (no tabs, newlines, escape sequences or direction "
-                            "controls)", option, what, at + 1);
+                            "controls)"), option, what, at + 1);
 }
 
 int
@@ -77,7 +78,7 @@ adm_print_table (PGresult *r)
         for (int c = 0; c < cols; c++) {
             char *v = tx_safetext_escape (PQgetisnull (r, i, c) ? "" : PQgetvalue (r, i, c));
             if (!v) {
-                adm_error ("out of memory");
+                adm_error (_("out of memory"));
                 return 1;
             }
             printf ("%s%s", c ? "\t" : "", v);
@@ -121,14 +122,15 @@ s_parse (const adm_command_t *cmd, int argc, char **argv, adm_args_t *args)
             s_db = optarg;
         else
         if (c == OPT_HELP || c == 'h') {
-            printf ("usage: tongxin-admin %s %s\n\n%s", cmd->name, cmd->usage, cmd->help);
+            printf (_("usage: tongxin-admin %s %s\n"), cmd->name, _(cmd->usage));
+            printf ("\n%s", _(cmd->help));
             return 0;
         }
         else
         if (c >= 1 && c <= ADM_MAX_OPTS)
             args->values [c - 1] = optarg ? optarg : "";
         else
-            return adm_usage_error ("unknown option or missing argument: %s", argv [optind - 1]);
+            return adm_usage_error (_("unknown option or missing argument: %s"), argv [optind - 1]);
     }
     args->operands = argv + optind;
     args->noperands = argc - optind;
@@ -146,8 +148,8 @@ s_run (const adm_command_t *cmd, int argc, char **argv)
         return rc;
     if (args.noperands != cmd->operands) {
         if (cmd->operands_error)
-            return adm_usage_error ("%s", cmd->operands_error);
-        return adm_usage_error ("unexpected argument '%s'", args.operands [cmd->operands]);
+            return adm_usage_error ("%s", _(cmd->operands_error));
+        return adm_usage_error (_("unexpected argument '%s'"), args.operands [cmd->operands]);
     }
     if (cmd->check && (rc = cmd->check (&args)) != 0)
         return rc;
@@ -163,17 +165,17 @@ s_run (const adm_command_t *cmd, int argc, char **argv)
 static void
 s_help (FILE *out, const adm_command_t *commands, int ncommands)
 {
-    fprintf (out,
+    fputs (_(
         "usage: tongxin-admin [--db CONNINFO] COMMAND [ARGS]\n\n"
         "Set up and run a Tongxin database.\n\n"
-        "Commands:\n");
+        "Commands:\n"), out);
     for (int i = 0; i < ncommands; i++)
-        fprintf (out, "  %-15s %s\n", commands [i].name, commands [i].usage);
-    fprintf (out,
+        fprintf (out, "  %-15s %s\n", commands [i].name, _(commands [i].usage));
+    fputs (_(
         "\nEvery command takes --help.  --db CONNINFO is a libpq connection string or URI;\n"
         "without it $TONGXIN_DB is used, else the database tongxin on the local server\n"
         "(libpq's defaults, PGHOST, ...), as root as PostgreSQL's superuser postgres.\n"
-        "Exit status: 0 success, 1 failure, 2 usage error.\n");
+        "Exit status: 0 success, 1 failure, 2 usage error.\n"), out);
 }
 
 //  The command named by ARGV [0] (and ARGV [1] for a group), or NULL;
@@ -210,18 +212,18 @@ s_group (const adm_command_t *commands, int ncommands, int argc, char **argv)
             continue;
         if (found++ == 0) {
             if (help)
-                fprintf (out, "usage: tongxin-admin %s COMMAND [ARGS]\n\nCommands:\n", group);
+                fprintf (out, _("usage: tongxin-admin %s COMMAND [ARGS]\n\nCommands:\n"), group);
             else
-                fprintf (out, "tongxin-admin: '%s' needs a subcommand:\n", group);
+                fprintf (out, _("tongxin-admin: '%s' needs a subcommand:\n"), group);
         }
-        fprintf (out, "  tongxin-admin %s %s\n", name, commands [c].usage);
+        fprintf (out, "  tongxin-admin %s %s\n", name, _(commands [c].usage));
     }
     if (found && help) {
-        fprintf (out, "\nEvery command takes --help.\n");
+        fputs (_("\nEvery command takes --help.\n"), out);
         return 0;
     }
     if (!found) {
-        fprintf (stderr, "tongxin-admin: unknown command '%s'\n", group);
+        fprintf (stderr, _("tongxin-admin: unknown command '%s'\n"), group);
         s_help (stderr, commands, ncommands);
     }
     return 2;
@@ -251,7 +253,7 @@ adm_cli_main (const adm_command_t *commands, int ncommands, int schema_version,
             i++;
             continue;
         }
-        fprintf (stderr, "tongxin-admin: unknown option '%s'\n", argv [i]);
+        fprintf (stderr, _("tongxin-admin: unknown option '%s'\n"), argv [i]);
         s_help (stderr, commands, ncommands);
         return 2;
     }

@@ -15,6 +15,7 @@
  *  value sent again is not recognised.  Decimal strings and integers are.
  */
 #include "admin.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,9 +87,9 @@ s_event (PGresult *r, int first, int end, tx_event_t *ev, tx_attr_t *attrs)
 static long
 s_batch (PGconn *db, const tx_registry_t *reg, long *repeats)
 {
-    if (adm_run (db, "backfilling content fingerprints", "BEGIN") != 0)
+    if (adm_run (db, _("backfilling content fingerprints"), "BEGIN") != 0)
         return -1;
-    PGresult *r = adm_exec (db, "reading events without fingerprint", SELECT_BATCH, 0, NULL);
+    PGresult *r = adm_exec (db, _("reading events without fingerprint"), SELECT_BATCH, 0, NULL);
     if (!r) {
         PQclear (PQexec (db, "ROLLBACK"));
         return -1;
@@ -110,7 +111,7 @@ s_batch (PGconn *db, const tx_registry_t *reg, long *repeats)
         //  A type since removed from the registry: its numbers count as text.
         tx_type_def_t none = { .code = type };
         if (tx_content_fingerprint (def ? def : &none, &ev, &scratch, fp) != 0) {
-            adm_error ("out of memory");
+            adm_error (_("out of memory"));
             done = -1;
             break;
         }
@@ -119,7 +120,7 @@ s_batch (PGconn *db, const tx_registry_t *reg, long *repeats)
             snprintf (hex + 2 + 2 * b, 3, "%02x", fp [b]);
         const char *p [] = { PQgetvalue (r, first, 0), PQgetvalue (r, first, 1), hex,
                              PQgetvalue (r, first, 9) };
-        PGresult *u = adm_exec (db, "storing a fingerprint",
+        PGresult *u = adm_exec (db, _("storing a fingerprint"),
             "WITH f AS (UPDATE tongxin.events SET fingerprint = $3::bytea"
             "            WHERE event_id = $1::uuid AND unit_code = $2 RETURNING 1)"
             " INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id, received_at)"
@@ -136,7 +137,7 @@ s_batch (PGconn *db, const tx_registry_t *reg, long *repeats)
     }
     tx_buf_reset (&scratch);
     PQclear (r);
-    if (done < 0 || adm_run (db, "backfilling content fingerprints", "COMMIT") != 0) {
+    if (done < 0 || adm_run (db, _("backfilling content fingerprints"), "COMMIT") != 0) {
         PQclear (PQexec (db, "ROLLBACK"));
         return -1;
     }
@@ -149,7 +150,7 @@ adm_contents_backfill (PGconn *db)
     char err [256];
     tx_registry_t *reg = tx_registry_load (db, err, sizeof err);
     if (!reg) {
-        adm_error ("cannot load the registry: %s", err);
+        adm_error (_("cannot load the registry: %s"), err);
         return 1;
     }
     long total = 0, repeats = 0, n;
@@ -159,7 +160,7 @@ adm_contents_backfill (PGconn *db)
     if (n < 0)
         return 1;
     if (total)
-        printf ("content fingerprints: %ld event(s) stored before content idempotency; "
-                "%ld of them repeat an earlier report\n", total, repeats);
+        printf (_("content fingerprints: %ld event(s) stored before content idempotency; "
+                  "%ld of them repeat an earlier report\n"), total, repeats);
     return 0;
 }

@@ -1,5 +1,6 @@
 /*  db.c: libpq helpers for tongxin-admin.  */
 #include "db.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -37,7 +38,7 @@ s_connect_as_postgres (const char *const *keys, const char *const *values)
     if (!pw)
         return PQconnectdbParams (keys, values, 1);
     if (setegid (pw->pw_gid) != 0 || seteuid (pw->pw_uid) != 0) {
-        adm_error ("cannot act as the postgres user: %s", strerror (errno));
+        adm_error (_("cannot act as the postgres user: %s"), strerror (errno));
         if (setegid (0) != 0)
             abort ();
         return NULL;
@@ -70,12 +71,12 @@ adm_connect_to (const char *conninfo, const char *dbname)
     PGconn *db = as_postgres ? s_connect_as_postgres (keys, values)
                              : PQconnectdbParams (keys, values, 1);
     if (!db) {
-        adm_error ("cannot connect to the database: out of memory");
+        adm_error (_("cannot connect to the database: out of memory"));
         return NULL;
     }
     if (PQstatus (db) != CONNECTION_OK) {
         char line [512];
-        adm_error ("cannot connect to the database: %s%s",
+        adm_error (_("cannot connect to the database: %s%s"),
                    tx_pg_first_line (PQerrorMessage (db), line, sizeof line),
                    as_postgres ? " (connecting as postgres by peer authentication;"
                                  " give --db CONNINFO to connect otherwise)" : "");
@@ -133,10 +134,10 @@ adm_exec (PGconn *db, const char *what, const char *sql, int nparams,
     adm_err_t err;
     PGresult *r = adm_try (db, sql, nparams, params, &err);
     if (!r && adm_no_schema (&err))
-        adm_error ("%s: the database has no Tongxin schema: run 'tongxin-admin migrate' first", what);
+        adm_error (_("%s: the database has no Tongxin schema: run 'tongxin-admin migrate' first"), what);
     else
     if (!r)
-        adm_error ("%s: %s", what, err.msg);
+        adm_error (_("%s: %s"), what, err.msg);
     return r;
 }
 

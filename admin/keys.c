@@ -5,6 +5,7 @@
  *  finds it; revoking sets revoked_at.  Key files: common/keyfile.h.
  */
 #include "admin.h"
+#include "i18n.h"
 #include "keyfile.h"
 
 #include <stdio.h>
@@ -18,7 +19,7 @@ s_keypair (tx_keyfile_t *key)
 {
     memset (key, 0, sizeof *key);
     if (zmq_curve_keypair (key->public_key, key->secret_key) != 0) {
-        adm_error ("cannot make a CURVE keypair: %s (is libzmq built with CURVE?)",
+        adm_error (_("cannot make a CURVE keypair: %s (is libzmq built with CURVE?)"),
                    zmq_strerror (zmq_errno ()));
         return -1;
     }
@@ -49,7 +50,7 @@ adm_key_server (const char *out)
         adm_error ("%s", err);
         return 1;
     }
-    printf ("collector keypair written: %s (secret, 0600) and %s.pub\npublic key: %s\n",
+    printf (_("collector keypair written: %s (secret, 0600) and %s.pub\npublic key: %s\n"),
             out, out, key.public_key);
     return 0;
 }
@@ -63,7 +64,7 @@ adm_key_issue (PGconn *db, const char *unit, const char *out)
     snprintf (key.unit, sizeof key.unit, "%s", unit);
     //  The row and the files together: the transaction commits only after
     //  both files are written, and the files go if it does not.
-    if (adm_run (db, "issuing a key", "BEGIN") != 0)
+    if (adm_run (db, _("issuing a key"), "BEGIN") != 0)
         return 1;
     const char *p [] = { key.public_key, unit };
     adm_err_t e;
@@ -72,16 +73,16 @@ adm_key_issue (PGconn *db, const char *unit, const char *out)
     if (!r) {
         PQclear (PQexec (db, "ROLLBACK"));
         if (strcmp (e.state, "23503") == 0)
-            adm_error ("unknown unit '%s'", unit);
+            adm_error (_("unknown unit '%s'"), unit);
         else
         if (strcmp (e.state, "23505") == 0)
-            adm_error ("unit '%s' already has a live key: revoke it first (tongxin-admin key revoke %s)",
+            adm_error (_("unit '%s' already has a live key: revoke it first (tongxin-admin key revoke %s)"),
                        unit, unit);
         else
         if (adm_no_schema (&e))
-            adm_error ("the database has no Tongxin schema: run 'tongxin-admin migrate' first");
+            adm_error (_("the database has no Tongxin schema: run 'tongxin-admin migrate' first"));
         else
-            adm_error ("issuing a key for '%s': %s", unit, e.msg);
+            adm_error (_("issuing a key for '%s': %s"), unit, e.msg);
         return 1;
     }
     PQclear (r);
@@ -94,14 +95,14 @@ adm_key_issue (PGconn *db, const char *unit, const char *out)
         adm_error ("%s", err);
         return 1;
     }
-    if (adm_run (db, "issuing a key", "COMMIT") != 0) {
+    if (adm_run (db, _("issuing a key"), "COMMIT") != 0) {
         char pub [4200];
         snprintf (pub, sizeof pub, "%s.pub", out);
         unlink (out);
         unlink (pub);
         return 1;
     }
-    printf ("key for unit %s written: %s (secret, 0600) and %s.pub\npublic key: %s\n",
+    printf (_("key for unit %s written: %s (secret, 0600) and %s.pub\npublic key: %s\n"),
             unit, out, out, key.public_key);
     return 0;
 }
@@ -109,7 +110,7 @@ adm_key_issue (PGconn *db, const char *unit, const char *out)
 int
 adm_key_revoke (PGconn *db, const char *unit)
 {
-    PGresult *r = adm_exec (db, "revoking a key",
+    PGresult *r = adm_exec (db, _("revoking a key"),
         "UPDATE tongxin.unit_keys SET revoked_at = now()"
         " WHERE unit_code = $1 AND revoked_at IS NULL RETURNING public_key",
         1, (const char *[]) { unit });
@@ -117,12 +118,12 @@ adm_key_revoke (PGconn *db, const char *unit)
         return 1;
     int rc = 0;
     if (PQntuples (r) == 0) {
-        adm_error ("unit '%s' has no live key", unit);
+        adm_error (_("unit '%s' has no live key"), unit);
         rc = 1;
     }
     else
-        printf ("key %s of unit %s revoked; running collectors drop it at their next registry "
-                "refresh (or at once on SIGHUP)\n", PQgetvalue (r, 0, 0), unit);
+        printf (_("key %s of unit %s revoked; running collectors drop it at their next registry "
+                  "refresh (or at once on SIGHUP)\n"), PQgetvalue (r, 0, 0), unit);
     PQclear (r);
     return rc;
 }
@@ -130,7 +131,7 @@ adm_key_revoke (PGconn *db, const char *unit)
 int
 adm_key_list (PGconn *db)
 {
-    PGresult *r = adm_exec (db, "listing keys",
+    PGresult *r = adm_exec (db, _("listing keys"),
         "SELECT unit_code AS unit, public_key,"
         " to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS issued,"
         " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') AS revoked"

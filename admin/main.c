@@ -7,6 +7,7 @@
  *  migrate.c.
  */
 #include "admin.h"
+#include "i18n.h"
 #include "cli.h"
 #include "lex.h"
 #include "migrations.h"
@@ -48,7 +49,7 @@ cmd_status (PGconn *db, const adm_args_t *a)
     int version;
     if (adm_schema_version (db, &version) != 0)
         return 1;
-    printf ("schema version %d (this tongxin-admin knows up to %d)\n", version,
+    printf (_("schema version %d (this tongxin-admin knows up to %d)\n"), version,
             tx_migrations_count_latest ());
     return 0;
 }
@@ -58,7 +59,7 @@ cmd_status (PGconn *db, const adm_args_t *a)
 static int
 s_key_server_check (const adm_args_t *a)
 {
-    return adm_opt (a, "out") ? 0 : adm_usage_error ("--out FILE is required");
+    return adm_opt (a, "out") ? 0 : adm_usage_error (_("--out FILE is required"));
 }
 
 static int
@@ -120,9 +121,9 @@ cmd_contents_backfill (PGconn *db, const adm_args_t *a)
 //  ---------------------------------------------------------------- the commands
 
 static const adm_command_t s_commands [] = {
-    { .name = "setup", .usage = "[--etc DIR] [--user USER] [--login ROLE] [--analyst ROLE] [--db CONNINFO]",
+    { .name = "setup", .usage = N_("[--etc DIR] [--user USER] [--login ROLE] [--analyst ROLE] [--db CONNINFO]"),
       .help =
-      "Make this host ready to run the collector; safe to run again (what exists is\n"
+      N_("Make this host ready to run the collector; safe to run again (what exists is\n"
       "kept).  As a PostgreSQL superuser -- run as root it connects as postgres by peer\n"
       "authentication; or --db -- it creates the database (the one --db names, else\n"
       "tongxin) if missing and migrates it; creates the collector's LOGIN role, a member\n"
@@ -136,119 +137,119 @@ static const adm_command_t s_commands [] = {
       "  --user USER     the system user the collector runs as (default tongxin)\n"
       "  --login ROLE    the collector's login (default: USER's name, so peer\n"
       "                  authentication on the local socket works too)\n"
-      "  --analyst ROLE  the analyst's login (default analyst)\n",
+      "  --analyst ROLE  the analyst's login (default analyst)\n"),
       .opts = { { "etc", true }, { "user", true }, { "login", true }, { "analyst", true } },
       .operands = 0, .operands_error = NULL,
       .needs_db = false, .check = adm_setup_check, .run = adm_setup },
-    { .name = "migrate", .usage = "[--check] [--db CONNINFO]",
+    { .name = "migrate", .usage = N_("[--check] [--db CONNINFO]"),
       .help =
-      "Apply the pending schema migrations, each in its own transaction, and create\n"
+      N_("Apply the pending schema migrations, each in its own transaction, and create\n"
       "the partitions for the months ahead.  Running it twice is a no-op.  A database\n"
       "whose schema is newer than this program knows is refused.\n\n"
-      "  --check         only report; exit 1 if migrations are pending\n",
+      "  --check         only report; exit 1 if migrations are pending\n"),
       .opts = { { "check", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_migrate },
-    { .name = "status", .usage = "[--db CONNINFO]",
+    { .name = "status", .usage = N_("[--db CONNINFO]"),
       .help =
-      "Print the schema version of the database.\n",
+      N_("Print the schema version of the database.\n"),
       .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_status },
-    { .name = "unit add", .usage = "CODE --name NAME --kind KIND [--parent CODE] [--db CONNINFO]",
+    { .name = "unit add", .usage = N_("CODE --name NAME --kind KIND [--parent CODE] [--db CONNINFO]"),
       .help =
-      "Register a reporting unit.  CODE: 1-64 of a-z 0-9 . _ -, starting with a letter\n"
+      N_("Register a reporting unit.  CODE: 1-64 of a-z 0-9 . _ -, starting with a letter\n"
       "or digit; it is stable and never reused.  KIND: district, department, township,\n"
       "subdistrict, village, community, party_org, station, enterprise, school.\n"
-      "--parent: the unit it belongs to (analysts roll figures up along this tree).\n",
-      .opts = { { "name", true }, { "kind", true }, { "parent", true } }, .operands = 1, .operands_error = "expected exactly one unit CODE",
+      "--parent: the unit it belongs to (analysts roll figures up along this tree).\n"),
+      .opts = { { "name", true }, { "kind", true }, { "parent", true } }, .operands = 1, .operands_error = N_("expected exactly one unit CODE"),
       .needs_db = true, .check = adm_unit_add_check, .run = adm_unit_add },
-    { .name = "unit list", .usage = "[--all] [--db CONNINFO]",
+    { .name = "unit list", .usage = N_("[--all] [--db CONNINFO]"),
       .help =
-      "List the active units (--all: disabled ones too), tab-separated.\n",
+      N_("List the active units (--all: disabled ones too), tab-separated.\n"),
       .opts = { { "all", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = adm_unit_list },
-    { .name = "unit disable", .usage = "CODE [--db CONNINFO]",
+    { .name = "unit disable", .usage = N_("CODE [--db CONNINFO]"),
       .help =
-      "Disable a unit: the collector rejects its new events (unit_inactive).\n",
-      .opts = { { 0 } }, .operands = 1, .operands_error = "expected exactly one unit CODE",
+      N_("Disable a unit: the collector rejects its new events (unit_inactive).\n"),
+      .opts = { { 0 } }, .operands = 1, .operands_error = N_("expected exactly one unit CODE"),
       .needs_db = true, .check = adm_unit_operand_check, .run = adm_unit_disable },
-    { .name = "pairing add", .usage = "UNIT REGION --counterpart NAME --fields F1,F2 [--since DATE] [--until DATE] [--db CONNINFO]",
+    { .name = "pairing add", .usage = N_("UNIT REGION --counterpart NAME --fields F1,F2 [--since DATE] [--until DATE] [--db CONNINFO]"),
       .help =
-      "Record a pairing of UNIT with the partner REGION (a 6-digit GB/T 2260 code).\n"
+      N_("Record a pairing of UNIT with the partner REGION (a 6-digit GB/T 2260 code).\n"
       "--fields: ethnic_unity, team_building, culture_tourism, development, education,\n"
-      "youth.  Dates are YYYY-MM-DD.\n",
-      .opts = { { "counterpart", true }, { "fields", true }, { "since", true }, { "until", true } }, .operands = 2, .operands_error = "expected a UNIT and a REGION",
+      "youth.  Dates are YYYY-MM-DD.\n"),
+      .opts = { { "counterpart", true }, { "fields", true }, { "since", true }, { "until", true } }, .operands = 2, .operands_error = N_("expected a UNIT and a REGION"),
       .needs_db = true, .check = adm_pairing_add_check, .run = adm_pairing_add },
-    { .name = "pairing list", .usage = "[--unit CODE] [--db CONNINFO]",
+    { .name = "pairing list", .usage = N_("[--unit CODE] [--db CONNINFO]"),
       .help =
-      "List pairings, tab-separated.\n",
+      N_("List pairings, tab-separated.\n"),
       .opts = { { "unit", true } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = adm_pairing_list },
-    { .name = "retention", .usage = "--before YYYY-MM [--detach-only] [--db CONNINFO]",
+    { .name = "retention", .usage = N_("--before YYYY-MM [--detach-only] [--db CONNINFO]"),
       .help =
-      "Remove the monthly partitions of events (by the month in their UUIDv7 ids) and\n"
+      N_("Remove the monthly partitions of events (by the month in their UUIDv7 ids) and\n"
       "of rejected_events (by received_at) that end before YYYY-MM: each is detached,\n"
       "then dropped (--detach-only: kept as a standalone table, e.g. to archive it\n"
       "with pg_dump).  Collectors then reject events with older ids (bad_id_time)\n"
-      "from their next registry refresh.\n",
+      "from their next registry refresh.\n"),
       .opts = { { "before", true }, { "detach-only", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = adm_retention_check, .run = adm_retention },
-    { .name = "key server", .usage = "--out FILE",
+    { .name = "key server", .usage = N_("--out FILE"),
       .help =
-      "Make the collector's CURVE keypair: FILE holds the secret key (mode 0600),\n"
+      N_("Make the collector's CURVE keypair: FILE holds the secret key (mode 0600),\n"
       "FILE.pub the public key that producers pass as --server-key.  Existing files\n"
-      "are never overwritten.  Needs no database.\n",
+      "are never overwritten.  Needs no database.\n"),
       .opts = { { "out", true } }, .operands = 0, .operands_error = NULL,
       .needs_db = false, .check = s_key_server_check, .run = cmd_key_server },
-    { .name = "key issue", .usage = "UNIT --out FILE [--db CONNINFO]",
+    { .name = "key issue", .usage = N_("UNIT --out FILE [--db CONNINFO]"),
       .help =
-      "Make UNIT's CURVE keypair: FILE (secret, 0600) for the unit's producer, FILE.pub,\n"
+      N_("Make UNIT's CURVE keypair: FILE (secret, 0600) for the unit's producer, FILE.pub,\n"
       "and register the public key, so the collector accepts it as UNIT.  A unit has\n"
       "at most one live key: revoke the old one first.  Existing files are never\n"
-      "overwritten.\n",
-      .opts = { { "out", true } }, .operands = 1, .operands_error = "expected exactly one unit CODE",
+      "overwritten.\n"),
+      .opts = { { "out", true } }, .operands = 1, .operands_error = N_("expected exactly one unit CODE"),
       .needs_db = true, .check = s_key_issue_check, .run = cmd_key_issue },
-    { .name = "key revoke", .usage = "UNIT [--db CONNINFO]",
+    { .name = "key revoke", .usage = N_("UNIT [--db CONNINFO]"),
       .help =
-      "Revoke UNIT's live key.  New connections with it are refused at once; open\n"
+      N_("Revoke UNIT's live key.  New connections with it are refused at once; open\n"
       "ones are refused from the collector's next registry refresh (registry-refresh,\n"
-      "30 s by default, or at once on SIGHUP).\n",
-      .opts = { { 0 } }, .operands = 1, .operands_error = "expected exactly one unit CODE",
+      "30 s by default, or at once on SIGHUP).\n"),
+      .opts = { { 0 } }, .operands = 1, .operands_error = N_("expected exactly one unit CODE"),
       .needs_db = true, .check = adm_unit_operand_check, .run = cmd_key_revoke },
-    { .name = "key list", .usage = "[--db CONNINFO]",
+    { .name = "key list", .usage = N_("[--db CONNINFO]"),
       .help =
-      "List the registered unit keys (unit, public key, issued, revoked), tab-separated.\n",
+      N_("List the registered unit keys (unit, public key, issued, revoked), tab-separated.\n"),
       .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_key_list },
-    { .name = "rejected list", .usage = "[--since TIME] [--db CONNINFO]",
+    { .name = "rejected list", .usage = N_("[--since TIME] [--db CONNINFO]"),
       .help =
-      "Summarise tongxin.rejected_events by reason, tab-separated: rows, rows whose\n"
-      "event was kept whole and not yet replayed, rows replayed, bytes, first, last.\n",
+      N_("Summarise tongxin.rejected_events by reason, tab-separated: rows, rows whose\n"
+      "event was kept whole and not yet replayed, rows replayed, bytes, first, last.\n"),
       .opts = { { "since", true } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_rejected_list },
-    { .name = "rejected replay", .usage = "[--reason CODE] [--since TIME] [--dry-run] [--db CONNINFO]",
+    { .name = "rejected replay", .usage = N_("[--reason CODE] [--since TIME] [--dry-run] [--db CONNINFO]"),
       .help =
-      "Submit again the refused events of reason CODE (default db_refused: valid\n"
+      N_("Submit again the refused events of reason CODE (default db_refused: valid\n"
       "events the database refused) kept whole since TIME, once the cause is fixed:\n"
       "each is checked with the collector's rules against today's registry and stored\n"
       "as its unit sent it (an event already stored counts as a duplicate, so a\n"
       "second replay stores nothing).  Only events of the unit that delivered them\n"
       "are stored.  Each row is marked with the outcome; rows the database still\n"
-      "refuses stay unmarked and the command exits 1.  --dry-run changes nothing.\n",
+      "refuses stay unmarked and the command exits 1.  --dry-run changes nothing.\n"),
       .opts = { { "reason", true }, { "since", true }, { "dry-run", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_rejected_replay },
-    { .name = "contents backfill", .usage = "[--db CONNINFO]",
+    { .name = "contents backfill", .usage = N_("[--db CONNINFO]"),
       .help =
-      "Give the events stored before content idempotency (migration 008) their\n"
+      N_("Give the events stored before content idempotency (migration 008) their\n"
       "content fingerprint and claim each content for the first of them, so that the\n"
       "same report sent again is answered duplicate.  migrate runs it when it applies\n"
       "008; running it again only looks at events still without fingerprint.  Prints\n"
-      "how many events it fingerprinted and how many repeat an earlier report.\n",
+      "how many events it fingerprinted and how many repeat an earlier report.\n"),
       .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = cmd_contents_backfill },
-    { .name = "partitions", .usage = "[--ahead MONTHS] [--db CONNINFO]",
+    { .name = "partitions", .usage = N_("[--ahead MONTHS] [--db CONNINFO]"),
       .help =
-      "Create the monthly partitions of events and rejected_events up to MONTHS\n"
-      "(default 3) ahead.  Safe to run at any time, e.g. from a daily timer.\n",
+      N_("Create the monthly partitions of events and rejected_events up to MONTHS\n"
+      "(default 3) ahead.  Safe to run at any time, e.g. from a daily timer.\n"),
       .opts = { { "ahead", true } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = adm_partitions_check, .run = adm_partitions },
 };
@@ -257,5 +258,6 @@ static const adm_command_t s_commands [] = {
 int
 main (int argc, char **argv)
 {
+    tx_i18n_init ();
     return adm_cli_main (s_commands, NCOMMANDS, tx_migrations_count, argc, argv);
 }

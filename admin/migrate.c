@@ -5,6 +5,7 @@
  *  nothing behind.  A session advisory lock serialises concurrent runs.
  */
 #include "admin.h"
+#include "i18n.h"
 #include "migrations.h"
 
 #include <stdio.h>
@@ -16,7 +17,7 @@
 int
 adm_schema_version (PGconn *db, int *version)
 {
-    PGresult *r = adm_exec (db, "reading the schema version",
+    PGresult *r = adm_exec (db, _("reading the schema version"),
         "SELECT to_regclass('tongxin.schema_migrations') IS NOT NULL", 0, NULL);
     if (!r)
         return -1;
@@ -25,7 +26,7 @@ adm_schema_version (PGconn *db, int *version)
     *version = 0;
     if (!exists)
         return 0;
-    r = adm_exec (db, "reading the schema version",
+    r = adm_exec (db, _("reading the schema version"),
                   "SELECT coalesce(max(version), 0) FROM tongxin.schema_migrations", 0, NULL);
     if (!r)
         return -1;
@@ -42,7 +43,7 @@ s_verify_checksums (PGconn *db, int current)
         char version [16];
         snprintf (version, sizeof version, "%d", tx_migrations [i].version);
         const char *params [] = { version, tx_migrations [i].sql };
-        PGresult *r = adm_exec (db, "checking applied migrations",
+        PGresult *r = adm_exec (db, _("checking applied migrations"),
             "SELECT checksum = md5($2) FROM tongxin.schema_migrations WHERE version = $1::int",
             2, params);
         if (!r)
@@ -50,8 +51,8 @@ s_verify_checksums (PGconn *db, int current)
         bool same = PQntuples (r) == 1 && strcmp (PQgetvalue (r, 0, 0), "t") == 0;
         PQclear (r);
         if (!same) {
-            adm_error ("migration %s applied to this database differs from the one in this "
-                       "tongxin-admin (edited after release?); refusing to go on",
+            adm_error (_("migration %s applied to this database differs from the one in this "
+                       "tongxin-admin (edited after release?); refusing to go on"),
                        tx_migrations [i].name);
             return -1;
         }
@@ -63,7 +64,7 @@ static int
 s_apply (PGconn *db, const tx_migration_t *m)
 {
     char what [128];
-    snprintf (what, sizeof what, "migration %s failed", m->name);
+    snprintf (what, sizeof what, _("migration %s failed"), m->name);
     if (adm_run (db, "BEGIN", "BEGIN") != 0)
         return -1;
     //  The file may hold many statements: the simple protocol runs them all.
@@ -71,7 +72,7 @@ s_apply (PGconn *db, const tx_migration_t *m)
     if (PQresultStatus (r) != PGRES_COMMAND_OK && PQresultStatus (r) != PGRES_TUPLES_OK) {
         char line [512];
         const char *msg = PQresultErrorField (r, PG_DIAG_MESSAGE_PRIMARY);
-        adm_error ("%s: %s", what, msg ? msg : tx_pg_first_line (PQerrorMessage (db), line, sizeof line));
+        adm_error (_("%s: %s"), what, msg ? msg : tx_pg_first_line (PQerrorMessage (db), line, sizeof line));
         PQclear (r);
         PQclear (PQexec (db, "ROLLBACK"));
         return -1;
@@ -95,7 +96,7 @@ int
 adm_migrate (PGconn *db, bool check_only)
 {
     int latest = tx_migrations_count;
-    if (adm_run (db, "taking the migration lock",
+    if (adm_run (db, _("taking the migration lock"),
                  "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")") != 0)
         return 1;
     int rc = 1;
@@ -103,17 +104,17 @@ adm_migrate (PGconn *db, bool check_only)
     if (adm_schema_version (db, &current) != 0)
         goto done;
     if (current > latest) {
-        adm_error ("the database schema is at version %d, newer than this tongxin-admin "
-                   "knows (%d); use a newer tongxin-admin", current, latest);
+        adm_error (_("the database schema is at version %d, newer than this tongxin-admin "
+                   "knows (%d); use a newer tongxin-admin"), current, latest);
         goto done;
     }
     if (s_verify_checksums (db, current) != 0)
         goto done;
     if (check_only) {
         if (current == latest)
-            printf ("schema at version %d, up to date\n", current);
+            printf (_("schema at version %d, up to date\n"), current);
         else
-            printf ("schema at version %d; %d migration(s) pending (latest %d)\n",
+            printf (_("schema at version %d; %d migration(s) pending (latest %d)\n"),
                     current, latest - current, latest);
         rc = current == latest ? 0 : 1;
         goto done;
@@ -124,22 +125,22 @@ adm_migrate (PGconn *db, bool check_only)
             continue;
         if (s_apply (db, &tx_migrations [i]) != 0)
             goto done;
-        printf ("applied %s\n", tx_migrations [i].name);
+        printf (_("applied %s\n"), tx_migrations [i].name);
         applied++;
         //  008 added content fingerprints: the events already stored get theirs.
         if (tx_migrations [i].version == 8 && adm_contents_backfill (db) != 0)
             goto done;
     }
     //  Partitions for the months ahead, on every run.
-    PGresult *r = adm_exec (db, "creating partitions",
+    PGresult *r = adm_exec (db, _("creating partitions"),
                             "SELECT tongxin.ensure_partitions()", 0, NULL);
     if (!r)
         goto done;
     PQclear (r);
     if (applied)
-        printf ("schema at version %d (%d migration(s) applied)\n", latest, applied);
+        printf (_("schema at version %d (%d migration(s) applied)\n"), latest, applied);
     else
-        printf ("schema at version %d, up to date\n", latest);
+        printf (_("schema at version %d, up to date\n"), latest);
     rc = 0;
 done:
     PQclear (PQexec (db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));

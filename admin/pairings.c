@@ -2,6 +2,7 @@
  *  pairing add, pairing list (admin.h).
  */
 #include "admin.h"
+#include "i18n.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -23,7 +24,7 @@ s_fields_array (const char *list, char *bad, size_t badlen)
     if (!copy || !out) {
         free (copy);
         free (out);
-        snprintf (bad, badlen, "(out of memory)");
+        snprintf (bad, badlen, "%s", _("(out of memory)"));
         return NULL;
     }
     strcpy (out, "{");
@@ -43,7 +44,7 @@ s_fields_array (const char *list, char *bad, size_t badlen)
     strcat (out, "}");
     free (copy);
     if (n == 0) {
-        snprintf (bad, badlen, "(none given)");
+        snprintf (bad, badlen, "%s", _("(none given)"));
         free (out);
         return NULL;
     }
@@ -56,20 +57,20 @@ adm_pairing_add_check (const adm_args_t *a)
     const char *unit = a->operands [0], *region = a->operands [1];
     const char *counterpart = adm_opt (a, "counterpart"), *fields = adm_opt (a, "fields");
     if (!adm_valid_code (unit))
-        return adm_usage_error ("bad unit code '%s'", unit);
+        return adm_usage_error (_("bad unit code '%s'"), unit);
     if (!adm_valid_region (region))
-        return adm_usage_error ("bad region code '%s': a GB/T 2260 code has 6 digits", region);
+        return adm_usage_error (_("bad region code '%s': a GB/T 2260 code has 6 digits"), region);
     if (!counterpart || !*counterpart)
-        return adm_usage_error ("--counterpart is required");
+        return adm_usage_error (_("--counterpart is required"));
     if (adm_check_text ("--counterpart", counterpart) != 0)
         return 2;
     if (!fields)
-        return adm_usage_error ("--fields is required");
+        return adm_usage_error (_("--fields is required"));
     char bad [64];
     char *array = s_fields_array (fields, bad, sizeof bad);
     if (!array)
-        return adm_usage_error ("unknown field of cooperation '%s' (ethnic_unity, team_building, "
-                                "culture_tourism, development, education, youth)", bad);
+        return adm_usage_error (_("unknown field of cooperation '%s' (ethnic_unity, team_building, "
+                                "culture_tourism, development, education, youth)"), bad);
     free (array);
     return 0;
 }
@@ -79,24 +80,24 @@ static void
 s_add_error (const adm_err_t *err, const char *unit, const char *region, const char *counterpart)
 {
     if (strcmp (err->state, "23505") == 0)
-        adm_error ("pairing of %s with %s (%s) already exists", unit, region, counterpart);
+        adm_error (_("pairing of %s with %s (%s) already exists"), unit, region, counterpart);
     else
     if (strcmp (err->state, "23503") == 0 && strstr (err->constraint, "unit"))
-        adm_error ("unknown unit '%s'", unit);
+        adm_error (_("unknown unit '%s'"), unit);
     else
     if (strcmp (err->state, "23503") == 0 && strstr (err->constraint, "region"))
-        adm_error ("unknown region '%s'", region);
+        adm_error (_("unknown region '%s'"), region);
     else
     if (strncmp (err->state, "22", 2) == 0 && !strstr (err->constraint, "until"))
-        adm_error ("bad date (use YYYY-MM-DD): %s", err->msg);
+        adm_error (_("bad date (use YYYY-MM-DD): %s"), err->msg);
     else
     if (strcmp (err->state, "23514") == 0 && strstr (err->constraint, "until"))
-        adm_error ("--until is before --since");
+        adm_error (_("--until is before --since"));
     else
     if (adm_no_schema (err))
-        adm_error ("the database has no Tongxin schema: run 'tongxin-admin migrate' first");
+        adm_error (_("the database has no Tongxin schema: run 'tongxin-admin migrate' first"));
     else
-        adm_error ("adding pairing: %s", err->msg);
+        adm_error (_("adding pairing: %s"), err->msg);
 }
 
 int
@@ -121,7 +122,7 @@ adm_pairing_add (PGconn *db, const adm_args_t *a)
         s_add_error (&err, unit, region, counterpart);
         return 1;
     }
-    printf ("pairing %s added: %s with %s (%s)\n", PQgetvalue (r, 0, 0), unit, region, counterpart);
+    printf (_("pairing %s added: %s with %s (%s)\n"), PQgetvalue (r, 0, 0), unit, region, counterpart);
     PQclear (r);
     return 0;
 }
@@ -129,7 +130,7 @@ adm_pairing_add (PGconn *db, const adm_args_t *a)
 int
 adm_pairing_list (PGconn *db, const adm_args_t *a)
 {
-    return adm_list (db, "listing pairings",
+    return adm_list (db, _("listing pairings"),
         "SELECT p.id, p.unit_code AS unit, p.region_code AS region, r.grp AS \"group\","
         " array_to_string(p.fields, ',') AS fields, coalesce(p.since::text, '') AS since,"
         " coalesce(p.until::text, '') AS until, p.counterpart"

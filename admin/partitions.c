@@ -3,6 +3,7 @@
  *  behind) (admin.h).
  */
 #include "admin.h"
+#include "i18n.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -25,7 +26,7 @@ int
 adm_partitions_check (const adm_args_t *a)
 {
     if (s_ahead (a) < 0)
-        return adm_usage_error ("--ahead must be 0..120 months, not '%s'", adm_opt (a, "ahead"));
+        return adm_usage_error (_("--ahead must be 0..120 months, not '%s'"), adm_opt (a, "ahead"));
     return 0;
 }
 
@@ -34,11 +35,11 @@ adm_partitions (PGconn *db, const adm_args_t *a)
 {
     char months [8];
     snprintf (months, sizeof months, "%d", s_ahead (a));
-    PGresult *r = adm_exec (db, "creating partitions",
+    PGresult *r = adm_exec (db, _("creating partitions"),
         "SELECT tongxin.ensure_partitions($1::int)", 1, (const char *[]) { months });
     if (!r)
         return 1;
-    printf ("%s partition(s) created\n", PQgetvalue (r, 0, 0));
+    printf (_("%s partition(s) created\n"), PQgetvalue (r, 0, 0));
     PQclear (r);
     return 0;
 }
@@ -50,7 +51,7 @@ adm_retention_check (const adm_args_t *a)
     if (!before || strlen (before) != 7 || before [4] != '-'
     ||  strspn (before, "0123456789") != 4 || strspn (before + 5, "0123456789") != 2
     ||  atoi (before + 5) < 1 || atoi (before + 5) > 12)
-        return adm_usage_error ("--before YYYY-MM is required (partitions of earlier months go)");
+        return adm_usage_error (_("--before YYYY-MM is required (partitions of earlier months go)"));
     return 0;
 }
 
@@ -66,7 +67,7 @@ s_remove (PGconn *db, const char *part, const char *parent, bool detach_only)
     snprintf (drop, sizeof drop, "DROP TABLE tongxin.%s", qpart);
     PQfreemem (qpart);
     PQfreemem (qparent);
-    snprintf (what, sizeof what, "removing partition %s", part);
+    snprintf (what, sizeof what, _("removing partition %s"), part);
     if (adm_run (db, what, "BEGIN") != 0 || adm_run (db, what, detach) != 0
     ||  (!detach_only && adm_run (db, what, drop) != 0) || adm_run (db, what, "COMMIT") != 0) {
         PQclear (PQexec (db, "ROLLBACK"));
@@ -86,7 +87,7 @@ adm_retention (PGconn *db, const adm_args_t *a)
     memcpy (month, before, 4);
     memcpy (month + 4, before + 5, 2);
     month [6] = 0;
-    PGresult *r = adm_exec (db, "listing partitions",
+    PGresult *r = adm_exec (db, _("listing partitions"),
         "SELECT c.relname, p.relname FROM pg_inherits i"
         "  JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent"
         "  JOIN pg_namespace n ON n.oid = p.relnamespace"
@@ -102,9 +103,9 @@ adm_retention (PGconn *db, const adm_args_t *a)
             PQclear (r);
             return 1;
         }
-        printf ("%s %s\n", detach_only ? "detached" : "dropped", part);
+        printf (detach_only ? _("detached %s\n") : _("dropped %s\n"), part);
     }
     PQclear (r);
-    printf ("%d partition(s) %s\n", done, detach_only ? "detached" : "dropped");
+    printf (detach_only ? _("%d partition(s) detached\n") : _("%d partition(s) dropped\n"), done);
     return 0;
 }

@@ -12,6 +12,7 @@
  *  for one) is never stored.
  */
 #include "admin.h"
+#include "i18n.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ s_replay_row (replay_t *rp, PGresult *rows, int i)
         printf ("%s\trefused\t%s\n", PQgetvalue (rows, i, 4), outcome);
     }
     const char *mark [3] = { outcome, PQgetvalue (rows, i, 0), PQgetvalue (rows, i, 1) };
-    PGresult *u = adm_exec (rp->db, "marking a replayed event",
+    PGresult *u = adm_exec (rp->db, _("marking a replayed event"),
         "UPDATE tongxin.rejected_events SET replayed_at = now(), replay_result = $1"
         " WHERE tableoid = $2::oid AND ctid = $3::tid", 3, mark);
     PQclear (u);
@@ -185,7 +186,7 @@ static PGresult *
 s_kept_rows (PGconn *db, const char *reason, const char *since)
 {
     const char *params [2] = { reason, since };
-    return adm_exec (db, "reading rejected events",
+    return adm_exec (db, _("reading rejected events"),
         "SELECT tableoid::int, ctid::text, sender, raw, received_at"
         "  FROM tongxin.rejected_events"
         " WHERE reason = $1 AND ($2::timestamptz IS NULL OR received_at >= $2::timestamptz)"
@@ -220,14 +221,14 @@ adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry
     char err [256];
     tx_registry_t *reg = tx_registry_load (db, err, sizeof err);
     if (!reg) {
-        adm_error ("cannot load the registry: %s", err);
+        adm_error (_("cannot load the registry: %s"), err);
         return 1;
     }
     replay_t rp = { .db = db, .reg = reg, .dec = tx_wire_decoder_new () };
     msgpack_sbuffer_init (&rp.sb);
     int n = -1;
     if (!rp.dec)
-        adm_error ("out of memory");
+        adm_error (_("out of memory"));
     else
         n = s_replay_all (&rp, reason, since, dry_run);
     tx_wire_decoder_destroy (&rp.dec);
@@ -236,9 +237,10 @@ adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry
     tx_registry_unref (&reg);
     if (n < 0)
         return 1;
-    printf ("%s%d kept events of reason %s: %d stored, %d already stored, %d refused now, %d still"
-            " refused by the database\n", dry_run ? "dry run (nothing changed): " : "",
-            n, reason, rp.stored, rp.duplicate, rp.refused, rp.still);
+    if (dry_run)
+        fputs (_("dry run (nothing changed): "), stdout);
+    printf (_("%d kept events of reason %s: %d stored, %d already stored, %d refused now, %d still"
+              " refused by the database\n"), n, reason, rp.stored, rp.duplicate, rp.refused, rp.still);
     return rp.still ? 1 : 0;
 }
 
@@ -246,7 +248,7 @@ int
 adm_rejected_list (PGconn *db, const char *since)
 {
     const char *params [1] = { since };
-    PGresult *r = adm_exec (db, "reading rejected events",
+    PGresult *r = adm_exec (db, _("reading rejected events"),
         "SELECT reason, count(*),"
         "       count(*) FILTER (WHERE replayed_at IS NULL AND event_id IS NOT NULL"
         "                          AND length(raw) > 0 AND (raw_len IS NULL OR raw_len = length(raw))),"

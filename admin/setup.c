@@ -15,6 +15,7 @@
  *  overwritten, a key never replaced.
  */
 #include "admin.h"
+#include "i18n.h"
 #include "config.h"
 #include "keyfile.h"
 
@@ -62,7 +63,7 @@ static int
 s_path (char *out, size_t len, const char *dir, const char *name)
 {
     if ((size_t) snprintf (out, len, "%s/%s", dir, name) >= len) {
-        adm_error ("%s/%s: path too long", dir, name);
+        adm_error (_("%s/%s: path too long"), dir, name);
         return -1;
     }
     return 0;
@@ -78,13 +79,13 @@ s_write_file (const char *path, const char *text, mode_t mode, uid_t uid, gid_t 
 {
     char tmp [4200];
     if ((size_t) snprintf (tmp, sizeof tmp, "%s.setup-tmp", path) >= sizeof tmp) {
-        adm_error ("%s: path too long", path);
+        adm_error (_("%s: path too long"), path);
         return -1;
     }
     unlink (tmp);
     int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0600);
     if (fd < 0) {
-        adm_error ("cannot create %s: %s", tmp, strerror (errno));
+        adm_error (_("cannot create %s: %s"), tmp, strerror (errno));
         return -1;
     }
     size_t len = strlen (text);
@@ -102,7 +103,7 @@ s_write_file (const char *path, const char *text, mode_t mode, uid_t uid, gid_t 
     if (!replace || !ok)
         unlink (tmp);
     if (!ok) {
-        adm_error ("cannot write %s: %s", path, strerror (e ? e : EIO));
+        adm_error (_("cannot write %s: %s"), path, strerror (e ? e : EIO));
         return -1;
     }
     return 0;
@@ -117,20 +118,20 @@ s_secret_file (const char *path, mode_t mode, uid_t uid, gid_t gid)
     if (lstat (path, &sb) != 0) {
         if (errno == ENOENT)
             return 0;
-        adm_error ("%s: %s", path, strerror (errno));
+        adm_error (_("%s: %s"), path, strerror (errno));
         return -1;
     }
     if (!S_ISREG (sb.st_mode)) {
-        adm_error ("%s is not a regular file (a link or directory?): move it away and run setup again",
+        adm_error (_("%s is not a regular file (a link or directory?): move it away and run setup again"),
                    path);
         return -1;
     }
     if (sb.st_uid != uid || sb.st_gid != gid || (sb.st_mode & 07777) != mode) {
         if (chown (path, uid, gid) != 0 || chmod (path, mode) != 0) {
-            adm_error ("%s: cannot set its owner and mode: %s", path, strerror (errno));
+            adm_error (_("%s: cannot set its owner and mode: %s"), path, strerror (errno));
             return -1;
         }
-        printf ("%s: owner and mode set to %u:%u %04o\n", path, (unsigned) uid, (unsigned) gid,
+        printf (_("%s: owner and mode set to %u:%u %04o\n"), path, (unsigned) uid, (unsigned) gid,
                 (unsigned) mode);
     }
     return 1;
@@ -203,7 +204,7 @@ s_random_password (char *out, size_t len)
 {
     unsigned char raw [16];
     if (len < 2 * sizeof raw + 1 || getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
-        adm_error ("cannot make a random password: %s", strerror (errno));
+        adm_error (_("cannot make a random password: %s"), strerror (errno));
         return -1;
     }
     for (size_t i = 0; i < sizeof raw; i++)
@@ -223,7 +224,7 @@ s_dbname (setup_t *self)
         char *err = NULL;
         opts = PQconninfoParse (self->conninfo, &err);
         if (!opts) {
-            adm_error ("--db: %s", err ? err : "out of memory");
+            adm_error (_("--db: %s"), err ? err : "out of memory");
             PQfreemem (err);
             return -1;
         }
@@ -234,8 +235,8 @@ s_dbname (setup_t *self)
     int rc = 0;
     if (!s_valid_name (name) || strcmp (name, "postgres") == 0
         || strncmp (name, "template", 8) == 0) {
-        adm_error ("database name '%s': setup makes a database of its own, named with a-z, 0-9 "
-                   "and _ (e.g. dbname=tongxin)", name);
+        adm_error (_("database name '%s': setup makes a database of its own, named with a-z, 0-9 "
+                   "and _ (e.g. dbname=tongxin)"), name);
         rc = -1;
     }
     else
@@ -252,19 +253,19 @@ s_database (setup_t *self)
     if (!db)
         return -1;
     int rc = -1;
-    PGresult *r = adm_exec (db, "checking the login",
+    PGresult *r = adm_exec (db, _("checking the login"),
         "SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user", 0, NULL);
     if (!r)
         goto done;
     if (PQntuples (r) != 1 || strcmp (PQgetvalue (r, 0, 0), "t") != 0) {
-        adm_error ("setup needs a PostgreSQL superuser, and '%s' is not one: run it as root "
-                   "(it connects as postgres), or give --db with a superuser's conninfo",
+        adm_error (_("setup needs a PostgreSQL superuser, and '%s' is not one: run it as root "
+                   "(it connects as postgres), or give --db with a superuser's conninfo"),
                    PQntuples (r) ? PQgetvalue (r, 0, 1) : "?");
         PQclear (r);
         goto done;
     }
     PQclear (r);
-    r = adm_exec (db, "looking for the database", "SELECT 1 FROM pg_database WHERE datname = $1",
+    r = adm_exec (db, _("looking for the database"), "SELECT 1 FROM pg_database WHERE datname = $1",
                   1, (const char *[]) { self->dbname });
     if (!r)
         goto done;
@@ -281,14 +282,14 @@ s_database (setup_t *self)
         adm_err_t e;
         r = adm_try (db, sql, 0, NULL, &e);
         if (!r && strcmp (e.state, "42P04") != 0) {     //  duplicate_database: a race, fine
-            adm_error ("creating the database %s: %s", self->dbname, e.msg);
+            adm_error (_("creating the database %s: %s"), self->dbname, e.msg);
             goto done;
         }
         PQclear (r);
-        printf ("database %s: created\n", self->dbname);
+        printf (_("database %s: created\n"), self->dbname);
     }
     else
-        printf ("database %s: exists\n", self->dbname);
+        printf (_("database %s: exists\n"), self->dbname);
     rc = 0;
 done:
     PQfinish (db);
@@ -319,7 +320,7 @@ static int
 s_login (PGconn *db, const setup_t *self, const char *role, const char *group, const char *path,
          uid_t uid, gid_t gid, const char *what, bool renew)
 {
-    PGresult *r = adm_exec (db, "looking for the role",
+    PGresult *r = adm_exec (db, _("looking for the role"),
         "SELECT r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls,"
         " r.rolcanlogin, r.rolname = current_user,"
         " coalesce ((SELECT string_agg (g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m"
@@ -330,8 +331,8 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
     bool exists = PQntuples (r) > 0;
     if (exists && (strcmp (PQgetvalue (r, 0, 0), "t") == 0 || strcmp (PQgetvalue (r, 0, 2), "t") == 0
                    || *PQgetvalue (r, 0, 3))) {
-        adm_error ("the role %s exists with more privileges than %s alone (%s): the %s's login "
-                   "must have no others; choose another name or remove them",
+        adm_error (_("the role %s exists with more privileges than %s alone (%s): the %s's login "
+                   "must have no others; choose another name or remove them"),
                    role, group, *PQgetvalue (r, 0, 3) ? PQgetvalue (r, 0, 3) : "superuser or similar",
                    what);
         PQclear (r);
@@ -342,7 +343,7 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
 
     char *text = s_read_file (path);
     if (!text && errno != ENOENT) {
-        adm_error ("cannot read %s: %s", path, strerror (errno));
+        adm_error (_("cannot read %s: %s"), path, strerror (errno));
         return -1;
     }
     char pw [256] = "";
@@ -350,45 +351,45 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
     int rc = -1;
     char *verifier = NULL;
     if (exists && !in_file && !renew) {
-        if (s_ddl (db, "preparing the roles", s_ddl_fn, 0, NULL) != 0
-            || s_ddl (db, "granting the role", "SELECT pg_temp.tx_setup_ddl ('GRANT %I TO %I', $1, $2)",
+        if (s_ddl (db, _("preparing the roles"), s_ddl_fn, 0, NULL) != 0
+            || s_ddl (db, _("granting the role"), "SELECT pg_temp.tx_setup_ddl ('GRANT %I TO %I', $1, $2)",
                       2, (const char *[]) { group, role }) != 0)
             goto done;
-        printf ("login %s (%s only): exists; password kept (not in %s: handed over; to give it a "
-                "new one, ALTER ROLE %s PASSWORD in psql, or remove the role and run setup)\n",
+        printf (_("login %s (%s only): exists; password kept (not in %s: handed over; to give it a "
+                  "new one, ALTER ROLE %s PASSWORD in psql, or remove the role and run setup)\n"),
                 role, group, path, role);
         rc = 0;
         goto done;
     }
     if (!in_file && s_random_password (pw, sizeof pw) != 0)
         goto done;
-    if (s_ddl (db, "preparing the roles", s_ddl_fn, 0, NULL) != 0)
+    if (s_ddl (db, _("preparing the roles"), s_ddl_fn, 0, NULL) != 0)
         goto done;
     //  Exists with its password in the file: kept as it is.
     if (!exists || !in_file) {
         verifier = PQencryptPasswordConn (db, pw, role, NULL);
         if (!verifier) {
-            adm_error ("cannot encrypt the password: %s", PQerrorMessage (db));
+            adm_error (_("cannot encrypt the password: %s"), PQerrorMessage (db));
             goto done;
         }
     }
     if (!exists) {
-        if (s_ddl (db, "creating the role",
+        if (s_ddl (db, _("creating the role"),
                    "SELECT pg_temp.tx_setup_ddl ('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB"
                    " NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD %L IN ROLE %I', $1, $2, $3)",
                    3, (const char *[]) { role, verifier, group }) != 0)
             goto done;
     }
     else {
-        if (verifier && s_ddl (db, "setting the password",
+        if (verifier && s_ddl (db, _("setting the password"),
                                "SELECT pg_temp.tx_setup_ddl ('ALTER ROLE %I PASSWORD %L', $1, $2)",
                                2, (const char *[]) { role, verifier }) != 0)
             goto done;
-        if (!can_login && s_ddl (db, "letting the role log in",
+        if (!can_login && s_ddl (db, _("letting the role log in"),
                                  "SELECT pg_temp.tx_setup_ddl ('ALTER ROLE %I LOGIN', $1)",
                                  1, (const char *[]) { role }) != 0)
             goto done;
-        if (s_ddl (db, "granting the role",
+        if (s_ddl (db, _("granting the role"),
                    "SELECT pg_temp.tx_setup_ddl ('GRANT %I TO %I', $1, $2)",
                    2, (const char *[]) { group, role }) != 0)
             goto done;
@@ -398,7 +399,7 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
         size_t len = (text ? strlen (text) : 0) + strlen (self->dbname) + strlen (role) + strlen (pw) + 16;
         char *out = malloc (len);
         if (!out) {
-            adm_error ("out of memory");
+            adm_error (_("out of memory"));
             goto done;
         }
         snprintf (out, len, "%s%s*:*:%s:%s:%s\n", text ? text : "",
@@ -413,8 +414,16 @@ s_login (PGconn *db, const setup_t *self, const char *role, const char *group, c
     else
     if (s_secret_file (path, 0600, uid, gid) < 0)
         goto done;
-    printf ("login %s (%s only): %s; password %s %s\n", role, group,
-            exists ? "exists" : "created", in_file ? "kept in" : "written to", path);
+    if (exists && in_file)
+        printf (_("login %s (%s only): exists; password kept in %s\n"), role, group, path);
+    else
+    if (exists)
+        printf (_("login %s (%s only): exists; password written to %s\n"), role, group, path);
+    else
+    if (in_file)
+        printf (_("login %s (%s only): created; password kept in %s\n"), role, group, path);
+    else
+        printf (_("login %s (%s only): created; password written to %s\n"), role, group, path);
     rc = 0;
 done:
     if (verifier)
@@ -441,16 +450,16 @@ s_key (const setup_t *self)
         return -1;
     if (have) {
         if (access (pub, F_OK) != 0)
-            printf ("collector key %s: kept; its public half %s is missing (the units need it):"
-                    " move the key away and run setup again for a new pair\n", path, pub);
+            printf (_("collector key %s: kept; its public half %s is missing (the units need it):"
+                      " move the key away and run setup again for a new pair\n"), path, pub);
         else
-            printf ("collector key %s: kept (public: %s)\n", path, pub);
+            printf (_("collector key %s: kept (public: %s)\n"), path, pub);
         return 0;
     }
     if (adm_key_server (path) != 0)
         return -1;
     if (chown (path, self->uid, self->gid) != 0) {
-        adm_error ("%s: cannot give it to %s: %s", path, self->user, strerror (errno));
+        adm_error (_("%s: cannot give it to %s: %s"), path, self->user, strerror (errno));
         return -1;
     }
     return 0;
@@ -504,14 +513,14 @@ s_config (const setup_t *self, PGconn *db)
         return -1;
     char *conninfo = s_collector_conninfo (self, db);
     if (!conninfo) {
-        adm_error ("out of memory");
+        adm_error (_("out of memory"));
         return -1;
     }
     int rc = -1;
     char *example = NULL, *text = NULL;
     struct stat sb;
     if (lstat (path, &sb) == 0) {
-        printf ("config %s: kept (never overwritten); the collector's login is: db = %s\n",
+        printf (_("config %s: kept (never overwritten); the collector's login is: db = %s\n"),
                 path, conninfo);
         rc = 0;
         goto done;
@@ -541,7 +550,7 @@ s_config (const setup_t *self, PGconn *db)
     fclose (out);
     if (s_write_file (path, text, 0644, geteuid (), getegid (), false) != 0)
         goto done;
-    printf ("config %s: written (db = %s)\n", path, conninfo);
+    printf (_("config %s: written (db = %s)\n"), path, conninfo);
     rc = 0;
 done:
     free (conninfo);
@@ -559,16 +568,16 @@ adm_setup_check (const adm_args_t *args)
     const char *analyst = adm_opt (args, "analyst");
     const char *user = adm_opt (args, "user");
     if (login && !s_valid_name (login))
-        return adm_usage_error ("--login '%s': a role name of a-z, 0-9 and _, starting with a letter", login);
+        return adm_usage_error (_("--login '%s': a role name of a-z, 0-9 and _, starting with a letter"), login);
     if (analyst && !s_valid_name (analyst))
-        return adm_usage_error ("--analyst '%s': a role name of a-z, 0-9 and _, starting with a letter", analyst);
+        return adm_usage_error (_("--analyst '%s': a role name of a-z, 0-9 and _, starting with a letter"), analyst);
     if (!login && user && !s_valid_name (user))
-        return adm_usage_error ("--user '%s' cannot be a role name too: give --login NAME", user);
+        return adm_usage_error (_("--user '%s' cannot be a role name too: give --login NAME"), user);
     const char *etc = adm_opt (args, "etc");
     if (etc && *etc != '/')
-        return adm_usage_error ("--etc '%s': an absolute path, please", etc);
+        return adm_usage_error (_("--etc '%s': an absolute path, please"), etc);
     if (login && analyst && strcmp (login, analyst) == 0)
-        return adm_usage_error ("the collector's and the analyst's logins must differ");
+        return adm_usage_error (_("the collector's and the analyst's logins must differ"));
     return 0;
 }
 
@@ -586,12 +595,12 @@ adm_setup (PGconn *unused, const adm_args_t *args)
         self.conninfo = getenv ("TONGXIN_DB");
     self.login = adm_opt (args, "login") ? adm_opt (args, "login") : self.user;
     if (strcmp (self.login, self.analyst) == 0)
-        return adm_usage_error ("the collector's and the analyst's logins must differ");
+        return adm_usage_error (_("the collector's and the analyst's logins must differ"));
     struct passwd *pw = getpwnam (self.user);
     if (!pw) {
-        adm_error ("there is no system user '%s' to own the collector's key and password file: "
+        adm_error (_("there is no system user '%s' to own the collector's key and password file: "
                    "install the tongxin-collectord package (it makes one), run "
-                   "'adduser --system --group %s', or name another with --user", self.user, self.user);
+                   "'adduser --system --group %s', or name another with --user"), self.user, self.user);
         return 1;
     }
     self.uid = pw->pw_uid;
@@ -605,7 +614,7 @@ adm_setup (PGconn *unused, const adm_args_t *args)
     if (adm_migrate (db, false) != 0)
         goto done;
     if (mkdir (self.etc, 0755) != 0 && errno != EEXIST) {
-        adm_error ("cannot create %s: %s", self.etc, strerror (errno));
+        adm_error (_("cannot create %s: %s"), self.etc, strerror (errno));
         goto done;
     }
     char pgpass [4096], apgpass [4096], afile [128];
@@ -621,7 +630,9 @@ adm_setup (PGconn *unused, const adm_args_t *args)
         || s_config (&self, db) != 0)
         goto done;
     const char *with_db = self.conninfo ? " --db ..." : "";
-    printf ("\nTongxin is set up.  Next:\n"
+    //  TRANSLATORS: keep the commands as they are; NAME, KIND and CODE may be
+    //  translated in the first step's text, not in the commands.
+    printf (_("\nTongxin is set up.  Next:\n"
             "  1. Register the units and issue each its key; give the unit its CODE.key\n"
             "     and %s/collector.key.pub:\n"
             "       tongxin-admin%s unit add CODE --name NAME --kind KIND [--parent CODE]\n"
@@ -630,7 +641,7 @@ adm_setup (PGconn *unused, const adm_args_t *args)
             "       systemctl enable --now tongxin-collectord\n"
             "       systemctl status tongxin-collectord\n"
             "  3. Give %s to the analyst (their ~/.pgpass, mode 0600) and delete it here;\n"
-            "     they connect with dbname=%s user=%s.\n",
+            "     they connect with dbname=%s user=%s.\n"),
             self.etc, with_db, with_db, apgpass, self.dbname, self.analyst);
     rc = 0;
 done:

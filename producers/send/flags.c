@@ -2,6 +2,7 @@
 #include "flags.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "values.h"
 #include "lex.h"
 
@@ -18,7 +19,7 @@ s_flag_attr_name (send_t *self, const char *spec, size_t *name_len, kind_t *kind
     char show [SHOW_SIZE];
     const char *eq = strchr (spec, '=');
     if (!eq || eq == spec) {
-        out_invalid (self, 1, "bad_field", "--attr '%s': expected NAME=VALUE or NAME:KIND=VALUE",
+        out_invalid (self, 1, "bad_field", _("--attr '%s': expected NAME=VALUE or NAME:KIND=VALUE"),
                    out_show (spec, strlen (spec), show));
         return -1;
     }
@@ -34,8 +35,8 @@ s_flag_attr_name (send_t *self, const char *spec, size_t *name_len, kind_t *kind
                                || memcmp (value_kinds [*kind], colon + 1, klen) != 0))
         (*kind)++;
     if (!value_kinds [*kind]) {
-        out_invalid (self, 1, "bad_field", "%s: unknown kind '%s' (int, numeric, text, bool, "
-                   "date)", field, out_show (colon + 1, klen, show));
+        out_invalid (self, 1, "bad_field", _("%s: unknown kind '%s' (int, numeric, text, bool, "
+                   "date)"), field, out_show (colon + 1, klen, show));
         return -1;
     }
     return 0;
@@ -60,7 +61,7 @@ s_flag_attr (send_t *self, tongxin_event_t *ev, const char *spec)
              : tx_lex_date_shaped (value, vlen) ? K_DATE
              : K_TEXT;
     if (kind == K_BOOL && strcmp (value, "true") != 0 && strcmp (value, "false") != 0) {
-        out_invalid (self, 1, "bad_field", "%s: '%s' is not true or false", field,
+        out_invalid (self, 1, "bad_field", _("%s: '%s' is not true or false"), field,
                    out_show (value, vlen, show));
         return -1;
     }
@@ -90,7 +91,7 @@ flags_event (send_t *self)
     char err [512];
     int64_t at;
     if (value_time (a->at, &at, err, sizeof err) != 0) {
-        out_invalid (self, 1, "bad_time", "--at: %s", err);
+        out_invalid (self, 1, "bad_time", _("--at: %s"), err);
         return NULL;
     }
     tongxin_event_t *ev = tongxin_event_new (a->type, at);

@@ -3,6 +3,7 @@
 #include "jsonl.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -98,8 +99,8 @@ s_input_bom (send_t *self, const char **line, size_t *len)
         pthread_mutex_lock (&self->lock);
         self->events++;
         pthread_mutex_unlock (&self->lock);
-        out_invalid (self, 1, "bad_utf8", "the input is UTF-16 (it starts with a byte order "
-                   "mark): convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8");
+        out_invalid (self, 1, "bad_utf8", _("the input is UTF-16 (it starts with a byte order "
+                   "mark): convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8"));
         return -1;
     }
     return 0;
@@ -121,7 +122,7 @@ input_read (send_t *self, int fd)
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            out_error (self, "reading %s: %s", self->args->input, strerror (errno));
+            out_error (self, _("reading %s: %s"), self->args->input, strerror (errno));
             rc = RC_RUNTIME;
             break;
         }
@@ -134,7 +135,7 @@ input_read (send_t *self, int fd)
             pthread_mutex_lock (&self->lock);
             self->events++;
             pthread_mutex_unlock (&self->lock);
-            out_invalid (self, lineno, "too_long", "the line has %zu bytes; at most %d", len,
+            out_invalid (self, lineno, "too_long", _("the line has %zu bytes; at most %d"), len,
                        MAX_LINE);
             continue;
         }

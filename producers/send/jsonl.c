@@ -2,6 +2,7 @@
 #include "jsonl.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "values.h"
 #include "lex.h"
 
@@ -67,8 +68,8 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
             //  than an event can have (each value past a container's
             //  first follows a comma).
             if (c == ',' && ++commas == MAX_NUMBERS) {
-                out_invalid (self, lineno, "bad_field", "the line holds more than %d values; an "
-                           "event has at most %d attributes", MAX_NUMBERS, TONGXIN_MAX_ATTRS);
+                out_invalid (self, lineno, "bad_field", _("the line holds more than %d values; an "
+                           "event has at most %d attributes"), MAX_NUMBERS, TONGXIN_MAX_ATTRS);
                 return -1;
             }
             nums->text [o++] = c;
@@ -80,13 +81,13 @@ s_numbers_scan (send_t *self, uint64_t lineno, const char *line, size_t len, num
             j++;
         char show [SHOW_SIZE];
         if (!tx_lex_json_number (line + i, j - i)) {
-            out_invalid (self, lineno, "invalid_json", "column %zu: '%s' is not a JSON number "
-                       "(like 12, -0.5, 1.2e3)", s_column (line, i), out_show (line + i, j - i, show));
+            out_invalid (self, lineno, "invalid_json", _("column %zu: '%s' is not a JSON number "
+                       "(like 12, -0.5, 1.2e3)"), s_column (line, i), out_show (line + i, j - i, show));
             return -1;
         }
         if (nums->n == MAX_NUMBERS) {
-            out_invalid (self, lineno, "bad_field", "the line holds more than %d numbers; an event "
-                       "has at most %d attributes", MAX_NUMBERS, TONGXIN_MAX_ATTRS);
+            out_invalid (self, lineno, "bad_field", _("the line holds more than %d numbers; an event "
+                       "has at most %d attributes"), MAX_NUMBERS, TONGXIN_MAX_ATTRS);
             return -1;
         }
         nums->at [nums->n] = i;
@@ -127,7 +128,7 @@ s_json_error (send_t *self, uint64_t lineno, const char *line, size_t len, const
     json_t *again = json_loadb (line, len, JSON_REJECT_DUPLICATES, &orig);
     json_decref (again);
     if (!again && !strstr (orig.text, "too big") && !strstr (orig.text, "real number")) {
-        out_invalid (self, lineno, "invalid_json", "column %d: %s", orig.column, orig.text);
+        out_invalid (self, lineno, "invalid_json", _("column %d: %s"), orig.column, orig.text);
         return;
     }
     size_t pos = jerr->position > 0 ? (size_t) jerr->position : 0;
@@ -140,7 +141,7 @@ s_json_error (send_t *self, uint64_t lineno, const char *line, size_t len, const
     if (near)
         *near = 0;
     //  jansson's column is that of the last character it read.
-    out_invalid (self, lineno, "invalid_json", "column %zu: %s", s_column (line, at) - 1, text);
+    out_invalid (self, lineno, "invalid_json", _("column %zu: %s"), s_column (line, at) - 1, text);
 }
 
 //  Adds attrs.NAME = value (a JSON value) to ev.  0, or -1 after reporting.
@@ -156,7 +157,7 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
             //  An index into nums (s_numbers_scan): the number as written.
             json_int_t k = json_integer_value (value);
             if (k < 0 || (size_t) k >= nums->n) {
-                out_invalid (self, lineno, "bad_field", "%s: a number lost on the way", field);
+                out_invalid (self, lineno, "bad_field", _("%s: a number lost on the way"), field);
                 return -1;
             }
             return value_number (self, lineno, field, ev, name, line + nums->at [k],
@@ -170,13 +171,16 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
             value_stored (tongxin_event_add_bool (ev, name, json_is_true (value)));
             return 0;
         case JSON_NULL:
-            out_invalid (self, lineno, "bad_field", "%s: null is not a value (leave an absent "
-                       "attribute out)", field);
+            out_invalid (self, lineno, "bad_field", _("%s: null is not a value (leave an absent "
+                       "attribute out)"), field);
             return -1;
         default:
-            out_invalid (self, lineno, "bad_field", "%s: an %s is not a value (attributes are "
-                       "numbers, strings or booleans)", field,
-                       json_is_array (value) ? "array" : "object");
+            if (json_is_array (value))
+                out_invalid (self, lineno, "bad_field", _("%s: an array is not a value (attributes "
+                             "are numbers, strings or booleans)"), field);
+            else
+                out_invalid (self, lineno, "bad_field", _("%s: an object is not a value (attributes "
+                             "are numbers, strings or booleans)"), field);
             return -1;
     }
 }
@@ -190,7 +194,7 @@ s_json_str (send_t *self, uint64_t lineno, json_t *root, const char *key, size_t
     if (!v)
         return NULL;
     if (!json_is_string (v)) {
-        out_invalid (self, lineno, "bad_field", "%s: must be a string", key);
+        out_invalid (self, lineno, "bad_field", _("%s: must be a string"), key);
         *bad = true;
         return NULL;
     }
@@ -206,7 +210,7 @@ s_parse (send_t *self, uint64_t lineno, const char *line, size_t len)
     static const char *known [] = { "id", "unit", "type", "occurred_at", "partner", "attrs", "nth",
                                     NULL };
     if (!tongxin_text_valid (line, len)) {
-        out_invalid (self, lineno, "bad_utf8", "the line is not valid UTF-8 or holds a NUL byte");
+        out_invalid (self, lineno, "bad_utf8", _("the line is not valid UTF-8 or holds a NUL byte"));
         return NULL;
     }
     numbers_t *nums = &self->numbers;
@@ -219,7 +223,7 @@ s_parse (send_t *self, uint64_t lineno, const char *line, size_t len)
         return NULL;
     }
     if (!json_is_object (root)) {
-        out_invalid (self, lineno, "invalid_json", "an array, not an object");
+        out_invalid (self, lineno, "invalid_json", _("an array, not an object"));
         json_decref (root);
         return NULL;
     }
@@ -231,8 +235,8 @@ s_parse (send_t *self, uint64_t lineno, const char *line, size_t len)
             k++;
         if (!known [k]) {
             char show [SHOW_SIZE];
-            out_invalid (self, lineno, "unknown_field", "'%s' is not a field (id, unit, type, "
-                         "occurred_at, partner, attrs, nth)", out_show (key, strlen (key), show));
+            out_invalid (self, lineno, "unknown_field", _("'%s' is not a field (id, unit, type, "
+                         "occurred_at, partner, attrs, nth)"), out_show (key, strlen (key), show));
             json_decref (root);
             return NULL;
         }
@@ -260,7 +264,7 @@ s_fields (send_t *self, uint64_t lineno, json_t *root, fields_t *f)
     if (bad)
         return -1;
     if (!f->type || !f->at) {
-        out_invalid (self, lineno, "missing_field", "%s is required", !f->type ? "type" : "occurred_at");
+        out_invalid (self, lineno, "missing_field", _("%s is required"), !f->type ? "type" : "occurred_at");
         return -1;
     }
     return 0;
@@ -293,10 +297,10 @@ s_nth (send_t *self, uint64_t lineno, const char *line, json_t *root, tongxin_ev
             snprintf (show, sizeof show, "'%s'", out_show (line + nums->at [k], nums->size [k],
                                                           number));
         }
-        out_invalid (self, lineno, "bad_field", "nth: %s is not a whole number from 1 to %d "
-                   "(2: the second identical activity)", *show ? show
-                   : json_is_string (v) ? "a string" : json_is_object (v) ? "an object"
-                   : json_is_array (v) ? "an array" : "true, false or null", TONGXIN_MAX_NTH);
+        out_invalid (self, lineno, "bad_field", _("nth: %s is not a whole number from 1 to %d "
+                   "(2: the second identical activity)"), *show ? show
+                   : json_is_string (v) ? _("a string") : json_is_object (v) ? _("an object")
+                   : json_is_array (v) ? _("an array") : _("true, false or null"), TONGXIN_MAX_NTH);
         return -1;
     }
     value_stored (tongxin_event_set_nth (ev, (unsigned) n));
@@ -313,12 +317,12 @@ s_event (send_t *self, uint64_t lineno, const char *line, json_t *root)
     char err [512];
     int64_t at_us;
     if (value_time (f.at, &at_us, err, sizeof err) != 0) {
-        out_invalid (self, lineno, "bad_time", "occurred_at: %s", err);
+        out_invalid (self, lineno, "bad_time", _("occurred_at: %s"), err);
         return NULL;
     }
     json_t *attrs = json_object_get (root, "attrs");
     if (attrs && !json_is_object (attrs)) {
-        out_invalid (self, lineno, "bad_field", "attrs: must be an object {\"name\": value, ...}");
+        out_invalid (self, lineno, "bad_field", _("attrs: must be an object {\"name\": value, ...}"));
         return NULL;
     }
     tongxin_event_t *ev = tongxin_event_new (f.type, at_us);
@@ -350,7 +354,7 @@ jsonl_event (send_t *self, uint64_t lineno, const char *line, size_t len, uint8_
     tongxin_event_t *ev = root ? s_event (self, lineno, line, root) : NULL;
     json_decref (root);
     if (ev && tongxin_event_id (self->tx, ev, id) != TONGXIN_OK) {
-        out_error (self, "cannot make an event id: %s", strerror (errno));
+        out_error (self, _("cannot make an event id: %s"), strerror (errno));
         exit (RC_RUNTIME);
     }
     return ev;

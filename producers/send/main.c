@@ -20,6 +20,7 @@
 #include "input.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -82,7 +83,7 @@ s_spool_dir (const char *given, const char *unit)
     if (home && *home)
         n = asprintf (&dir, "%s/.local/state/tongxin/spool/%s", home, unit);
     else {
-        fprintf (stderr, "tongxin-send: no home directory for the default spool: give --spool DIR\n");
+        fprintf (stderr, _("tongxin-send: no home directory for the default spool: give --spool DIR\n"));
         return NULL;
     }
     if (n < 0)
@@ -110,7 +111,7 @@ s_open_input (const char *input, bool *null)
         return -1;
     }
     if (S_ISDIR (st.st_mode)) {
-        fprintf (stderr, "tongxin-send: %s: is a directory\n", input);
+        fprintf (stderr, _("tongxin-send: %s: is a directory\n"), input);
         close (in);
         return -1;
     }
@@ -130,7 +131,7 @@ s_open_producer (send_t *self)
     if (!self->spool)
         return -1;
     if (s_mkdirs (self->spool) != 0) {
-        fprintf (stderr, "tongxin-send: cannot create the spool %s: %s\n", self->spool,
+        fprintf (stderr, _("tongxin-send: cannot create the spool %s: %s\n"), self->spool,
                  strerror (errno));
         return -1;
     }
@@ -162,7 +163,7 @@ s_open_producer (send_t *self)
     sigaction (SIGTERM, &sa, NULL);
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     if (!self->tx) {
-        fprintf (stderr, "tongxin-send: %s\n", *err ? err : "cannot start the producer");
+        fprintf (stderr, "tongxin-send: %s\n", *err ? err : _("cannot start the producer"));
         return -1;
     }
     return 0;
@@ -179,7 +180,7 @@ s_run (send_t *self, tongxin_event_t **one, int in)
         uint8_t id [16];
         self->lines = self->events = 1;
         if (tongxin_event_id (self->tx, *one, id) != TONGXIN_OK) {
-            out_error (self, "cannot make an event id: %s", strerror (errno));
+            out_error (self, _("cannot make an event id: %s"), strerror (errno));
             return RC_RUNTIME;
         }
         if ((rc = submit_add (self, one, id, 1)) == 0)
@@ -190,7 +191,7 @@ s_run (send_t *self, tongxin_event_t **one, int in)
     if (rc == 0 && self->args->wait_s > 0)
         rc = submit_wait (self);
     if (rc > 128)
-        out_error (self, "interrupted; what was spooled stays in %s for the next tongxin-send",
+        out_error (self, _("interrupted; what was spooled stays in %s for the next tongxin-send"),
                    self->spool);
     out_progress (self, true);
     return rc;
@@ -209,12 +210,15 @@ s_summary (send_t *self, const tongxin_stats_t *spool_stats, int rc)
     out_finish (self, rc <= RC_REJECTED);
     //  Events the spool had reported durable and could not read back
     if (spool_stats->lost > 0) {
-        fprintf (stderr, "tongxin-send: %" PRIu64 " spooled event%s could not be read back and %s"
-                 " lost (spool %s, seqs %" PRIu64 "-%" PRIu64 ": a spool file was deleted or"
-                 " damaged); send %s again from the source\n", spool_stats->lost,
-                 spool_stats->lost == 1 ? "" : "s", spool_stats->lost == 1 ? "is" : "are",
-                 self->spool, spool_stats->lost_first, spool_stats->lost_last,
-                 spool_stats->lost == 1 ? "it" : "them");
+        fprintf (stderr, NG_("tongxin-send: %llu spooled event could not be read back and is lost "
+                             "(spool %s, seqs %llu-%llu: a spool file was deleted or damaged); "
+                             "send it again from the source\n",
+                             "tongxin-send: %llu spooled events could not be read back and are lost "
+                             "(spool %s, seqs %llu-%llu: a spool file was deleted or damaged); "
+                             "send them again from the source\n", spool_stats->lost),
+                 (unsigned long long) spool_stats->lost, self->spool,
+                 (unsigned long long) spool_stats->lost_first,
+                 (unsigned long long) spool_stats->lost_last);
         if (rc < RC_RUNTIME)
             rc = RC_RUNTIME;
     }
@@ -224,6 +228,7 @@ s_summary (send_t *self, const tongxin_stats_t *spool_stats, int rc)
 int
 main (int argc, char **argv)
 {
+    tx_i18n_init ();
     args_t args;
     int rc = options_parse (argc, argv, &args);
     if (rc >= 0) {

@@ -3,6 +3,7 @@
 #include "output.h"
 #include "send.h"
 #include "lex.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +15,9 @@
 static void
 s_help (void)
 {
-    printf (
+    //  TRANSLATORS: keep the options (--unit ...), CODE, FILE, KEY and the
+    //  JSON keys as they are; translate the words that describe them.
+    fputs (_(
 "usage: tongxin-send --unit CODE SECURITY [OPTIONS] --type TYPE --at TIME\n"
 "           [--partner REGION] [--attr NAME[:KIND]=VALUE ...] [--id UUID]\n"
 "           [--nth N]\n"
@@ -87,7 +90,7 @@ s_help (void)
 "2 usage error, 3 timed out waiting, 4 spool\n"
 "full, 5 other error: the spool, the input, or the keys (the collector refused\n"
 "the unit's key, no CURVE handshake succeeded: check --server-key); the\n"
-"highest that applies.  See tongxin-send(1).\n");
+"highest that applies.  See tongxin-send(1).\n"), stdout);
 }
 
 static int s_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -99,7 +102,7 @@ s_usage (const char *fmt, ...)
     va_start (ap, fmt);
     fputs ("tongxin-send: ", stderr);
     vfprintf (stderr, fmt, ap);
-    fputs ("\ntry 'tongxin-send --help'\n", stderr);
+    fputs (_("\ntry 'tongxin-send --help'\n"), stderr);
     va_end (ap);
     return RC_USAGE;
 }
@@ -142,13 +145,13 @@ s_option (int c, const char *arg, args_t *args)
         case 'q':           args->quiet = true; break;
         case O_NTH:
             if (!s_parse_long (arg, 1, TONGXIN_MAX_NTH, &v))
-                return s_usage ("--nth: '%s' is not a number from 1 to %d (2: the second identical "
-                                "activity)", arg, TONGXIN_MAX_NTH);
+                return s_usage (_("--nth: '%s' is not a number from 1 to %d (2: the second identical "
+                                "activity)"), arg, TONGXIN_MAX_NTH);
             args->nth = (unsigned) v;
             break;
         case O_SPOOL:
             if (!*arg)
-                return s_usage ("--spool: the directory name is empty");
+                return s_usage (_("--spool: the directory name is empty"));
             args->spool = arg;
             break;
         case O_INSECURE:    args->insecure = true; break;
@@ -156,23 +159,23 @@ s_option (int c, const char *arg, args_t *args)
         case O_SERVER_KEY:  args->server_key = arg; break;
         case O_ENDPOINT:
             if (args->n_endpoints == MAX_ENDPOINTS)
-                return s_usage ("--endpoint: at most %d", MAX_ENDPOINTS);
+                return s_usage (_("--endpoint: at most %d"), MAX_ENDPOINTS);
             args->endpoints [args->n_endpoints++] = arg;
             break;
         case O_SPOOL_CAP:
             if (!s_parse_long (arg, 1, 1L << 20, &v))
-                return s_usage ("--spool-cap: '%s' is not a number of MiB from 1 to 1048576",
+                return s_usage (_("--spool-cap: '%s' is not a number of MiB from 1 to 1048576"),
                                 arg);
             args->spool_cap_mb = (uint64_t) v;
             break;
         case O_FSYNC_MS:
             if (!s_parse_long (arg, 0, 10000, &v))
-                return s_usage ("--fsync-ms: '%s' is not a number of ms from 0 to 10000", arg);
+                return s_usage (_("--fsync-ms: '%s' is not a number of ms from 0 to 10000"), arg);
             args->fsync_ms = (int) v;
             break;
         case O_WAIT:
             if (!s_parse_long (arg, 0, 2000000, &v))
-                return s_usage ("--wait: '%s' is not a number of seconds from 0 to 2000000",
+                return s_usage (_("--wait: '%s' is not a number of seconds from 0 to 2000000"),
                                 arg);
             args->wait_s = (int) v;
             break;
@@ -188,31 +191,34 @@ static int
 s_check (args_t *args)
 {
     if (!args->unit)
-        return s_usage ("--unit CODE is required (this producer's unit)");
+        return s_usage (_("--unit CODE is required (this producer's unit)"));
     if (!tx_lex_unit_code (args->unit, strlen (args->unit)))
-        return s_usage ("--unit: bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
-                        "letter or digit", args->unit);
+        return s_usage (_("--unit: bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
+                        "letter or digit"), args->unit);
     bool flags = args->type || args->at || args->partner || args->id || args->n_attrs || args->nth;
     if (args->input && flags)
-        return s_usage ("give either FILE or one event's flags (--type, --at, --partner, --attr, "
-                        "--id, --nth), not both%s", args->nth ? ": in a FILE, give a line \"nth\": N" : "");
+        return args->nth ? s_usage (_("give either FILE or one event's flags (--type, --at, --partner, "
+                                      "--attr, --id, --nth), not both: in a FILE, give a line "
+                                      "\"nth\": N"))
+                         : s_usage (_("give either FILE or one event's flags (--type, --at, --partner, "
+                                      "--attr, --id, --nth), not both"));
     if (!args->input && !flags)
-        return s_usage ("nothing to send: give --type and --at for one event, or a FILE of JSON "
-                        "lines (- for standard input)");
+        return s_usage (_("nothing to send: give --type and --at for one event, or a FILE of JSON "
+                        "lines (- for standard input)"));
     if (flags && !args->type)
-        return s_usage ("--type TYPE is required for an event given by flags");
+        return s_usage (_("--type TYPE is required for an event given by flags"));
     if (flags && !args->at)
-        return s_usage ("--at TIME is required for an event given by flags");
+        return s_usage (_("--at TIME is required for an event given by flags"));
     if (args->insecure && (args->key_file || args->server_key))
-        return s_usage ("--insecure excludes --key and --server-key");
+        return s_usage (_("--insecure excludes --key and --server-key"));
     if (!args->insecure && !args->key_file && !args->server_key)
-        return s_usage ("choose CURVE (--key FILE --server-key KEY) or plain transport "
-                        "(--insecure)");
+        return s_usage (_("choose CURVE (--key FILE --server-key KEY) or plain transport "
+                        "(--insecure)"));
     if (args->key_file && !args->server_key)
-        return s_usage ("--key needs --server-key: the collector's public key, a .pub file or its "
-                        "40-character Z85 text");
+        return s_usage (_("--key needs --server-key: the collector's public key, a .pub file or its "
+                        "40-character Z85 text"));
     if (args->server_key && !args->key_file)
-        return s_usage ("--server-key needs --key: the secret key file of unit %s", args->unit);
+        return s_usage (_("--server-key needs --key: the secret key file of unit %s"), args->unit);
     if (args->n_endpoints == 0)
         args->endpoints [args->n_endpoints++] = "tcp://127.0.0.1:7450";
     return -1;
@@ -254,11 +260,11 @@ options_parse (int argc, char **argv, args_t *args)
     int c, rc;
     while ((c = getopt_long (argc, argv, "hq", longopts, NULL)) != -1)
         if ((rc = s_option (c, optarg, args)) >= 0)
-            return c == '?' || c == ':' ? s_usage ("unknown option or missing value: %s",
+            return c == '?' || c == ':' ? s_usage (_("unknown option or missing value: %s"),
                                                   argv [optind - 1]) : rc;
     if (optind < argc)
         args->input = argv [optind++];
     if (optind < argc)
-        return s_usage ("unexpected argument '%s': give one FILE at most", argv [optind]);
+        return s_usage (_("unexpected argument '%s': give one FILE at most"), argv [optind]);
     return s_check (args);
 }

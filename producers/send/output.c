@@ -1,7 +1,9 @@
 /*  output.c: tongxin-send's messages and progress (see output.h).  */
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "clock.h"
+#include "reasons.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,7 +15,7 @@
 void
 out_oom (void)
 {
-    fputs ("tongxin-send: out of memory\n", stderr);
+    fputs (_("tongxin-send: out of memory\n"), stderr);
     exit (RC_RUNTIME);
 }
 
@@ -41,8 +43,10 @@ out_progress (send_t *self, bool final)
     pthread_mutex_lock (&self->lock);
     uint64_t acked = self->mine.stored + self->mine.duplicate + self->mine.rejected;
     double secs = (double) (now - self->start_ms) / 1000.0;
-    fprintf (stderr, "\r\033[K%" PRIu64 " read, %" PRIu64 " acknowledged, %" PRIu64
-             " rejected, %.0f/s", self->events, acked, self->mine.rejected + self->invalid,
+    fputs ("\r\033[K", stderr);
+    fprintf (stderr, _("%llu read, %llu acknowledged, %llu rejected, %.0f/s"),
+             (unsigned long long) self->events, (unsigned long long) acked,
+             (unsigned long long) (self->mine.rejected + self->invalid),
              secs > 0.05 ? (double) acked / secs : 0.0);
     self->progress_shown = !final;
     if (final)
@@ -165,6 +169,20 @@ out_invalid (send_t *self, uint64_t line, const char *code, const char *fmt, ...
     pthread_mutex_unlock (&self->lock);
 }
 
+static const char *probe_stored = N_("the event was stored");
+
+//  The explanation of a reject code in the language of the locale, for
+//  the end of a refusal's line: NULL under English messages (the
+//  collector's and libtongxin's own texts are English and say it), or
+//  for a code without one.
+static const char *
+s_explain (const char *code)
+{
+    if (_(probe_stored) == probe_stored)
+        return NULL;
+    return tx_reason_explain (code);
+}
+
 //  Reports an event libtongxin refused.  Its reason starts with the
 //  protocol's reject code ("too_long: ..."); keep that as the code.
 void
@@ -175,10 +193,14 @@ out_refused (send_t *self, uint64_t line, const char *err)
         char code [64];
         memcpy (code, err, n);
         code [n] = 0;
-        out_invalid (self, line, code, "%s", err + n + 2);
+        const char *why = s_explain (code);
+        if (why)
+            out_invalid (self, line, code, _("%s (%s)"), err + n + 2, why);
+        else
+            out_invalid (self, line, code, "%s", err + n + 2);
     }
     else
-        out_invalid (self, line, "invalid_event", "%s", *err ? err : "refused by libtongxin");
+        out_invalid (self, line, "invalid_event", "%s", *err ? err : _("refused by libtongxin"));
 }
 
 //  One line about the run as a whole.
@@ -252,10 +274,13 @@ out_result (void *arg, const tongxin_result_t *result)
         s_put_clean (out, r->code && *r->code ? r->code : "rejected");
         fputs (": ", out);
         s_put_clean (out, r->msg);
+        const char *why = s_explain (r->code);
+        if (why)
+            fprintf (out, _(" (%s)"), why);
         if (!line) {
             char id [37];
             tongxin_id_format (r->id, id);
-            fprintf (out, " (event %s of an earlier run)", id);
+            fprintf (out, _(" (event %s of an earlier run)"), id);
         }
         fputc ('\n', out);
         fclose (out);
@@ -299,18 +324,40 @@ s_put_date (FILE *out, int64_t us, bool clock)
         fprintf (out, "@%" PRId64, us / 1000000);
 }
 
+//  The local date and time of unix time us into text (as s_put_date).
+static void
+s_date_text (char *text, size_t size, int64_t us)
+{
+    FILE *f = fmemopen (text, size, "w");
+    if (!f)
+        out_oom ();
+    s_put_date (f, us, true);
+    fclose (f);
+}
+
+//  "no events in FILE" (the input without events).
+static void
+s_put_none (send_t *self, FILE *out)
+{
+    if (strcmp (self->args->input, "-") == 0)
+        fputs (_("no events in standard input"), out);
+    else
+        fprintf (out, _("no events in %s"), self->args->input);
+}
+
 //  Writes t's counts: "2 stored, 1 already stored on 2026-11-21, 1 refused
 //  (...)"; invalid: refused here; left: without an answer.
 static void
 s_put_tally (FILE *out, const tally_t *t, uint64_t invalid, uint64_t left)
 {
+    //  TRANSLATORS: between the counts of the summary: "2 stored, 1 refused".
+    const char *comma = _(", ");
     const char *sep = "";
     if (t->stored) {
-        fprintf (out, "%" PRIu64 " stored", t->stored);
-        sep = ", ";
+        fprintf (out, _("%llu stored"), (unsigned long long) t->stored);
+        sep = comma;
     }
     if (t->duplicate) {
-        fprintf (out, "%s%" PRIu64 " already stored", sep, t->duplicate);
         char first [32], last [32];
         FILE *f = fmemopen (first, sizeof first, "w"), *l = fmemopen (last, sizeof last, "w");
         if (!f || !l)
@@ -319,22 +366,32 @@ s_put_tally (FILE *out, const tally_t *t, uint64_t invalid, uint64_t left)
         s_put_date (l, t->last_us, false);
         fclose (f);
         fclose (l);
+        fputs (sep, out);
+        unsigned long long n = t->duplicate;
         if (t->dated && strcmp (first, last) == 0)
-            fprintf (out, " on %s", first);
+            fprintf (out, _("%llu already stored on %s"), n, first);
         else
         if (t->dated)
-            fprintf (out, " between %s and %s", first, last);
-        sep = ", ";
+            fprintf (out, _("%llu already stored between %s and %s"), n, first, last);
+        else
+            fprintf (out, _("%llu already stored"), n);
+        sep = comma;
     }
     if (t->rejected + invalid) {
-        fprintf (out, "%s%" PRIu64 " refused", sep, t->rejected + invalid);
+        fputs (sep, out);
         if (t->rejected && invalid)
-            fprintf (out, " (%" PRIu64 " here, %" PRIu64 " by the collector)", invalid, t->rejected);
-        sep = ", ";
+            fprintf (out, _("%llu refused (%llu here, %llu by the collector)"),
+                     (unsigned long long) (t->rejected + invalid), (unsigned long long) invalid,
+                     (unsigned long long) t->rejected);
+        else
+            fprintf (out, _("%llu refused"), (unsigned long long) (t->rejected + invalid));
+        sep = comma;
     }
-    if (left)
-        fprintf (out, "%s%" PRIu64 " not answered yet (in the spool for the next tongxin-send)",
-                 sep, left);
+    if (left) {
+        fputs (sep, out);
+        fprintf (out, _("%llu not answered yet (in the spool for the next tongxin-send)"),
+                 (unsigned long long) left);
+    }
 }
 
 //  The summary line of the run, without the prefix and newline, into out.
@@ -348,41 +405,46 @@ s_put_summary (send_t *self, FILE *out)
     if (self->flag_form && self->events == 1) {
         //  One event: what became of it, in words; refused, it was said.
         if (m->stored)
-            fputs ("the event was stored", out);
+            fputs (_(probe_stored), out);
         else
         if (m->duplicate) {
-            fputs ("the event was already stored", out);
             const report_t *d = self->n_dups ? &self->dups [0] : NULL;
             if (d && d->has_original) {
-                char id [37];
+                char id [37], date [32];
                 tongxin_id_format (d->original, id);
-                fputs (" on ", out);
-                s_put_date (out, d->received_us, true);
-                fprintf (out, " (id %s)", id);
+                s_date_text (date, sizeof date, d->received_us);
+                fprintf (out, _("the event was already stored on %s (id %s)"), date, id);
             }
+            else
+                fputs (_("the event was already stored"), out);
         }
         else
         if (left)
-            fputs ("the event is in the spool, not answered yet (the next tongxin-send sends "
-                   "it)", out);
+            fputs (_("the event is in the spool, not answered yet (the next tongxin-send sends "
+                     "it)"), out);
         else
         if (!earlier)
             return;
         else
-            fputs ("the event was refused", out);
+            fputs (_("the event was refused"), out);
     }
     else
     if (self->events == 0 && !self->null_input)
-        fprintf (out, "no events in %s", strcmp (self->args->input, "-") == 0 ? "standard input"
-                                                                               : self->args->input);
+        s_put_none (self, out);
     else
     if (self->events) {
-        fprintf (out, "%" PRIu64 " event%s: ", self->events, self->events == 1 ? "" : "s");
+        fprintf (out, NG_("%llu event: ", "%llu events: ", self->events),
+                 (unsigned long long) self->events);
         s_put_tally (out, m, self->invalid, left);
     }
     if (earlier) {
-        fprintf (out, "%s%" PRIu64 " event%s from an earlier run: ",
-                 self->events || !self->null_input ? "; and " : "", earlier, earlier == 1 ? "" : "s");
+        if (self->events || !self->null_input)
+            fprintf (out, NG_("; and %llu event from an earlier run: ",
+                              "; and %llu events from an earlier run: ", earlier),
+                     (unsigned long long) earlier);
+        else
+            fprintf (out, NG_("%llu event from an earlier run: ", "%llu events from an earlier run: ",
+                              earlier), (unsigned long long) earlier);
         s_put_tally (out, e, 0, 0);
     }
 }
@@ -395,24 +457,24 @@ s_put_dups (send_t *self)
 {
     for (size_t i = 0; i < self->n_dups && !self->flag_form; i++) {
         const report_t *d = &self->dups [i];
-        fprintf (stderr, "line %" PRIu64 ": already stored", d->line);
         if (d->has_original) {
-            char id [37];
+            char id [37], date [32];
             tongxin_id_format (d->original, id);
-            fputs (" on ", stderr);
-            s_put_date (stderr, d->received_us, true);
-            fprintf (stderr, " (id %s)", id);
+            s_date_text (date, sizeof date, d->received_us);
+            fprintf (stderr, _("line %llu: already stored on %s (id %s)\n"),
+                     (unsigned long long) d->line, date, id);
         }
-        fputc ('\n', stderr);
+        else
+            fprintf (stderr, _("line %llu: already stored\n"), (unsigned long long) d->line);
     }
     if (!self->same_content)
         return;
     if (self->flag_form)
-        fputs ("tongxin-send: if this is a second, identical activity, send it with --nth 2\n",
+        fputs (_("tongxin-send: if this is a second, identical activity, send it with --nth 2\n"),
                stderr);
     else
-        fputs ("tongxin-send: if one of these is a second, identical activity, give its line "
-               "\"nth\": 2 and send the file again\n", stderr);
+        fputs (_("tongxin-send: if one of these is a second, identical activity, give its line "
+                 "\"nth\": 2 and send the file again\n"), stderr);
 }
 
 void
@@ -429,8 +491,7 @@ out_finish (send_t *self, bool summary)
         if (!out)
             out_oom ();
         if (self->args->quiet)
-            fprintf (out, "no events in %s", strcmp (self->args->input, "-") == 0 ?
-                     "standard input" : self->args->input);
+            s_put_none (self, out);
         else
             s_put_summary (self, out);
         fclose (out);
@@ -453,36 +514,36 @@ out_link_report (send_t *self, const tongxin_stats_t *stats)
     int n = stats->link_failures;
     switch (stats->link) {
         case TONGXIN_LINK_KEY_REFUSED:
-            out_error (self, "the collector at %s refused the key of unit %s (--key %s) %d times: it "
+            out_error (self, _("the collector at %s refused the key of unit %s (--key %s) %d times: it "
                      "is unknown or revoked; ask the administrator to issue one (tongxin-admin key "
-                     "issue %s); the events stay in %s", ep, a->unit, a->key_file, n, a->unit,
+                     "issue %s); the events stay in %s"), ep, a->unit, a->key_file, n, a->unit,
                      self->spool);
             break;
         case TONGXIN_LINK_SERVER_KEY:
             //  A CURVE collector often closes on a plain client before
             //  libzmq reports the mechanism mismatch: say so.
             if (a->insecure)
-                out_error (self, "no handshake with the collector at %s succeeded (%d tries, it "
+                out_error (self, _("no handshake with the collector at %s succeeded (%d tries, it "
                          "closed the connection each time): it may require CURVE (give --key and "
                          "--server-key instead of --insecure); else check --endpoint; the events "
-                         "stay in %s", ep, n, self->spool);
+                         "stay in %s"), ep, n, self->spool);
             else
-                out_error (self, "no CURVE handshake with the collector at %s succeeded (%d tries, "
+                out_error (self, _("no CURVE handshake with the collector at %s succeeded (%d tries, "
                          "it closed the connection each time): check --server-key (the "
-                         "collector's public key) and --endpoint; the events stay in %s", ep, n,
+                         "collector's public key) and --endpoint; the events stay in %s"), ep, n,
                          self->spool);
             break;
         case TONGXIN_LINK_MECHANISM:
             if (a->insecure)
-                out_error (self, "the collector at %s requires CURVE: give --key and --server-key "
-                         "instead of --insecure; the events stay in %s", ep, self->spool);
+                out_error (self, _("the collector at %s requires CURVE: give --key and --server-key "
+                         "instead of --insecure; the events stay in %s"), ep, self->spool);
             else
-                out_error (self, "the collector at %s does not use CURVE (is it running with "
-                         "--insecure?): check --endpoint; the events stay in %s", ep, self->spool);
+                out_error (self, _("the collector at %s does not use CURVE (is it running with "
+                         "--insecure?): check --endpoint; the events stay in %s"), ep, self->spool);
             break;
         case TONGXIN_LINK_NOT_ZMTP:
-            out_error (self, "%s closed the connection before the ZeroMQ greeting (%d tries): it is "
-                     "not a Tongxin collector; check --endpoint; the events stay in %s", ep, n,
+            out_error (self, _("%s closed the connection before the ZeroMQ greeting (%d tries): it is "
+                     "not a Tongxin collector; check --endpoint; the events stay in %s"), ep, n,
                      self->spool);
             break;
     }

@@ -2,6 +2,7 @@
 #include "submit.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "clock.h"
 
 #include <inttypes.h>
@@ -29,7 +30,7 @@ submit_stopped (send_t *self)
     if ((stats.stopped || broken) && !self->stopped) {
         self->stopped = true;
         if (stats.stopped)
-            out_error (self, "the collector refused to go on: %s", stats.last_error);
+            out_error (self, _("the collector refused to go on: %s"), stats.last_error);
         else
             out_link_report (self, &stats);
     }
@@ -62,7 +63,7 @@ s_where (send_t *self, uint64_t line, char *buf, size_t size)
 {
     *buf = 0;
     if (!self->flag_form)
-        snprintf (buf, size, "line %" PRIu64 ": ", line);
+        snprintf (buf, size, _("line %llu: "), (unsigned long long) line);
     return buf;
 }
 
@@ -90,8 +91,8 @@ s_submit_once (send_t *self, todo_t *todo, int *rc)
             out_refused (self, b->line [k], b->errs [i]);
         else
         if (*rc == 0) {
-            out_error (self, "%scannot spool the event: %s", s_where (self, b->line [k], where,
-                       sizeof where), *b->errs [i] ? b->errs [i] : "I/O error");
+            out_error (self, _("%scannot spool the event: %s"), s_where (self, b->line [k], where,
+                       sizeof where), *b->errs [i] ? b->errs [i] : _("I/O error"));
             *rc = RC_RUNTIME;
         }
     }
@@ -134,11 +135,13 @@ s_full_give_up (send_t *self, const todo_t *todo, int rc)
     s_where (self, self->batch.line [todo->which [0]], where, sizeof where);
     //  The library says which limit: the cap or the file system.
     bool disk = tongxin_full_cause (self->tx) == TONGXIN_FULL_DISK;
-    snprintf (cap, sizeof cap, "cap %" PRIu64 " MiB",
-              self->args->spool_cap_mb ? self->args->spool_cap_mb : 1024);
-    out_error (self, "%sthe spool %s is full (%s)%s: this event and the rest of the input were "
-               "not sent", where, self->spool, disk ? "no room left on its file system" : cap,
-               self->args->wait_s ? " and the collector did not drain it" : "");
+    snprintf (cap, sizeof cap, _("cap %llu MiB"),
+              (unsigned long long) (self->args->spool_cap_mb ? self->args->spool_cap_mb : 1024));
+    //  TRANSLATORS: "line 12: " (or nothing), the spool directory, "cap 1024 MiB" or
+    //  "no room left on its file system", " and the collector did not drain it" (or nothing).
+    out_error (self, _("%sthe spool %s is full (%s)%s: this event and the rest of the input were "
+               "not sent"), where, self->spool, disk ? _("no room left on its file system") : cap,
+               self->args->wait_s ? _(" and the collector did not drain it") : "");
     return RC_FULL;
 }
 
@@ -214,7 +217,7 @@ s_pending_lines (send_t *self)
     for (size_t i = 0; i < n && i < 10; i++)
         fprintf (out, "%s%" PRIu64, i ? ", " : "", lines [i]);
     if (n > 10)
-        fprintf (out, " and %zu more", n - 10);
+        fprintf (out, _(" and %zu more"), n - 10);
     fclose (out);
     free (lines);
     return text;
@@ -242,21 +245,25 @@ s_timed_out (send_t *self)
     if (!out)
         out_oom ();
     if (mine && self->flag_form)
-        fprintf (out, "the event");
+        fputs (_("the event"), out);
     else
     if (mine)
-        fprintf (out, "%zu event%s (line%s %s)", mine, mine == 1 ? "" : "s", mine == 1 ? "" : "s",
-                 lines);
+        fprintf (out, NG_("%zu event (line %s)", "%zu events (lines %s)", mine), mine, lines);
     if (others)
-        fprintf (out, "%s%" PRIu64 " event%s of earlier runs", mine ? " and " : "", others,
-                 others == 1 ? "" : "s");
+        fprintf (out, mine ? NG_(" and %llu event of earlier runs", " and %llu events of earlier runs",
+                                 others)
+                           : NG_("%llu event of earlier runs", "%llu events of earlier runs", others),
+                 (unsigned long long) others);
     fclose (out);
     char last [sizeof stats.last_error + 24] = "";
     if (*stats.last_error)
-        snprintf (last, sizeof last, " (last problem: %s)", stats.last_error);
-    out_error (self, "no answer from the collector within %d s for %s; %s in %s for the next "
-             "tongxin-send%s", self->args->wait_s, what,
-             mine + others == 1 ? "it stays" : "they stay", self->spool, last);
+        snprintf (last, sizeof last, _(" (last problem: %s)"), stats.last_error);
+    //  TRANSLATORS: --wait's seconds, "3 events (lines 4, 5, 9)", the spool,
+    //  " (last problem: ...)" or nothing.
+    out_error (self, NG_("no answer from the collector within %d s for %s; it stays in %s for the "
+                         "next tongxin-send%s", "no answer from the collector within %d s for %s; "
+                         "they stay in %s for the next tongxin-send%s", mine + others),
+               self->args->wait_s, what, self->spool, last);
     free (what);
     free (lines);
     return RC_TIMEOUT;
@@ -294,7 +301,7 @@ submit_wait (send_t *self)
     if (submit_stopped (self) || rc == TONGXIN_ESTOPPED) {
         if (!self->stopped) {
             self->stopped = true;
-            out_error (self, "the collector refused to go on");
+            out_error (self, _("the collector refused to go on"));
         }
         return RC_RUNTIME;
     }

@@ -2,6 +2,7 @@
 #include "values.h"
 #include "output.h"
 #include "send.h"
+#include "i18n.h"
 #include "lex.h"
 
 #include <inttypes.h>
@@ -23,26 +24,29 @@ value_time (const char *s, int64_t *us_out, char *err, size_t errlen)
         case TX_TIME_OK:
             return 0;
         case TX_TIME_NO_CLOCK:
-            snprintf (err, errlen, "'%s' is a date without a time of day: use e.g. %sT09:30:00+08:00",
+            snprintf (err, errlen, _("'%s' is a date without a time of day: use e.g. %sT09:30:00+08:00"),
                       show, show);
             break;
         case TX_TIME_NO_OFFSET:
-            snprintf (err, errlen, "'%s' has no UTC offset: add Z or the offset, e.g. +08:00", show);
+            snprintf (err, errlen, _("'%s' has no UTC offset: add Z or the offset, e.g. +08:00"), show);
             break;
         case TX_TIME_BAD_OFFSET:
-            snprintf (err, errlen, "'%s': the UTC offset is out of range", show);
+            snprintf (err, errlen, _("'%s': the UTC offset is out of range"), show);
             break;
         case TX_TIME_BAD_DATE:
-            snprintf (err, errlen, "'%s': no such date", show);
+            snprintf (err, errlen, _("'%s': no such date"), show);
             break;
         case TX_TIME_BAD_CLOCK:
         case TX_TIME_LEAP_SECOND:
-            snprintf (err, errlen, "'%s': no such time of day%s", show,
-                      rc == TX_TIME_LEAP_SECOND ? " (leap seconds cannot be represented)" : "");
+            if (rc == TX_TIME_LEAP_SECOND)
+                snprintf (err, errlen, _("'%s': no such time of day (leap seconds cannot be "
+                          "represented)"), show);
+            else
+                snprintf (err, errlen, _("'%s': no such time of day"), show);
             break;
         default:
-            snprintf (err, errlen, "'%s' is not an ISO 8601 time with an offset, such as "
-                      "2025-04-01T05:00:00+08:00 or 2025-03-31T21:00:00Z", show);
+            snprintf (err, errlen, _("'%s' is not an ISO 8601 time with an offset, such as "
+                      "2025-04-01T05:00:00+08:00 or 2025-03-31T21:00:00Z"), show);
     }
     return -1;
 }
@@ -55,8 +59,8 @@ value_id (send_t *self, uint64_t line, const char *field, tongxin_event_t *ev, c
 {
     char show [SHOW_SIZE];
     if (text && (strlen (text) != len || tongxin_event_set_id (ev, text) != TONGXIN_OK)) {
-        out_invalid (self, line, "bad_id", "%s: '%s' is not a UUID "
-                   "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", field, out_show (text, len, show));
+        out_invalid (self, line, "bad_id", _("%s: '%s' is not a UUID "
+                   "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"), field, out_show (text, len, show));
         return -1;
     }
     return 0;
@@ -89,39 +93,42 @@ value_number (send_t *self, uint64_t line, const char *field, tongxin_event_t *e
     bool integer = num != TX_NUM_SYNTAX && !memchr (s, '.', len) && !memchr (s, 'e', len)
                 && !memchr (s, 'E', len);
     if (num == TX_NUM_SYNTAX) {
-        out_invalid (self, line, "bad_field", "%s: '%s' is not %s", field, show,
-                   kind == K_INT ? "an integer" : "a decimal number (like 12, -0.5, 1.2e3)");
+        if (kind == K_INT)
+            out_invalid (self, line, "bad_field", _("%s: '%s' is not an integer"), field, show);
+        else
+            out_invalid (self, line, "bad_field", _("%s: '%s' is not a decimal number (like 12, "
+                         "-0.5, 1.2e3)"), field, show);
         return -1;
     }
     if (kind == K_INT && num != TX_NUM_INT) {
         if (integer)
-            out_invalid (self, line, "out_of_range", "%s: %s is outside the int range (64 bits: "
-                       "%" PRId64 " to %" PRId64 ")", field, show, INT64_MIN, INT64_MAX);
+            out_invalid (self, line, "out_of_range", _("%s: %s is outside the int range (64 bits: "
+                       "%lld to %lld)"), field, show, (long long) INT64_MIN, (long long) INT64_MAX);
         else
-            out_invalid (self, line, "bad_field", "%s: '%s' is not an integer", field, show);
+            out_invalid (self, line, "bad_field", _("%s: '%s' is not an integer"), field, show);
         return -1;
     }
     if (num == TX_NUM_TOO_LONG) {
-        out_invalid (self, line, "bad_number", "%s: the number has %zu characters; it is sent "
+        out_invalid (self, line, "bad_number", _("%s: the number has %zu characters; it is sent "
                    "exactly as written, in at most %d, and never rounded: write it with fewer "
-                   "digits", field, len, TX_LEX_MAX_DECIMAL);
+                   "digits"), field, len, TX_LEX_MAX_DECIMAL);
         return -1;
     }
     if (num == TX_NUM_RANGE) {
-        out_invalid (self, line, "bad_number", "%s: %s is beyond the range of a decimal (its value "
-                   "must fit a binary64 float: 0, or a magnitude from about 2.3e-308 to 1.7e308)",
+        out_invalid (self, line, "bad_number", _("%s: %s is beyond the range of a decimal (its value "
+                   "must fit a binary64 float: 0, or a magnitude from about 2.3e-308 to 1.7e308)"),
                    field, show);
         return -1;
     }
     if (num == TX_NUM_BIG_INT && kind == K_AUTO) {
         if (self->flag_form)
-            out_invalid (self, line, "out_of_range", "%s: %s is an integer outside the int range "
+            out_invalid (self, line, "out_of_range", _("%s: %s is an integer outside the int range "
                        "(64 bits) and is never rounded; for a numeric attribute give "
-                       "--attr %s:numeric=%s", field, show, name, show);
+                       "--attr %s:numeric=%s"), field, show, name, show);
         else
-            out_invalid (self, line, "out_of_range", "%s: %s is an integer outside the int range "
+            out_invalid (self, line, "out_of_range", _("%s: %s is an integer outside the int range "
                        "(64 bits) and is never rounded; for a numeric attribute write it as a "
-                       "string, \"%s\"", field, show, show);
+                       "string, \"%s\""), field, show, show);
         return -1;
     }
     char text [TX_LEX_MAX_DECIMAL + 1];
