@@ -6,12 +6,16 @@
 # every locale: reason codes, log lines, the CSV's headings, the example
 # config.  The programs read the build tree's catalogues
 # (TONGXIN_LOCALEDIR); scripts/install-deps generates zh_CN.UTF-8 (as
-# root; else the Chinese cases are skipped, saying so).
+# root; else the Chinese cases are skipped, saying so).  tongxin-send and
+# tongxin-admin too: --help, usage errors, the summary of a real send, a
+# refusal's explanation; their tab-separated lists stay as they are.
 . tests/lib.sh
-plan 35
+plan 57
 export TONGXIN_LOCALEDIR=$B/locale
 REPORT=$B/tongxin-report
 COLL=$B/tongxin-collectord
+SEND=$B/tongxin-send
+ADMIN=$B/tongxin-admin
 # loc LOCALE CMD...: run CMD with only LANG=LOCALE set among the locale variables
 loc() { _l=$1; shift; env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG="$_l" "$@"; }
 
@@ -48,10 +52,16 @@ make -s install B="$B" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1
 like "$(loc C $REPORT --help)" '^usage: tongxin-report ' "LANG=C: tongxin-report --help in English"
 like "$(loc C $COLL --help)" '^usage: tongxin-collectord ' "LANG=C: tongxin-collectord --help in English"
 like "$(loc en_GB.UTF-8 $COLL --help 2>&1)" '^usage: tongxin-collectord ' "an English locale (even one the system lacks): English"
+like "$(loc C $SEND --help)" '^usage: tongxin-send ' "LANG=C: tongxin-send --help in English"
+like "$(loc C $ADMIN --help)" '^usage: tongxin-admin ' "LANG=C: tongxin-admin --help in English"
+out=$(loc C $ADMIN unit add 2>&1); rc=$?
+is "$rc:$out" "2:tongxin-admin: expected exactly one unit CODE
+usage: tongxin-admin unit add CODE --name NAME --kind KIND [--parent CODE] [--db CONNINFO]" \
+   "LANG=C: tongxin-admin's usage error in English"
 
 if ! locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8'; then
     diag "the system has no zh_CN.UTF-8 locale: run scripts/install-deps as root (make check does)"
-    skip 18 "no zh_CN.UTF-8 locale"
+    skip 37 "no zh_CN.UTF-8 locale"
     exit 0
 fi
 
@@ -108,3 +118,51 @@ loc zh_CN.UTF-8 $REPORT --db "$db" --format html > "$T/zh.html"
 like "$(cat "$T/zh.html")" '<h2>“8\+N”结对覆盖情况（截至今日）</h2>' "HTML: headings in Chinese"
 like "$(cat "$T/zh.html")" '<span class="reached">17</span> / <span class="goal">100</span>' \
      "HTML: the progress toward a target"
+
+# ---------------------------------------------------------------- Chinese: tongxin-send
+out=$(loc zh_CN.UTF-8 $SEND --help); rc=$?
+like "$rc:$out" '^0:用法：tongxin-send --unit 代码 安全选项 \[选项\] --type 类型 --at 时间' \
+     "LANG=zh_CN.UTF-8: tongxin-send --help in Chinese, exit 0"
+out=$(loc zh_CN.UTF-8 $SEND --unit u1 --insecure --wait soon --type t --at 2025-04-01T05:00:00Z 2>&1); rc=$?
+is "$rc:$out" "2:tongxin-send: --wait：'soon' 不是 0 到 2000000 之间的秒数
+请运行 'tongxin-send --help' 查看用法" "a usage error of tongxin-send in Chinese, exit 2"
+$ADMIN --db "$db" unit add zhu --name 'ZH unit' --kind department >/dev/null
+ep="ipc://$T/send.sock"
+start_collector "$ep" --db "$db" --insecure || exit 1
+export TZ=Asia/Shanghai
+zsend() { _l=$1; shift; loc "$_l" $SEND --unit zhu --insecure --endpoint "$ep" --spool "$T/spool" --wait 10 "$@"; }
+meeting() { printf '{"type":"cloud_meeting","occurred_at":"2025-04-01T05:00:00+08:00","attrs":{"participants":%s,"topic":"i18n"}}\n' "$1"; }
+{ meeting 1; meeting 2; echo '{"type":"cloud_meetin","occurred_at":"2025-04-01T05:00:00+08:00"}'; } > "$T/three.jsonl"
+zsend zh_CN.UTF-8 "$T/three.jsonl" 2>"$T/s1.err"; rc=$?
+is "$rc|$(tail -n 1 "$T/s1.err")" "1|tongxin-send: 3 个事件：2 个已存储，1 个被拒收" "the summary line of a send in Chinese"
+like "$(sed -n 1p "$T/s1.err")" '^3: unknown_type: .+（没有登记这个名称的事件类型；请检查拼写）$' \
+     "a refusal keeps its line and code, with the code's explanation in Chinese"
+zsend zh_CN.UTF-8 "$T/three.jsonl" 2>"$T/s2.err"
+day=$(sql "$db" "SELECT to_char(min(received_at) AT TIME ZONE '$TZ', 'YYYY-MM-DD') FROM tongxin.events WHERE unit_code = 'zhu'")
+is "$(sed -n 2p "$T/s2.err")" "tongxin-send: 3 个事件：2 个此前已存储（$day），1 个被拒收" \
+   "sent again: the events already stored, and on which day, in Chinese"
+like "$(sed -n 3p "$T/s2.err")" "^第 1 行：此前已于 $day [0-9:]+ 存储（id [0-9a-f-]{36}）\$" "...each such line in Chinese"
+is "$(tail -n 1 "$T/s2.err")" 'tongxin-send: 如果其中有第二次完全相同的活动，请在该行加上 "nth": 2，然后重新发送该文件' \
+   "...and the hint at \"nth\" in Chinese"
+zsend C "$T/three.jsonl" 2>"$T/s3.err"
+is "$(sed -n 2p "$T/s3.err")" "tongxin-send: 3 events: 2 already stored on $day, 1 refused" "LANG=C: the same summary in English"
+like "$(sed -n 1p "$T/s3.err")" '^3: unknown_type: [ -~]+$' "LANG=C: the refusal as the collector said it, no explanation added"
+
+# ---------------------------------------------------------------- Chinese: tongxin-admin
+out=$(loc zh_CN.UTF-8 $ADMIN --help); rc=$?
+like "$rc:$out" '^0:用法：tongxin-admin \[--db 连接串\] 命令 \[参数\]' "LANG=zh_CN.UTF-8: tongxin-admin --help in Chinese, exit 0"
+out=$(loc zh_CN.UTF-8 $ADMIN unit add --help); rc=$?
+like "$rc:$out" '^0:用法：tongxin-admin unit add 代码 --name 名称 --kind 类型' "a command's --help in Chinese, exit 0"
+like "$out" '登记一个报送单位。' "...its text too"
+out=$(loc zh_CN.UTF-8 $ADMIN unit add 2>&1); rc=$?
+is "$rc:$out" "2:tongxin-admin: 需要且只需要一个单位代码
+用法：tongxin-admin unit add 代码 --name 名称 --kind 类型 [--parent 代码] [--db 连接串]" \
+   "a usage error of tongxin-admin in Chinese, exit 2"
+out=$(loc zh_CN.UTF-8 $ADMIN key 2>&1); rc=$?
+like "$rc:$out" "^2:tongxin-admin: 'key' 后面需要一个子命令：" "a group without its subcommand, in Chinese"
+out=$(loc zh_CN.UTF-8 $ADMIN --db "$db" unit add zhu --name again --kind department 2>&1); rc=$?
+is "$rc:$out" "1:tongxin-admin: 单位 'zhu' 已存在" "an error from the database's answer in Chinese, exit 1"
+for what in "unit list --all" "key list" "pairing list" "rejected list"; do
+    loc C $ADMIN --db "$db" $what > "$T/c.tsv"; loc zh_CN.UTF-8 $ADMIN --db "$db" $what > "$T/zh.tsv"
+    cmp -s "$T/c.tsv" "$T/zh.tsv"; ok $? "tongxin-admin $what: the same bytes under zh_CN as under C (tab-separated, for scripts)"
+done
