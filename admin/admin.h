@@ -57,6 +57,10 @@ int adm_setup (PGconn *db, const adm_args_t *args);
 int adm_rejected_list (PGconn *db, const char *since);
 int adm_rejected_replay (PGconn *db, const char *reason, const char *since, bool dry_run);
 
+//  The registry's event types (types.c).
+int adm_type_list (PGconn *db, const adm_args_t *a);
+int adm_type_show (PGconn *db, const adm_args_t *a);
+
 //  Content fingerprints for events stored before migration 008 (contents.c).
 int adm_contents_backfill (PGconn *db);
 

@@ -167,6 +167,20 @@ static const adm_command_t s_commands [] = {
       N_("List the active units (--all: disabled ones too), tab-separated.\n"),
       .opts = { { "all", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = adm_unit_list },
+    { .name = "type list", .usage = N_("[--db CONNINFO]"),
+      .help =
+      N_("List the event types of the registry, tab-separated: code, whether a partner\n"
+      "region is required, required/all attributes, description.\n"),
+      .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
+      .needs_db = true, .check = NULL, .run = adm_type_list },
+    { .name = "type show", .usage = N_("TYPE [--db CONNINFO]"),
+      .help =
+      N_("Show what an event of TYPE must carry, as the collector checks it: whether a\n"
+      "partner region is required, then one attribute a line, tab-separated: name,\n"
+      "kind, required or optional, what is allowed (bounds, length, the values of an\n"
+      "enum), description.\n"),
+      .opts = { { 0 } }, .operands = 1, .operands_error = N_("expected exactly one event TYPE"),
+      .needs_db = true, .check = NULL, .run = adm_type_show },
     { .name = "unit disable", .usage = N_("CODE [--db CONNINFO]"),
       .help =
       N_("Disable a unit: the collector rejects its new events (unit_inactive).\n"),

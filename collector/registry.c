@@ -27,6 +27,22 @@ struct tx_registry_t {
     int64_t id_lo_ms, id_hi_ms; //  event id window
 };
 
+//  Appends t to the list of types (for tx_registry_nearest_type).  0 or -1.
+static int
+s_list_type (tx_registry_t *self, const tx_type_def_t *t)
+{
+    if (self->n_types == self->cap_types) {
+        size_t cap = self->cap_types ? self->cap_types * 2 : 32;
+        const tx_type_def_t **list = realloc (self->type_list, cap * sizeof *list);
+        if (!list)
+            return -1;
+        self->type_list = list;
+        self->cap_types = cap;
+    }
+    self->type_list [self->n_types++] = t;
+    return 0;
+}
+
 static void *
 s_alloc (tx_registry_t *self, size_t size)
 {
@@ -118,7 +134,8 @@ s_load (tx_registry_t *self, PGconn *db, char *err, size_t errlen)
             goto nomem;
         t->partner_required = strcmp (PQgetvalue (r, i, 1), "t") == 0;
         t->attrs = s_alloc (self, sizeof (tx_attr_def_t) * (size_t) (atoi (PQgetvalue (r, i, 2)) + 1));
-        if (!t->attrs || tx_strmap_put (self->types, t->code, strlen (t->code), t) != 0)
+        if (!t->attrs || tx_strmap_put (self->types, t->code, strlen (t->code), t) != 0
+        ||  s_list_type (self, t) != 0)
             goto nomem;
     }
     PQclear (r);
@@ -240,15 +257,8 @@ tx_registry_add_type (tx_registry_t *self, const char *code, bool partner_requir
     ||  !(t->attrs = s_alloc (self, sizeof (tx_attr_def_t) * (max_attrs + 1)))
     ||  tx_strmap_put (self->types, code, strlen (code), t) != 0)
         return NULL;
-    if (self->n_types == self->cap_types) {
-        size_t cap = self->cap_types ? self->cap_types * 2 : 32;
-        const tx_type_def_t **list = realloc (self->type_list, cap * sizeof *list);
-        if (!list)
-            return NULL;
-        self->type_list = list;
-        self->cap_types = cap;
-    }
-    self->type_list [self->n_types++] = t;
+    if (s_list_type (self, t) != 0)
+        return NULL;
     t->partner_required = partner_required;
     return t;
 }

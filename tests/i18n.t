@@ -10,7 +10,7 @@
 # tongxin-admin too: --help, usage errors, the summary of a real send, a
 # refusal's explanation; their tab-separated lists stay as they are.
 . tests/lib.sh
-plan 57
+plan 59
 export TONGXIN_LOCALEDIR=$B/locale
 REPORT=$B/tongxin-report
 COLL=$B/tongxin-collectord
@@ -61,7 +61,7 @@ usage: tongxin-admin unit add CODE --name NAME --kind KIND [--parent CODE] [--db
 
 if ! locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8'; then
     diag "the system has no zh_CN.UTF-8 locale: run scripts/install-deps as root (make check does)"
-    skip 37 "no zh_CN.UTF-8 locale"
+    skip 39 "no zh_CN.UTF-8 locale"
     exit 0
 fi
 
@@ -162,7 +162,7 @@ out=$(loc zh_CN.UTF-8 $ADMIN key 2>&1); rc=$?
 like "$rc:$out" "^2:tongxin-admin: 'key' 后面需要一个子命令：" "a group without its subcommand, in Chinese"
 out=$(loc zh_CN.UTF-8 $ADMIN --db "$db" unit add zhu --name again --kind department 2>&1); rc=$?
 is "$rc:$out" "1:tongxin-admin: 单位 'zhu' 已存在" "an error from the database's answer in Chinese, exit 1"
-for what in "unit list --all" "key list" "pairing list" "rejected list"; do
+for what in "unit list --all" "key list" "pairing list" "rejected list" "type list" "type show cloud_meeting"; do
     loc C $ADMIN --db "$db" $what > "$T/c.tsv"; loc zh_CN.UTF-8 $ADMIN --db "$db" $what > "$T/zh.tsv"
     cmp -s "$T/c.tsv" "$T/zh.tsv"; ok $? "tongxin-admin $what: the same bytes under zh_CN as under C (tab-separated, for scripts)"
 done

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The registry without SQL or the protocol document: tongxin-admin type
+# list / type show print what the collector checks; a mistyped type gets
+# the nearest registered one, from tongxin-admin and in the collector's
+# refusal; a refused enum lists the allowed values.
+. tests/lib.sh
+. tests/collector.sh
+plan 8
+
+db=$(collector_db types) || { echo "Bail out! no database"; exit 1; }
+ADMIN="$B/tongxin-admin --db"
+is "$($ADMIN "$db" type list | head -1)" "$(printf 'code\tpartner\tattributes\tdescription')" "type list: a header"
+is "$($ADMIN "$db" type list | grep '^cloud_meeting')" "$(printf 'cloud_meeting\toptional\t1/2\tAn online "cloud" seminar or exchange')" \
+   "a type a line: partner, required/all attributes, description"
+is "$($ADMIN "$db" type show visit | grep -E '^(partner|direction|delegates)')" "$(printf 'partner\toptional
+delegates\tint\trequired\t>= 1 <= 1000000000\t
+direction\tenum\trequired\toutbound,inbound\t')" "type show: each attribute with its kind and what is allowed"
+$ADMIN "$db" type show donaton >"$T/out" 2>"$T/err"; rc=$?
+is "$rc" 1 "an unknown type: exit 1"
+is "$(cat "$T/err")" "tongxin-admin: unknown event type 'donaton'; did you mean donation? (tongxin-admin type list shows them all)" \
+   "with the nearest registered type"
+
+collector_start types --group-ms 1 || { echo "Bail out! collector"; exit 1; }
+is "$($RAW -e "$endpoint" -v batch unit=u1 type=donaton @amount_yuan=5 | tail -1)" "#  0: unknown event type donaton; did you mean donation?" \
+   "the collector's refusal says the same (the registry it loaded)"
+is "$($RAW -e "$endpoint" -v batch unit=u1 type=cloud_meetings @participants=i:5 | tail -1)" "#  0: unknown event type cloud_meetings; did you mean cloud_meeting?" \
+   "a plural"
+is "$($RAW -e "$endpoint" -v batch unit=u1 type=visit @direction=out @delegates=i:2 | tail -1)" "#  0: attribute direction must be one of: outbound, inbound" \
+   "a refused enum lists the allowed values"
