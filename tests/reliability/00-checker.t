@@ -24,7 +24,7 @@ is "$(field "$s" submitted) $(( $(field "$s" stored) + $(field "$s" duplicate) )
    "the clean run: 50 submitted, 45 stored, 5 rejected"
 is "$(field "$s" missing) $(field "$s" duplicated) $(field "$s" unexpected)" "0 0 0" "the clean run: nothing missing, doubled or unexpected"
 ok $(( $(field "$s" collector_peak_rss_kb) > 1000 ? 0 : 1 )) "the collector's peak RSS was sampled ($(field "$s" collector_peak_rss_kb) kB)"
-is "$(field "$s" retyped) $(grep -c ' after$' "$T/out/p1.out")" "9 4" "the clean run: 9 events retyped, 4 once the original was answered"
+is "$(field "$s" retyped) $(grep -c '^T .* after$' "$T/out/p1.out")" "9 4" "the clean run: 9 events retyped, 4 once the original was answered"
 is "$(field "$s" retyped_stored) $(field "$s" original_wrong)" "0 0" \
    "the clean run: no retyped event stored, no duplicate verdict names a wrong original"
 first=$(field "$s" retyped_first)

@@ -14,7 +14,8 @@
 #   retyped_stored=0 ... [more key=value]
 #
 # Producers write, one line each (all runs of one producer append to
-# $T/out/NAME.out):  S <id> accepted into the spool;  T <id> <original>
+# $T/out/NAME.out):  P <copy> <original> with|after, a copy declared before
+# its submit;  S <id> accepted into the spool;  T <id> <original>
 # with|after, a retyped event accepted (below);  V <id> stored|duplicate|
 # rejected CODE, the verdict;  O <id> <original> the stored event a
 # duplicate repeats, as the collector named it;  F <n> spool full;
@@ -359,6 +360,10 @@ check_scenario() {
     cat "$T"/out/*.out >"$c/all"
     awk '$1 == "S" { print $2 }' "$c/all" | sort -u >"$c/S"
     awk '$1 == "T" { print $2, $3, $4 }' "$c/all" | sort -u >"$c/pairs"
+    # Pairs declared before the submit (P): a producer killed between a
+    # copy's submit and its T line leaves the copy in its spool, and its
+    # successor may deliver it before the original.
+    awk '$1 == "P" || $1 == "T" { print $2, $3, $4 }' "$c/all" | sort -u >"$c/declared"
     cut -d' ' -f1 "$c/pairs" | sort -u >"$c/T"
     sort -u "$c/S" "$c/T" >"$c/ST"
     awk '$1 == "V" && $3 == "stored" { print $2 }' "$c/all" | sort -u >"$c/Vs"
@@ -376,6 +381,10 @@ check_scenario() {
         FILENAME == ARGV[1] { db[$1] = 1; next }
         ($1 in db) && ($3 == "after" || ($2 in db)) { print $1 >twice; next }
         ($1 in db) { print $2 >first }' "$c/dbids" "$c/pairs"
+    # ... or a declared copy, stored in place of its original (never an
+    # "after" one: that waits for the original's verdict).
+    awk 'FILENAME == ARGV[1] { db[$1] = 1; next }
+         ($1 in db) && !($2 in db) && $3 == "with" { print $2 }' "$c/dbids" "$c/declared" >>"$c/first"
     sort -u "$c/first" | comm -23 - "$c/Vs" >"$c/excused"
     # A duplicate verdict names a stored event of its content.
     : >"$c/original-wrong"
@@ -386,7 +395,7 @@ check_scenario() {
             named++
             if (!($3 in db) || ($3 != $2 && twin[$2] != $3)) print $2 " " $3 >wrong
         }
-        END { print named + 0 }' "$c/dbids" "$c/pairs" "$c/all" >"$c/named"
+        END { print named + 0 }' "$c/dbids" "$c/declared" "$c/all" >"$c/named"
     { comm -23 "$c/S" "$c/Vr"; cat "$c/Vs"; comm -23 "$c/Vd" "$c/T"; } | sort -u \
     | comm -23 - "$c/dbids" | comm -23 - "$c/excused" >"$c/missing"
     sort -u "$c/ST" "$c/V" >"$c/known"

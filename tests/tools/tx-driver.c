@@ -225,6 +225,22 @@ main (int argc, char **argv)
             if (rt) {
                 int64_t now_us = s_now_us ();
                 evs [n] = s_event (rt->n, rt->at_us, false, gen, now_us / 1000 + id_offset * 1000);
+                //  Declared before the submit ("P copy original"): killed
+                //  between the submit and its T line, the pair is still
+                //  known, and the checker can tell a copy its successor
+                //  delivered first from a wrong original.
+                uint8_t cid [16];
+                char ctext [37], otext [37];
+                if (tongxin_event_id (tx, evs [n], cid) != TONGXIN_OK) {
+                    fprintf (stderr, "tx-driver: cannot make an id\n");
+                    return 1;
+                }
+                tongxin_id_format (cid, ctext);
+                tongxin_id_format (rt->original, otext);
+                pthread_mutex_lock (&s_lock);
+                fprintf (s_out, "P %s %s %s\n", ctext, otext, rt->after ? "after" : "with");
+                fflush (s_out);
+                pthread_mutex_unlock (&s_lock);
                 copies [n++] = rt;
                 continue;
             }
