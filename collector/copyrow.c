@@ -141,6 +141,22 @@ tx_copyrow_encode (tx_buf_t *rows, tx_buf_t *jsonb, const tx_type_def_t *type,
     return s_append (rows, &row);
 }
 
+int
+tx_copyrow_content_append (tx_buf_t *rows, const char *unit, size_t unit_len,
+                           const uint8_t *fp, const uint8_t id [16])
+{
+    if (tx_buf_reserve (rows, 2 + 3 * 4 + unit_len + TX_CONTENT_FP_LEN + 16) != 0)
+        return -1;
+    uint8_t *p = rows->data + rows->len;
+    *p++ = 0;
+    *p++ = 3;
+    p = s_field (p, unit, unit_len);
+    p = s_field (p, fp, TX_CONTENT_FP_LEN);
+    p = s_field (p, id, 16);
+    rows->len = (size_t) (p - rows->data);
+    return 0;
+}
+
 size_t
 tx_copyrow_len (const uint8_t *row)
 {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "content.h"
 #include "registry.h"
 #include "wire.h"
 
@@ -67,6 +68,15 @@ int tx_copyrow_append (tx_buf_t *rows, const tx_copyrow_t *row);
 int tx_copyrow_encode (tx_buf_t *rows, tx_buf_t *jsonb, const tx_type_def_t *type,
                        const tx_event_t *ev, const char *sender, size_t sender_len,
                        const uint8_t *fp);
+
+//  The columns of tongxin.event_contents a content row fills, in order.
+#define TX_COPY_CONTENT_COLUMNS "unit_code, fingerprint, event_id"
+
+//  Appends the content row of an accepted event (its unit, its content
+//  fingerprint, TX_CONTENT_FP_LEN bytes, and its id) to a binary COPY
+//  stream.  0, or -1 out of memory (rows is then unchanged).
+int tx_copyrow_content_append (tx_buf_t *rows, const char *unit, size_t unit_len,
+                               const uint8_t *fp, const uint8_t id [16]);
 
 //  The length of the row that starts at row (rows written by append).
 size_t tx_copyrow_len (const uint8_t *row);

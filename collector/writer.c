@@ -326,7 +326,7 @@ typedef struct {
 
 #define COPY_STAGE    "COPY tx_stage (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
 #define COPY_DIRECT   "COPY tongxin.events (" TX_COPY_COLUMNS ") FROM STDIN (FORMAT binary)"
-#define COPY_CONTENTS "COPY tongxin.event_contents (unit_code, fingerprint, event_id) FROM STDIN (FORMAT binary)"
+#define COPY_CONTENTS "COPY tongxin.event_contents (" TX_COPY_CONTENT_COLUMNS ") FROM STDIN (FORMAT binary)"
 
 //  Runs copy_sql with the stream in c (header, rows, no trailer yet).
 static wrc_t
@@ -351,20 +351,7 @@ s_copy_stream (tx_writer_t *self, tx_buf_t *c, const char *copy_sql)
     return rc;
 }
 
-static inline uint8_t *
-s_be32 (uint8_t *p, uint32_t v)
-{
-    p [0] = (uint8_t) (v >> 24);
-    p [1] = (uint8_t) (v >> 16);
-    p [2] = (uint8_t) (v >> 8);
-    p [3] = (uint8_t) v;
-    return p + 4;
-}
-
-//  The direct write's second stream: a row of event_contents (unit,
-//  fingerprint, id) per accepted event of p.  Its key refuses a content
-//  the unit reported already (23505), and the part is redone through the
-//  staging table, which tells stored from duplicate.
+//  An accepted event of a part, for sorting the content rows.
 typedef struct {
     const tx_job_t *job;
     const tx_accepted_t *a;
@@ -379,22 +366,24 @@ s_content_order (const void *x, const void *y)
     int c = memcmp (tx_job_str (p->job, p->a->unit), tx_job_str (q->job, q->a->unit), n);
     if (c == 0)
         c = (p->a->unit.len > q->a->unit.len) - (p->a->unit.len < q->a->unit.len);
-    return c ? c : memcmp (p->a->fp, q->a->fp, 16);
+    return c ? c : memcmp (p->a->fp, q->a->fp, TX_CONTENT_FP_LEN);
 }
 
+//  The direct write's first stream: a row of event_contents per accepted
+//  event of p, in key order, as the staging write claims them, so that two
+//  writes claiming the same contents wait for each other, never deadlock.
+//  Its key refuses a content the unit reported already (23505), and the
+//  part is redone through the staging table, which tells stored from
+//  duplicate.
 static wrc_t
 s_copy_contents (tx_writer_t *self, const part_t *p)
 {
-    tx_buf_t *c = &self->contents;
-    c->len = 0;
-    if (tx_buf_append (c, tx_copy_header, sizeof tx_copy_header) != 0)
-        return WR_RETRY;
-    //  In key order, as the staging write: two groups claiming the same
-    //  contents wait for each other, never deadlock.
     size_t total = 0;
     for (size_t j = 0; j < p->n; j++)
         total += p->only_event >= 0 ? 1 : p->jobs [j]->n_accepted;
-    content_ref_t *refs = malloc ((total ? total : 1) * sizeof *refs);
+    if (total == 0)
+        return WR_OK;
+    content_ref_t *refs = malloc (total * sizeof *refs);
     if (!refs)
         return WR_RETRY;
     size_t n = 0;
@@ -403,29 +392,14 @@ s_copy_contents (tx_writer_t *self, const part_t *p)
             if (p->only_event < 0 || (long) k == p->only_event)
                 refs [n++] = (content_ref_t) { p->jobs [j], &p->jobs [j]->accepted [k] };
     qsort (refs, n, sizeof *refs, s_content_order);
-    for (size_t i = 0; i < n; i++) {
-        {
-            const tx_job_t *job = refs [i].job;
-            const tx_accepted_t *a = refs [i].a;
-            if (tx_buf_reserve (c, 2 + 3 * 4 + a->unit.len + 16 + 16) != 0) {
-                free (refs);
-                return WR_RETRY;
-            }
-            uint8_t *q = c->data + c->len;
-            *q++ = 0;
-            *q++ = 3;
-            q = s_be32 (q, (uint32_t) a->unit.len);
-            memcpy (q, tx_job_str (job, a->unit), a->unit.len);
-            q += a->unit.len;
-            q = s_be32 (q, 16);
-            memcpy (q, a->fp, 16);
-            q = s_be32 (q + 16, 16);
-            memcpy (q, a->id, 16);
-            c->len = (size_t) (q + 16 - c->data);
-        }
-    }
+    tx_buf_t *c = &self->contents;
+    c->len = 0;
+    int rc = tx_buf_append (c, tx_copy_header, sizeof tx_copy_header);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = tx_copyrow_content_append (c, tx_job_str (refs [i].job, refs [i].a->unit),
+                                        refs [i].a->unit.len, refs [i].a->fp, refs [i].a->id);
     free (refs);
-    return s_copy_stream (self, c, COPY_CONTENTS);
+    return rc != 0 ? WR_RETRY : s_copy_stream (self, c, COPY_CONTENTS);
 }
 
 static wrc_t
@@ -556,13 +530,7 @@ s_write_mode (tx_writer_t *self, const part_t *p, bool direct)
     //  rollup rows their trigger updates): no deadlock between two
     //  writes of the same contents, whichever path each takes.
     size_t rows = 0;
-    wrc_t rc = WR_OK;
-    if (direct) {
-        for (size_t j = 0; j < p->n; j++)
-            rows += p->only_event >= 0 ? 1 : p->jobs [j]->n_accepted;
-        if (rows)
-            rc = s_copy_contents (self, p);
-    }
+    wrc_t rc = direct ? s_copy_contents (self, p) : WR_OK;
     if (rc == WR_OK)
         rc = s_copy (self, p, direct ? COPY_DIRECT : COPY_STAGE, &rows);
     PGresult *ret = NULL, *dups = NULL;

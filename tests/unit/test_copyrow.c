@@ -141,6 +141,27 @@ test_rows_walk (void **state)
     tx_buf_reset (&jsonb);
 }
 
+//  A content row of event_contents: unit, fingerprint, id, in that order.
+static void
+test_content_row (void **state)
+{
+    (void) state;
+    tx_buf_t rows = { 0 };
+    uint8_t fp [TX_CONTENT_FP_LEN], id [16];
+    memset (fp, 0xf1, sizeof fp);
+    memset (id, 0x1d, sizeof id);
+    assert_int_equal (tx_copyrow_content_append (&rows, "town-1", 6, fp, id), 0);
+    static const uint8_t want [] = {
+        0, 3,  0, 0, 0, 6, 't', 'o', 'w', 'n', '-', '1',
+        0, 0, 0, 16, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1,
+                     0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1, 0xf1,
+        0, 0, 0, 16, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d,
+                     0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d, 0x1d };
+    assert_int_equal (rows.len, sizeof want);
+    assert_memory_equal (rows.data, want, sizeof want);
+    tx_buf_reset (&rows);
+}
+
 //  The parameters replay binds are the row's fields, NULLs included.
 static void
 test_fill (void **state)
@@ -170,6 +191,7 @@ main (void)
         cmocka_unit_test (test_row),
         cmocka_unit_test (test_rows_walk),
         cmocka_unit_test (test_fill),
+        cmocka_unit_test (test_content_row),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
