@@ -81,17 +81,11 @@ s_insert (PGconn *db, const tx_type_def_t *type, const tx_event_t *ev, const cha
         formats [f] = 1;
     }
     PQclear (PQexec (db, "SAVEPOINT replay"));
-    //  As the collector's staging write (writer.c): the content first.
-    PGresult *r = PQexecParams (db,
-        "WITH won AS ("
-        "  INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id)"
-        "  SELECT $2, $9, $1 WHERE NOT EXISTS (SELECT 1 FROM tongxin.events"
-        "                                       WHERE event_id = $1 AND unit_code = $2)"
-        "  ON CONFLICT DO NOTHING RETURNING 1)"
-        " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM won)"
-        " ON CONFLICT DO NOTHING RETURNING 1", TX_COPY_FIELDS, tx_copyrow_types, values, lengths,
-        formats, 0);
+    //  Stored as the collector stores (copyrow.h): once by id and by content.
+    PGresult *r = PQexecParams (db, TX_COPY_STORE_SQL (
+        "(VALUES ($1::uuid, $2::text, $3::text, $4::timestamptz, $5::text, $6::jsonb, $7::text,"
+        " $8::uuid, $9::bytea, 1::bigint)) AS s (" TX_COPY_COLUMNS ", seq)"),
+        TX_COPY_FIELDS, tx_copyrow_types, values, lengths, formats, 0);
     const char *outcome = NULL;
     if (PQresultStatus (r) == PGRES_TUPLES_OK)
         outcome = PQntuples (r) ? "stored" : "duplicate";

@@ -69,6 +69,33 @@ int tx_copyrow_encode (tx_buf_t *rows, tx_buf_t *jsonb, const tx_type_def_t *typ
                        const tx_event_t *ev, const char *sender, size_t sender_len,
                        const uint8_t *fp);
 
+//  How events are stored once, by id and by content (docs/architecture.md,
+//  "Two levels of idempotency"): one statement over ROWS, a FROM item
+//  named s with the columns TX_COPY_COLUMNS and seq (the order the events
+//  came in).  cand: the events whose (id, unit) is not stored, the first
+//  of each by seq; won: those whose content their unit has not reported
+//  yet, claimed in event_contents in key order (its key is the arbiter:
+//  a writer claiming the same content at once waits for this one, then
+//  finds it; key order, so that two writes of the same contents never
+//  deadlock; the first of a content by seq wins); then the winners are
+//  stored, and their keys returned.  No ON CONFLICT on events: an id that
+//  another writer stores at this very moment fails the statement (23505),
+//  and the caller redoes it.  The collector's staging write and
+//  tongxin-admin rejected replay both use it.
+#define TX_COPY_STORE_SQL(rows) \
+    "WITH cand AS (" \
+    "  SELECT DISTINCT ON (s.event_id, s.unit_code) s.* FROM " rows \
+    "   WHERE NOT EXISTS (SELECT 1 FROM tongxin.events e" \
+    "                      WHERE e.event_id = s.event_id AND e.unit_code = s.unit_code)" \
+    "   ORDER BY s.event_id, s.unit_code, s.seq)," \
+    " won AS (" \
+    "  INSERT INTO tongxin.event_contents (" TX_COPY_CONTENT_COLUMNS ")" \
+    "  SELECT " TX_COPY_CONTENT_COLUMNS " FROM cand ORDER BY unit_code, fingerprint, seq" \
+    "  ON CONFLICT DO NOTHING RETURNING event_id, unit_code)" \
+    " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")" \
+    " SELECT " TX_COPY_COLUMNS " FROM cand JOIN won USING (event_id, unit_code)" \
+    " ORDER BY event_id RETURNING event_id, unit_code"
+
 //  The columns of tongxin.event_contents a content row fills, in order.
 #define TX_COPY_CONTENT_COLUMNS "unit_code, fingerprint, event_id"
 

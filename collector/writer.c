@@ -186,30 +186,8 @@ s_setup_session (tx_writer_t *self)
         || s_exec (self, "SET client_min_messages = warning") != 0
         || s_exec (self, "CREATE TEMP TABLE tx_stage (seq bigint GENERATED ALWAYS AS IDENTITY, "
                          TX_COPY_COLUMN_TYPES ") ON COMMIT DELETE ROWS") != 0
-        //  The staging write.  cand: the events whose (id, unit) is not
-        //  stored, the first of each in batch order; won: those whose
-        //  content the unit has not reported yet, claimed in
-        //  event_contents (its key is the arbiter: a collector inserting
-        //  the same content at once waits for this one, then finds it),
-        //  in key order, so that two writes claiming the same contents
-        //  wait for each other instead of deadlocking (the first of a
-        //  content in batch order wins);
-        //  then the winners are stored.  No ON CONFLICT on events: an id
-        //  another collector stores at this very moment fails the write
-        //  (23505), which is redone (s_write).
-        || s_prepare (self, "tx_insert",
-               "WITH cand AS ("
-               "  SELECT DISTINCT ON (s.event_id, s.unit_code) s.* FROM tx_stage s"
-               "   WHERE NOT EXISTS (SELECT 1 FROM tongxin.events e"
-               "                      WHERE e.event_id = s.event_id AND e.unit_code = s.unit_code)"
-               "   ORDER BY s.event_id, s.unit_code, s.seq),"
-               " won AS ("
-               "  INSERT INTO tongxin.event_contents (unit_code, fingerprint, event_id)"
-               "  SELECT unit_code, fingerprint, event_id FROM cand ORDER BY unit_code, fingerprint, seq"
-               "  ON CONFLICT DO NOTHING RETURNING event_id, unit_code)"
-               " INSERT INTO tongxin.events (" TX_COPY_COLUMNS ")"
-               " SELECT " TX_COPY_COLUMNS " FROM cand JOIN won USING (event_id, unit_code)"
-               " ORDER BY event_id RETURNING event_id, unit_code") != 0
+        //  The staging write (copyrow.h: stored once by id and by content).
+        || s_prepare (self, "tx_insert", TX_COPY_STORE_SQL ("tx_stage s")) != 0
         //  What each staged event repeats, in staging order: the stored
         //  event of its id, else of its content, and when it was received.
         || s_prepare (self, "tx_dups",

@@ -7,7 +7,7 @@
 # budget per sender).
 . tests/lib.sh
 . tests/collector.sh
-plan 39
+plan 41
 
 ADMIN=$B/tongxin-admin
 db=$(collector_db advdb) || { echo "Bail out! no database"; exit 1; }
@@ -100,6 +100,18 @@ out=$($ADMIN --db "$db" rejected replay 2>&1)
 like "$out" "4 kept events of reason db_refused: 0 stored, 4 already stored" "replaying again stores nothing twice"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE attrs->>'topic' = 'poison'")" 4 "still four"
 like "$($ADMIN --db "$db" rejected list)" "db_refused	4	0	4	" "rejected list sums it up"
+# The same refused event under another id (its bytes with a new UUIDv7):
+# replay stores it as the collector would, once per content.
+sql "$db" "WITH n AS (SELECT (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0') || '7abc8'
+                              || substr(md5(random()::text), 1, 15))::uuid AS id)
+           INSERT INTO tongxin.rejected_events (event_id, claimed_unit, sender, batch_id, reason, message, raw, raw_len)
+           SELECT n.id, claimed_unit, sender, batch_id, reason, message,
+                  overlay(raw placing uuid_send(n.id) from 7 for 16), raw_len
+             FROM tongxin.rejected_events, n WHERE event_id = '$pid'" >/dev/null
+out=$($ADMIN --db "$db" rejected replay 2>&1)
+like "$out" "1 kept events? of reason db_refused: 0 stored, 1 already stored" \
+     "the same content under a new id: already stored (content idempotency in replay)"
+is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE attrs->>'topic' = 'poison'")" 4 "still four"
 
 # Seventy causes: each logged once (the memory of causes is bounded), a
 # repeat of a recent one not again.
