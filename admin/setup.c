@@ -617,6 +617,16 @@ adm_setup (PGconn *unused, const adm_args_t *args)
         adm_error (_("cannot create %s: %s"), self.etc, strerror (errno));
         goto done;
     }
+    //  The keys and passwords go there: nobody else may be able to swap
+    //  a file in it for a link between a check and a write.
+    struct stat dir;
+    if (lstat (self.etc, &dir) != 0 || !S_ISDIR (dir.st_mode) || dir.st_uid != geteuid ()
+    ||  (dir.st_mode & 022) != 0) {
+        adm_error (_("%s must be a directory of yours that no one else may write to (owner %u, mode"
+                     " without group or other write): fix it and run setup again"),
+                   self.etc, (unsigned) geteuid ());
+        goto done;
+    }
     char pgpass [4096], apgpass [4096], afile [128];
     snprintf (afile, sizeof afile, "%s.pgpass", self.analyst);
     if (s_path (pgpass, sizeof pgpass, self.etc, "pgpass") != 0

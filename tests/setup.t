@@ -5,7 +5,7 @@
 # config; a second run changes nothing; the collector logs in with what it
 # made, has only its privileges, and a unit's event gets through.
 . tests/lib.sh
-plan 36
+plan 38
 A=$B/tongxin-admin
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (files owned by another user)"; exit 0; }
 # The private server runs as postgres; its socket is reachable by it only.
@@ -105,3 +105,7 @@ like "$out" "the role tongxin exists with more privileges than tongxin_collector
 printf '*:*:*:%s:%s\n' $analyst "$apw" > "$T/any.pgpass"; chmod 600 "$T/any.pgpass"
 out=$(PGPASSFILE=$T/any.pgpass $A --db "$adb" setup --etc "$E" --user $U --login $login --analyst $analyst 2>&1)
 like "$out" "setup needs a PostgreSQL superuser, and '$analyst' is not one" "setup as a login that is not a superuser is refused"
+mkdir -m 0777 "$T/open-etc"; chmod 0777 "$T/open-etc"
+out=$($A --db "$su" setup --etc "$T/open-etc" --user $U --login $login --analyst $analyst 2>&1); rc=$?
+is "$rc $(ls -A "$T/open-etc" | wc -l)" "1 0" "a configuration directory others may write to is refused, nothing written in it"
+like "$out" "open-etc must be a directory of yours that no one else may write to" "... saying what to fix"
