@@ -31,6 +31,8 @@ typedef struct {
     const char **attrs;                 //  --attr, n_attrs of them (argv strings; array owned)
     size_t n_attrs;
     const char *input;                  //  FILE, "-" for stdin; NULL in the flag form
+    bool registry_refresh;              //  --registry-refresh: ask the collector now
+    bool no_registry;                   //  --no-registry: no local checks, no conversion
 } args_t;
 
 //  Fills args from argv (strings borrowed from argv; args->attrs is the
