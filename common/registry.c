@@ -115,9 +115,10 @@ static int
 s_list_dup (tx_registry_t *self, char ***out, char *const *list, size_t n)
 {
     *out = NULL;
-    if (!list || !n)
+    if (!list)
         return 0;
-    if (!(*out = s_alloc (self, sizeof (char *) * n)))
+    //  An empty list stays a list (an enum without values is not a text).
+    if (!(*out = s_alloc (self, sizeof (char *) * (n ? n : 1))))
         return -1;
     for (size_t k = 0; k < n; k++)
         if (s_opt_dup (self, &(*out) [k], list [k] ? list [k] : "") != 0)
