@@ -464,6 +464,31 @@ s_date (const char *s, size_t len, char norm [TX_VALIDATE_NORM])
     return tx_lex_date (norm, 10);
 }
 
+//  The bounds of a number, language-neutral: "1 – 1000", "≥ 1", "> 0",
+//  "≤ 1000"; "" without bounds.
+static void
+s_bounds (const tx_attr_def_t *def, char *out, size_t size)
+{
+    char lo [32], hi [32];
+    if (def->has_min)
+        tx_validate_format_double (def->min, lo);
+    if (def->has_max)
+        tx_validate_format_double (def->max, hi);
+    if (def->has_min && def->has_max && !def->min_exclusive)
+        snprintf (out, size, "%s – %s", lo, hi);
+    else
+    if (def->has_min && def->has_max)
+        snprintf (out, size, "> %s, ≤ %s", lo, hi);
+    else
+    if (def->has_min)
+        snprintf (out, size, "%s %s", def->min_exclusive ? ">" : "≥", lo);
+    else
+    if (def->has_max)
+        snprintf (out, size, "≤ %s", hi);
+    else
+        *out = 0;
+}
+
 int
 tx_validate_text_value (const tx_attr_def_t *def, const char *text, size_t len, tx_value_t *out,
                         char norm [TX_VALIDATE_NORM], char *msg, size_t msglen)
@@ -481,8 +506,13 @@ tx_validate_text_value (const tx_attr_def_t *def, const char *text, size_t len, 
     switch (def->kind) {
         case TX_KIND_INT: {
             int64_t i;
+            char bounds [80];
+            s_bounds (def, bounds, sizeof bounds);
             if (tx_lex_number (s, n, &i, NULL) != TX_NUM_INT)
-                return s_fail (TX_REJECT_BAD_ATTR_TYPE, &o,
+                return *bounds
+                     ? s_fail2 (TX_REJECT_BAD_ATTR_TYPE, &o, N_("attribute %.*s must be a whole number (%s)"),
+                                field, flen_, bounds)
+                     : s_fail (TX_REJECT_BAD_ATTR_TYPE, &o,
                                N_("attribute %.*s must be a whole number, such as 12"), field, flen_);
             out->type = TX_VAL_INT;
             out->u.i = i;
@@ -490,8 +520,14 @@ tx_validate_text_value (const tx_attr_def_t *def, const char *text, size_t len, 
         }
         case TX_KIND_NUMERIC: {
             tx_num_t k = tx_lex_number (s, n, NULL, NULL);
+            char bounds [80];
+            s_bounds (def, bounds, sizeof bounds);
             if (k == TX_NUM_SYNTAX || k == TX_NUM_TOO_LONG || k == TX_NUM_RANGE)
-                return s_fail (TX_REJECT_BAD_NUMBER, &o,
+                return *bounds
+                     ? s_fail2 (TX_REJECT_BAD_NUMBER, &o,
+                                N_("attribute %.*s must be a decimal number (%s), such as 70000.00"),
+                                field, flen_, bounds)
+                     : s_fail (TX_REJECT_BAD_NUMBER, &o,
                                N_("attribute %.*s must be a decimal number, such as 70000.00"), field, flen_);
             out->type = TX_VAL_STR;
             out->u.s.ptr = s;

@@ -60,14 +60,14 @@ printf '%s\n' '{"type":"cloud_meeting","occurred_at":"2025-04-02T05:00:00+08:00"
               '{"type":"cloud_meeting","occurred_at":"2025-04-02T05:00:00+08:00","attrs":{"topic":"x"}}' \
               '{"type":"visit","occurred_at":"2025-04-02T05:00:00+08:00","attrs":{"direction":"out","delegates":3}}' > "$T/bad.jsonl"
 rsend s1 "$T/bad.jsonl" 2>"$T/err"; is $? 1 "bad events with the registry: exit 1"
-is "$(grep -E '^[0-9]+: ' "$T/err")" "1: bad_attr_type: attribute Participants (participants) must be a whole number, such as 12
+is "$(grep -E '^[0-9]+: ' "$T/err")" "1: bad_attr_type: attribute Participants (participants) must be a whole number (1 – 1000000000)
 2: missing_attr: missing required attribute Participants (participants)
 3: bad_enum: attribute Direction (direction) must be one of: Outbound (outbound), Inbound (inbound)" \
    "each refused locally with the collector's code, the field's label and what is allowed"
 is "$(sql "$db" "SELECT count(*) FROM tongxin.rejected_events")" "$rejected0" "...and never sent"
 if [ "$(LC_ALL=zh_CN.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; then
     LC_ALL=zh_CN.UTF-8 TONGXIN_LOCALEDIR=$B/locale rsend s1 "$T/bad.jsonl" 2>"$T/err.zh"
-    is "$(grep -E '^[0-9]+: ' "$T/err.zh" | head -2)" "1: bad_attr_type: 属性“参会人数（人） (participants)”必须是整数，例如 12
+    is "$(grep -E '^[0-9]+: ' "$T/err.zh" | head -2)" "1: bad_attr_type: 属性“参会人数（人） (participants)”必须是整数（1 – 1000000000）
 2: missing_attr: 缺少必填属性“参会人数（人） (participants)”" "in Chinese under zh_CN.UTF-8, with the Chinese labels"
 else
     skip 1 "no zh_CN.UTF-8 locale"

@@ -252,7 +252,7 @@ test_text_values (void **state)
     assert_int_equal (v.u.i, 12);
     assert_int_equal (s_text (reg, "visit", "delegates", "12.0", &v, norm, msg, sizeof msg),
                       TX_REJECT_BAD_ATTR_TYPE);
-    assert_string_equal (msg, "attribute Delegates (delegates) must be a whole number, such as 12");
+    assert_string_equal (msg, "attribute Delegates (delegates) must be a whole number (1 – 1000)");
     assert_int_equal (s_text (reg, "visit", "delegates", "0", &v, norm, msg, sizeof msg),
                       TX_REJECT_OUT_OF_RANGE);
     assert_string_equal (msg, "attribute Delegates (delegates) is below its minimum (1)");
@@ -269,6 +269,7 @@ test_text_values (void **state)
     assert_string_equal (msg, "attribute amount_yuan must be greater than its minimum (0)");
     assert_int_equal (s_text (reg, "visit", "amount_yuan", "7万", &v, norm, msg, sizeof msg),
                       TX_REJECT_BAD_NUMBER);
+    assert_string_equal (msg, "attribute amount_yuan must be a decimal number (> 0), such as 70000.00");
     assert_int_equal (s_text (reg, "visit", "day", "2025/4/1", &v, norm, msg, sizeof msg), TX_REJECT_NONE);
     assert_memory_equal (v.u.s.ptr, "2025-04-01", 10);
     assert_int_equal (s_text (reg, "visit", "day", "2025-02-30", &v, norm, msg, sizeof msg), TX_REJECT_BAD_DATE);
@@ -302,7 +303,7 @@ test_chinese (void **state)
     char norm [TX_VALIDATE_NORM], msg [512];
     assert_int_equal (s_text (reg, "visit", "delegates", "十二", &v, norm, msg, sizeof msg),
                       TX_REJECT_BAD_ATTR_TYPE);
-    assert_string_equal (msg, "属性“人数 (delegates)”必须是整数，例如 12");
+    assert_string_equal (msg, "属性“人数 (delegates)”必须是整数（1 – 1000）");
     assert_int_equal (s_text (reg, "visit", "delegates", "0", &v, norm, msg, sizeof msg),
                       TX_REJECT_OUT_OF_RANGE);
     assert_string_equal (msg, "属性“人数 (delegates)”小于最小值（1）");
