@@ -11,7 +11,7 @@ if [ -z "${TONGXIN_CHECK_DEB:-}" ]; then
     echo "1..0 # SKIP make check-deb runs it (root, debootstrap, a Debian mirror)"; exit 0
 fi
 . tests/lib.sh
-plan 23
+plan 26
 [ "$(id -u)" = 0 ] || { echo "Bail out! needs root (debootstrap, chroot)"; exit 1; }
 MIRROR=${DEB_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "${DEB_CACHE:-$B/debootstrap-cache}"
@@ -41,8 +41,11 @@ snapshot() { (cd "$R" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./
 
 s=$(date +%s)
 in_root apt-get update -qq >"$T/apt.log" 2>&1 &&
-    in_root sh -c 'apt-get install -y -qq --no-install-recommends postgresql' >>"$T/apt.log" 2>&1
+    in_root sh -c 'apt-get install -y -qq --no-install-recommends postgresql locales' >>"$T/apt.log" 2>&1
 ok $? "PostgreSQL installs ($(( $(date +%s) - s )) s)" || { tail -n 5 "$T/apt.log" | sed 's/^/#   /'; exit 1; }
+# A Chinese office's system has its locale (before the snapshot: not ours to remove).
+echo "zh_CN.UTF-8 UTF-8" >> "$R/etc/locale.gen" && in_root locale-gen >>"$T/apt.log" 2>&1
+ok $? "the zh_CN.UTF-8 locale is generated" || tail -n 3 "$T/apt.log" | sed 's/^/#   /'
 echo "listen_addresses = ''" > "$R/etc/postgresql/15/main/conf.d/check-deb.conf"   # socket only
 before=$(snapshot)
 s=$(date +%s)
@@ -100,6 +103,11 @@ out=$(in_root tongxin-send --unit u1 --key /root/u1.key --server-key /etc/tongxi
       --at 2025-04-01T05:00:00+08:00 --attr participants=3 2>&1)
 ok $? "tongxin-send delivers an event with the unit's key and collector.key.pub" || printf '%s\n' "$out" | sed 's/^/#   /'
 is "$(psql_root "SELECT count(*) FROM tongxin.events")" 1 "the event is stored"
+# The installed catalogue (tongxin-l10n) speaks to a Chinese locale.
+like "$(in_root env LANG=zh_CN.UTF-8 tongxin-send --help | head -n 1)" '^用法：tongxin-send ' \
+     "LANG=zh_CN.UTF-8: the installed tongxin-send answers in Chinese"
+like "$(in_root env LANG=zh_CN.UTF-8 tongxin-admin unit add 2>&1 | head -n 1)" '^tongxin-admin: 需要且只需要一个单位代码' \
+     "...and tongxin-admin"
 kill $cpid; wait $cpid 2>/dev/null
 rm -rf "$R$creds" "$R/root/u1.key" "$R/root/u1.key.pub" "$R/root/spool"   # systemd's, and the unit's side
 

@@ -33,6 +33,7 @@ typedef struct {
     const char *input;                  //  FILE, "-" for stdin; NULL in the flag form
     bool registry_refresh;              //  --registry-refresh: ask the collector now
     bool no_registry;                   //  --no-registry: no local checks, no conversion
+    const char *config;                 //  --config FILE, NULL: the default places (conf.h)
 } args_t;
 
 //  Fills args from argv (strings borrowed from argv; args->attrs is the
