@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "i18n.h"
 #include "keyfile.h"
 #include "uuid.h"
 #include "wire.h"
@@ -83,12 +84,12 @@ tongxin_registry_load (const char *spool_dir, tongxin_registry_t **reg_p, char *
     *reg_p = NULL;
     char path [4096];
     if (!spool_dir || s_cache_path (spool_dir, path, sizeof path) != 0) {
-        snprintf (err, errlen, "no spool directory");
+        snprintf (err, errlen, _("no spool directory"));
         return TONGXIN_EINVAL;
     }
     FILE *f = fopen (path, "rb");
     if (!f) {
-        snprintf (err, errlen, "no cached registry in %.3000s: %s", spool_dir, strerror (errno));
+        snprintf (err, errlen, _("no cached registry in %.3000s: %s"), spool_dir, strerror (errno));
         return TONGXIN_EINVAL;
     }
     uint8_t *buf = malloc (TX_WIRE_MAX_FRAME + 1);
@@ -96,20 +97,20 @@ tongxin_registry_load (const char *spool_dir, tongxin_registry_t **reg_p, char *
     bool bad = ferror (f) != 0;
     fclose (f);
     if (!buf) {
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return TONGXIN_ENOMEM;
     }
     char why [256] = "";
     tx_registry_t *reg = bad || len > TX_WIRE_MAX_FRAME ? NULL : tx_registry_decode (buf, len, why, sizeof why);
     free (buf);
     if (!reg) {
-        snprintf (err, errlen, "the cached registry %.3000s is damaged: %s", path,
-                  bad ? "cannot read it" : len > TX_WIRE_MAX_FRAME ? "too large" : why);
+        snprintf (err, errlen, _("the cached registry %.3000s is damaged: %s"), path,
+                  bad ? _("cannot read it") : len > TX_WIRE_MAX_FRAME ? _("too large") : why);
         return TONGXIN_EINVAL;
     }
     *reg_p = s_wrap (reg);
     if (!*reg_p) {
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return TONGXIN_ENOMEM;
     }
     return TONGXIN_OK;
@@ -125,12 +126,12 @@ s_cache_write (const char *spool_dir, const uint8_t *body, size_t len, char *err
         return -1;
     snprintf (tmp, sizeof tmp, "%s.tmp", path);
     if (mkdir (spool_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf (err, errlen, "cannot create %.300s: %s", spool_dir, strerror (errno));
+        snprintf (err, errlen, _("cannot create %.300s: %s"), spool_dir, strerror (errno));
         return -1;
     }
     int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf (err, errlen, "cannot write %.300s: %s", tmp, strerror (errno));
+        snprintf (err, errlen, _("cannot write %.300s: %s"), tmp, strerror (errno));
         return -1;
     }
     size_t done = 0;
@@ -145,7 +146,7 @@ s_cache_write (const char *spool_dir, const uint8_t *body, size_t len, char *err
     bool ok = done == len && fsync (fd) == 0;
     ok = close (fd) == 0 && ok;
     if (!ok || rename (tmp, path) != 0) {
-        snprintf (err, errlen, "cannot write %.300s: %s", path, strerror (errno));
+        snprintf (err, errlen, _("cannot write %.300s: %s"), path, strerror (errno));
         unlink (tmp);
         return -1;
     }
@@ -173,7 +174,7 @@ s_ask (const tongxin_opts_t *opts, const char *have, int timeout_ms, uint8_t **f
      ||  tx_keyfile_read (opts->key_file, true, &key, err, errlen) != 0
      ||  tx_keyfile_server_key (opts->server_key, server_key, err, errlen) != 0)) {
         if (!opts->key_file || !opts->server_key)
-            snprintf (err, errlen, "CURVE needs the unit's key file and the collector's public key");
+            snprintf (err, errlen, _("CURVE needs the unit's key file and the collector's public key"));
         return -1;
     }
     //  A request id no earlier reply can carry.
@@ -188,7 +189,7 @@ s_ask (const tongxin_opts_t *opts, const char *have, int timeout_ms, uint8_t **f
     msgpack_sbuffer_init (&sb);
     if (tx_wire_pack_registry_request (&sb, req, have) != 0) {
         msgpack_sbuffer_destroy (&sb);
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return -1;
     }
     void *ctx = zmq_ctx_new ();
@@ -212,8 +213,8 @@ s_ask (const tongxin_opts_t *opts, const char *have, int timeout_ms, uint8_t **f
         int64_t left = deadline - tx_clock_ms ();
         if (left <= 0) {
             *timed_out = true;
-            snprintf (err, errlen, sent ? "the collector did not answer the registry request in %d ms"
-                                        : "no collector could be reached in %d ms", timeout_ms);
+            snprintf (err, errlen, sent ? _("the collector did not answer the registry request in %d ms")
+                                        : _("no collector could be reached in %d ms"), timeout_ms);
             break;
         }
         zmq_pollitem_t item = { dealer, 0, sent ? ZMQ_POLLIN : ZMQ_POLLOUT, 0 };
@@ -238,7 +239,7 @@ s_ask (const tongxin_opts_t *opts, const char *have, int timeout_ms, uint8_t **f
                         rc = 0;
                     }
                     else {
-                        snprintf (err, errlen, "out of memory");
+                        snprintf (err, errlen, _("out of memory"));
                         zmq_msg_close (&msg);
                         break;
                     }
@@ -271,16 +272,16 @@ s_judge (const uint8_t *frame, size_t len, const tongxin_registry_t *cached, tx_
         int e = dec ? tx_wire_decode_reply (frame, len, &r, dec, why, sizeof why) : TX_WIRE_NOMEM;
         bool old = e == TX_WIRE_OK && r.type == TX_REPLY_ERROR && r.error == TX_ERROR_MALFORMED;
         if (e == TX_WIRE_OK && r.type == TX_REPLY_ERROR)
-            snprintf (err, errlen, "the collector refused the registry request: %.*s%s",
+            snprintf (err, errlen, _("the collector refused the registry request: %.*s%s"),
                       (int) (r.code_len > 64 ? 64 : r.code_len), r.code,
-                      old ? " (a collector older than protocol revision 1.3)" : "");
+                      old ? _(" (a collector older than protocol revision 1.3)") : "");
         else
-            snprintf (err, errlen, "the collector's answer is not a registry reply");
+            snprintf (err, errlen, _("the collector's answer is not a registry reply"));
         tx_wire_decoder_destroy (&dec);
         return old ? TONGXIN_ENOTSUP : TONGXIN_EINVAL;
     }
     if (d != TX_WIRE_OK) {
-        snprintf (err, errlen, "the collector's registry reply is malformed: %s", why);
+        snprintf (err, errlen, _("the collector's registry reply is malformed: %s"), why);
         return TONGXIN_EINVAL;
     }
     if (!rep.body) {
@@ -289,18 +290,18 @@ s_judge (const uint8_t *frame, size_t len, const tongxin_registry_t *cached, tx_
             *same = true;
             return 0;
         }
-        snprintf (err, errlen, "the collector answered \"unchanged\" to another version");
+        snprintf (err, errlen, _("the collector answered \"unchanged\" to another version"));
         return TONGXIN_EINVAL;
     }
     tx_registry_t *reg = tx_registry_decode (rep.body, rep.body_len, why, sizeof why);
     if (!reg) {
-        snprintf (err, errlen, "the collector's registry is not valid: %s", why);
+        snprintf (err, errlen, _("the collector's registry is not valid: %s"), why);
         return TONGXIN_EINVAL;
     }
     if (strlen (tx_registry_version (reg)) != rep.version_len
     ||  memcmp (tx_registry_version (reg), rep.version, rep.version_len) != 0) {
         tx_registry_unref (&reg);
-        snprintf (err, errlen, "the collector's registry does not match its version");
+        snprintf (err, errlen, _("the collector's registry does not match its version"));
         return TONGXIN_EINVAL;
     }
     *fresh = reg;
@@ -313,13 +314,13 @@ tongxin_registry_fetch (const tongxin_opts_t *opts, int timeout_ms, tongxin_regi
 {
     *reg_p = NULL;
     if (!opts || !opts->spool_dir || !opts->n_endpoints || opts->n_endpoints > 16) {
-        snprintf (err, errlen, "spool_dir and 1 to 16 endpoints are required");
+        snprintf (err, errlen, _("spool_dir and 1 to 16 endpoints are required"));
         return TONGXIN_EINVAL;
     }
     tongxin_registry_t *cached = NULL;
     char cerr [256];
     if (tongxin_registry_load (opts->spool_dir, &cached, cerr, sizeof cerr) == TONGXIN_ENOMEM) {
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return TONGXIN_ENOMEM;
     }
     uint8_t *frame;
@@ -355,7 +356,7 @@ tongxin_registry_fetch (const tongxin_opts_t *opts, int timeout_ms, tongxin_regi
         snprintf (err, errlen, "%s", werr);     //  a registry all the same, not cached
     *reg_p = s_wrap (fresh);
     if (!*reg_p) {
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return TONGXIN_ENOMEM;
     }
     return TONGXIN_REGISTRY_FETCHED;
