@@ -15,8 +15,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "i18n.h"
 #include "registry.h"
+#include "tongxin.h"
 #include "uuid.h"
 #include "validate.h"
 
@@ -334,6 +337,70 @@ test_chinese (void **state)
     assert_int_equal (s_use_locale ("C"), 0);
 }
 
+//  libtongxin's side: a registry loaded from a cache file, events checked
+//  and values converted through the public API (what tongxin-desk uses).
+static void
+test_library (void **state)
+{
+    (void) state;
+    assert_int_equal (s_use_locale ("C"), 0);
+    char dir [] = "/tmp/test_registry.XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path [64], err [512];
+    snprintf (path, sizeof path, "%s/registry.cache", dir);
+    tongxin_registry_t *reg = NULL;
+    assert_int_equal (tongxin_registry_load (dir, &reg, err, sizeof err), TONGXIN_EINVAL);    //  none yet
+    tx_registry_t *built = s_build ("u1", "走访互访");
+    size_t len;
+    const uint8_t *body = tx_registry_body (built, &len);
+    FILE *f = fopen (path, "wb");
+    assert_int_equal (fwrite (body, 1, len, f), len);
+    fclose (f);
+    assert_int_equal (tongxin_registry_load (dir, &reg, err, sizeof err), TONGXIN_OK);
+    assert_string_equal (tongxin_registry_version (reg), tx_registry_version (built));
+    assert_int_equal (tongxin_registry_kind (reg, "visit", "delegates"), TONGXIN_KIND_INT);
+    assert_int_equal (tongxin_registry_kind (reg, "visit", "nosuch"), 0);
+    char *json = tongxin_registry_json (reg);
+    assert_non_null (strstr (json, "\"name_zh\":\"走访互访\""));
+    free (json);
+
+    tongxin_event_t *ev = tongxin_event_new ("visit", 1743454800000000LL);
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "direction", "来访", err, sizeof err), TONGXIN_OK);
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "day", "2025/4/1", err, sizeof err), TONGXIN_OK);
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "delegates", "many", err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "bad_attr_type: attribute Delegates (delegates) must be a whole number (1 – 1000)");
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "colour", "red", err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "unknown_attr: unknown attribute colour");
+    //  No partner yet, no delegates: the collector's order, its codes.
+    assert_int_equal (tongxin_registry_check (reg, ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "missing_partner: event type visit needs a partner region");
+    assert_int_equal (tongxin_event_set_partner (ev, "540522"), TONGXIN_OK);
+    assert_int_equal (tongxin_registry_check (reg, ev, err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "missing_attr: missing required attribute Delegates (delegates)");
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "delegates", "12", err, sizeof err), TONGXIN_OK);
+    assert_int_equal (tongxin_registry_check (reg, ev, err, sizeof err), TONGXIN_OK);
+    //  What the converted values are on the wire: the library's own check passes.
+    assert_int_equal (tongxin_event_check (ev, err, sizeof err), TONGXIN_OK);
+    tongxin_event_destroy (&ev);
+    ev = tongxin_event_new ("vist", 1743454800000000LL);
+    assert_int_equal (tongxin_event_add_text_value (ev, reg, "delegates", "12", err, sizeof err), TONGXIN_EINVAL);
+    assert_string_equal (err, "unknown_type: unknown event type vist; did you mean visit?");
+    tongxin_event_destroy (&ev);
+
+    //  A damaged cache is refused with a reason, never half used.
+    f = fopen (path, "r+b");
+    fseek (f, 0, SEEK_SET);
+    fputc (0xc1, f);
+    fclose (f);
+    tongxin_registry_destroy (&reg);
+    assert_int_equal (tongxin_registry_load (dir, &reg, err, sizeof err), TONGXIN_EINVAL);
+    assert_null (reg);
+    assert_non_null (strstr (err, "is damaged"));
+    unlink (path);
+    rmdir (dir);
+    tx_registry_unref (&built);
+}
+
 int
 main (void)
 {
@@ -344,6 +411,7 @@ main (void)
         cmocka_unit_test (test_empty_enum),
         cmocka_unit_test (test_text_values),
         cmocka_unit_test (test_chinese),
+        cmocka_unit_test (test_library),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
