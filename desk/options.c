@@ -1,0 +1,165 @@
+/*  options: tongxin-desk's command line and configuration file.
+ *
+ *  The file is the producers' shared configuration (INI): unit, key,
+ *  server_key, endpoint, spool at the top, and the desk's own keys in a
+ *  [desk] section (listen, users, data, registry, timezone).  Flags win
+ *  over the file.
+ */
+#include "desk.h"
+#include "i18n.h"
+
+#include <getopt.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_help (void)
+{
+    //  TRANSLATORS: keep the options, FILE, ADDR:PORT, USER as they are.
+    fputs (_(
+"usage: tongxin-desk [--config FILE] [OPTIONS]\n"
+"       tongxin-desk [--config FILE] [--users FILE] passwd USER\n"
+"\n"
+"A unit's desk for reports: a web page where clerks submit reports, import\n"
+"spreadsheets and see what became of each.  Reports are written to a local\n"
+"spool and sent to the collector from there; offline, they wait.\n"
+"\n"
+"  --config FILE       the configuration file (keys as the options below)\n"
+"  --unit CODE         this unit's code\n"
+"  --key FILE          the unit's secret key file\n"
+"  --server-key KEY    the collector's public key (a .pub file or Z85 text)\n"
+"  --endpoint EP[,EP]  the collector(s), e.g. tcp://collector:7450\n"
+"  --insecure          no CURVE (tests only)\n"
+"  --spool DIR         the spool directory (default DATA/spool)\n"
+"  --listen ADDR:PORT  where the page is served (default 127.0.0.1:8450);\n"
+"                      any address but loopback requires users (passwd)\n"
+"  --users FILE        the users file (default DATA/users)\n"
+"  --data DIR          the desk's journal (default ~/.local/share/tongxin-desk)\n"
+"  --registry FILE     the registry document (JSON) the forms are made from\n"
+"  --timezone ZONE     the organisation's time zone (default Asia/Shanghai)\n"
+"\n"
+"passwd USER reads a password from standard input and sets it for USER in\n"
+"the users file (hashed with Argon2id); an empty password removes USER.\n"), stdout);
+}
+
+static void
+s_set (char **slot, const char *value)
+{
+    free (*slot);
+    *slot = strdup (value);
+}
+
+static int
+s_ini (void *arg, const char *section, const char *name, const char *value)
+{
+    desk_opts_t *o = arg;
+    if (!*section) {
+        if (strcmp (name, "unit") == 0)            s_set (&o->unit, value);
+        else if (strcmp (name, "key") == 0)        s_set (&o->key, value);
+        else if (strcmp (name, "server_key") == 0) s_set (&o->server_key, value);
+        else if (strcmp (name, "endpoint") == 0)   s_set (&o->endpoint, value);
+        else if (strcmp (name, "spool") == 0)      s_set (&o->spool, value);
+        else if (strcmp (name, "insecure") == 0)   o->insecure = strcmp (value, "true") == 0;
+        return 1;               //  other producers' keys are theirs
+    }
+    if (strcmp (section, "desk") == 0) {
+        if (strcmp (name, "listen") == 0)          s_set (&o->listen, value);
+        else if (strcmp (name, "users") == 0)      s_set (&o->users, value);
+        else if (strcmp (name, "data") == 0)       s_set (&o->data, value);
+        else if (strcmp (name, "registry") == 0)   s_set (&o->registry, value);
+        else if (strcmp (name, "timezone") == 0)   s_set (&o->timezone, value);
+        else {
+            fprintf (stderr, _("tongxin-desk: unknown key %s in [desk]\n"), name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
+{
+    enum { O_UNIT = 1, O_KEY, O_SKEY, O_EP, O_SPOOL, O_LISTEN, O_USERS, O_DATA, O_REG, O_TZ,
+           O_INSECURE, O_CONFIG, O_HELP };
+    static const struct option longs [] = {
+        { "unit", 1, 0, O_UNIT }, { "key", 1, 0, O_KEY }, { "server-key", 1, 0, O_SKEY },
+        { "endpoint", 1, 0, O_EP }, { "spool", 1, 0, O_SPOOL }, { "listen", 1, 0, O_LISTEN },
+        { "users", 1, 0, O_USERS }, { "data", 1, 0, O_DATA }, { "registry", 1, 0, O_REG },
+        { "timezone", 1, 0, O_TZ }, { "insecure", 0, 0, O_INSECURE }, { "config", 1, 0, O_CONFIG },
+        { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 }
+    };
+    //  The file first (wherever --config is), then the flags over it.
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if (strcmp (argv [i], "--config") == 0 && i + 1 < argc)
+            file = argv [i + 1];
+        else
+        if (strncmp (argv [i], "--config=", 9) == 0)
+            file = argv [i] + 9;
+        if (file) {
+            int line = ini_parse (file, s_ini, o);
+            if (line != 0) {
+                if (line < 0)
+                    fprintf (stderr, _("tongxin-desk: cannot read %s\n"), file);
+                else
+                    fprintf (stderr, _("tongxin-desk: %s:%d: invalid line\n"), file, line);
+                return -1;
+            }
+            s_set (&o->config, file);
+        }
+    }
+    optind = 1;
+    int c;
+    while ((c = getopt_long (argc, argv, "+h", longs, NULL)) != -1) {
+        switch (c) {
+            case O_UNIT:     s_set (&o->unit, optarg); break;
+            case O_KEY:      s_set (&o->key, optarg); break;
+            case O_SKEY:     s_set (&o->server_key, optarg); break;
+            case O_EP:       s_set (&o->endpoint, optarg); break;
+            case O_SPOOL:    s_set (&o->spool, optarg); break;
+            case O_LISTEN:   s_set (&o->listen, optarg); break;
+            case O_USERS:    s_set (&o->users, optarg); break;
+            case O_DATA:     s_set (&o->data, optarg); break;
+            case O_REG:      s_set (&o->registry, optarg); break;
+            case O_TZ:       s_set (&o->timezone, optarg); break;
+            case O_INSECURE: o->insecure = true; break;
+            case O_CONFIG:   break;
+            case 'h':
+            case O_HELP:     s_help (); exit (0);
+            default:
+                fprintf (stderr, _("Try 'tongxin-desk --help'.\n"));
+                return -1;
+        }
+    }
+    *first_operand = optind;
+    if (!o->data) {
+        const char *home = getenv ("HOME");
+        char buf [4096];
+        snprintf (buf, sizeof buf, "%s/.local/share/tongxin-desk", home && *home ? home : ".");
+        s_set (&o->data, buf);
+    }
+    if (!o->users) {
+        char buf [4096];
+        snprintf (buf, sizeof buf, "%s/users", o->data);
+        s_set (&o->users, buf);
+    }
+    if (!o->spool) {
+        char buf [4096];
+        snprintf (buf, sizeof buf, "%s/spool", o->data);
+        s_set (&o->spool, buf);
+    }
+    if (!o->listen)
+        s_set (&o->listen, DESK_DEFAULT_LISTEN);
+    return 0;
+}
+
+void
+desk_options_free (desk_opts_t *o)
+{
+    free (o->config); free (o->unit); free (o->key); free (o->server_key); free (o->endpoint);
+    free (o->spool); free (o->listen); free (o->users); free (o->data); free (o->registry);
+    free (o->timezone);
+    memset (o, 0, sizeof *o);
+}
