@@ -221,7 +221,7 @@ CONF_DEFAULTS = -e 's|^\# db = $$|db = dbname=tongxin user=tongxin|' \
                 -e 's|^\# key = $$|key = $(SYSCONFDIR)/tongxin/collector.key|'
 install: $(PROGS) $(MO_FILES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/tongxin
 	install -m 0755 $(B)/tongxin-admin $(DESTDIR)$(BINDIR)/
 	for f in tongxin-send tongxin-report; do [ ! -f $(B)/$$f ] || install -m 0755 $(B)/$$f $(DESTDIR)$(BINDIR)/; done
@@ -233,6 +233,7 @@ install: $(PROGS) $(MO_FILES)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
 	    producers/lib/tongxin.pc.in > $(DESTDIR)$(PCDIR)/tongxin.pc
 	for m in docs/man/*.1; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in docs/man/*.5; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in docs/man/*.8; do [ ! -f $$m ] || install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
 	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|' -e 's|/etc/tongxin/|$(SYSCONFDIR)/tongxin/|g' \
 	    systemd/tongxin-collectord.service > $(DESTDIR)$(UNITDIR)/tongxin-collectord.service

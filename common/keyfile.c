@@ -1,4 +1,5 @@
 /*  keyfile.c  */
+#include "i18n.h"
 #include "keyfile.h"
 
 #include <errno.h>
@@ -81,27 +82,27 @@ s_check_key_stat (const char *path, const struct stat *sb, bool has_secret,
     unsigned me = (unsigned) geteuid ();
     unsigned mode = (unsigned) (sb->st_mode & 07777);
     if (!S_ISREG (sb->st_mode)) {
-        snprintf (err, errlen, "%s: not a regular file", path);
+        snprintf (err, errlen, _("%s: not a regular file"), path);
         return -1;
     }
     if ((unsigned) sb->st_uid != me && sb->st_uid != 0) {
-        snprintf (err, errlen, "%s: owned by uid %u, not by you (uid %u) or root;"
-                  " run chown %u %s", path, (unsigned) sb->st_uid, me, me, path);
+        snprintf (err, errlen, _("%s: owned by uid %u, not by you (uid %u) or root;"
+                  " run chown %u %s"), path, (unsigned) sb->st_uid, me, me, path);
         return -1;
     }
     if (mode & (S_IWGRP | S_IWOTH)) {
-        snprintf (err, errlen, "%s: writable by group or others (mode %04o), so"
-                  " anyone could put another key there; run chmod go-w %s",
+        snprintf (err, errlen, _("%s: writable by group or others (mode %04o), so"
+                  " anyone could put another key there; run chmod go-w %s"),
                   path, mode, path);
         return -1;
     }
     if (has_secret) {
         mode_t allowed = s_in_credentials_dir (path) ? S_IRGRP : 0;
         if (mode & (S_IRWXG | S_IRWXO) & ~allowed) {
-            snprintf (err, errlen, "%s: this secret key is readable by group or"
+            snprintf (err, errlen, _("%s: this secret key is readable by group or"
                       " others (mode %04o); run chmod 600 %s (a service must own"
                       " it, or load it with systemd's LoadCredential=), and issue"
-                      " a new key if others may have read it", path, mode, path);
+                      " a new key if others may have read it"), path, mode, path);
             return -1;
         }
     }
@@ -117,16 +118,16 @@ tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out, char *er
     int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ELOOP)
-            snprintf (err, errlen, "%s: a symbolic link; key files are not read"
-                      " through links: give the file's own path (readlink -f %s)",
+            snprintf (err, errlen, _("%s: a symbolic link; key files are not read"
+                      " through links: give the file's own path (readlink -f %s)"),
                       path, path);
         else
-            snprintf (err, errlen, "%s: %s", path, strerror (errno));
+            snprintf (err, errlen, _("%s: %s"), path, strerror (errno));
         return -1;
     }
     struct stat sb;
     if (fstat (fd, &sb) != 0) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        snprintf (err, errlen, _("%s: %s"), path, strerror (errno));
         close (fd);
         return -1;
     }
@@ -139,7 +140,7 @@ tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out, char *er
         fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
     FILE *f = fdopen (fd, "r");
     if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        snprintf (err, errlen, _("%s: %s"), path, strerror (errno));
         close (fd);
         return -1;
     }
@@ -153,15 +154,15 @@ tx_keyfile_read (const char *path, bool need_secret, tx_keyfile_t *out, char *er
     }
     fclose (f);
     if (!tx_z85_key_valid (out->public_key)) {
-        snprintf (err, errlen, "%s: no valid public-key (40 Z85 characters)", path);
+        snprintf (err, errlen, _("%s: no valid public-key (40 Z85 characters)"), path);
         return -1;
     }
     if (need_secret && !tx_z85_key_valid (out->secret_key)) {
-        snprintf (err, errlen, "%s: no valid secret-key; is this the .pub file?", path);
+        snprintf (err, errlen, _("%s: no valid secret-key; is this the .pub file?"), path);
         return -1;
     }
     if (*out->secret_key && !tx_z85_key_valid (out->secret_key)) {
-        snprintf (err, errlen, "%s: the secret-key is not 40 Z85 characters", path);
+        snprintf (err, errlen, _("%s: the secret-key is not 40 Z85 characters"), path);
         return -1;
     }
     //  A secret file given where a public key was asked for: the same care
@@ -176,7 +177,7 @@ s_write_file (const char *path, mode_t mode, const char *text, char *err, size_t
 {
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
-        snprintf (err, errlen, "%s: %s", path, errno == EEXIST ? "exists already; refusing to overwrite it"
+        snprintf (err, errlen, _("%s: %s"), path, errno == EEXIST ? _("exists already; refusing to overwrite it")
                                                              : strerror (errno));
         return -1;
     }
@@ -184,7 +185,7 @@ s_write_file (const char *path, mode_t mode, const char *text, char *err, size_t
     //  Exactly mode, whatever the umask (a umask can only take bits away,
     //  and 0600 has none to spare)
     if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+        snprintf (err, errlen, _("%s: %s"), path, strerror (errno));
         close (fd);
         unlink (path);
         return -1;
@@ -210,7 +211,7 @@ tx_keyfile_write (const char *path, const tx_keyfile_t *key, const char *comment
     char pubpath [4096];
     snprintf (pubpath, sizeof pubpath, "%s.pub", path);
     if (access (path, F_OK) == 0 || access (pubpath, F_OK) == 0) {
-        snprintf (err, errlen, "%s: exists already; refusing to overwrite it",
+        snprintf (err, errlen, _("%s: exists already; refusing to overwrite it"),
                   access (path, F_OK) == 0 ? path : pubpath);
         return -1;
     }
@@ -228,7 +229,7 @@ tx_keyfile_server_key (const char *file_or_z85, char out [TX_Z85_KEY_LEN + 1], c
 {
     if (strlen (file_or_z85) == TX_Z85_KEY_LEN && access (file_or_z85, F_OK) != 0) {
         if (!tx_z85_key_valid (file_or_z85)) {
-            snprintf (err, errlen, "server key '%s' is not valid Z85", file_or_z85);
+            snprintf (err, errlen, _("server key '%s' is not valid Z85"), file_or_z85);
             return -1;
         }
         memcpy (out, file_or_z85, TX_Z85_KEY_LEN + 1);

@@ -10,7 +10,7 @@
 # tongxin-admin too: --help, usage errors, the summary of a real send, a
 # refusal's explanation; their tab-separated lists stay as they are.
 . tests/lib.sh
-plan 59
+plan 61
 export TONGXIN_LOCALEDIR=$B/locale
 REPORT=$B/tongxin-report
 COLL=$B/tongxin-collectord
@@ -147,6 +147,16 @@ is "$(tail -n 1 "$T/s2.err")" 'tongxin-send: 如果其中有第二次完全相�
 zsend C "$T/three.jsonl" 2>"$T/s3.err"
 is "$(sed -n 2p "$T/s3.err")" "tongxin-send: 3 events: 2 already stored on $day, 1 refused" "LANG=C: the same summary in English"
 like "$(sed -n 1p "$T/s3.err")" '^3: unknown_type: [ -~]+$' "LANG=C: the refusal as the collector said it, no explanation added"
+# libtongxin's own messages (the spool, the key files) in the reader's language too.
+mkdir -m 777 "$T/openspool"
+zsend zh_CN.UTF-8 --spool "$T/openspool" --type visit --at 2025-04-01T05:00:00Z 2>"$T/s4.err"
+is "$(cat "$T/s4.err")" "tongxin-send: 发送缓存目录 $T/openspool 同组或其他用户可写（权限 0777）；请运行 chmod go-w $T/openspool" \
+   "a spool others may write: libtongxin says so in Chinese"
+$ADMIN key server --out "$T/leaky.key" >/dev/null; chmod 644 "$T/leaky.key"
+loc zh_CN.UTF-8 $SEND --unit zhu --key "$T/leaky.key" --server-key "$T/leaky.key.pub" --endpoint "$ep" --spool "$T/spool5" \
+    --wait 1 --type visit --at 2025-04-01T05:00:00Z 2>"$T/s5.err"
+like "$(cat "$T/s5.err")" "^tongxin-send: $T/leaky.key：这个私钥同组或其他用户可读（权限 0644）；请运行 chmod 600 " \
+     "a secret key others may read: the key file's check in Chinese"
 
 # ---------------------------------------------------------------- Chinese: tongxin-admin
 out=$(loc zh_CN.UTF-8 $ADMIN --help); rc=$?

@@ -1,6 +1,7 @@
 /*  producer.c: libtongxin — events, submit into the spool, and the sender
  *  thread that batches, sends, resends and deletes what is acknowledged.
  */
+#include "i18n.h"
 #include "clock.h"
 #include "tongxin.h"
 
@@ -659,30 +660,30 @@ s_link_message (tongxin_t *self, int link, const link_t *l, char *out, size_t si
 {
     switch (link) {
         case TONGXIN_LINK_KEY_REFUSED:
-            snprintf (out, size, "the collector at %s refused our key, the key of unit %s in %s "
+            snprintf (out, size, _("the collector at %s refused our key, the key of unit %s in %s "
                       "(ZAP status 400, %d times): it is unknown or revoked; ask the administrator "
-                      "to issue one (tongxin-admin key issue %s)", l->endpoint, self->unit,
+                      "to issue one (tongxin-admin key issue %s)"), l->endpoint, self->unit,
                       self->key_file ? self->key_file : "-", l->refusals, self->unit);
             break;
         case TONGXIN_LINK_SERVER_KEY:
             //  libzmq may report a mechanism mismatch as a plain close.
             snprintf (out, size, self->insecure
-                      ? "no handshake with the collector at %s succeeded (%d tries, it closed the "
-                        "connection each time): it may require CURVE; else check the endpoint"
-                      : "no CURVE handshake with the collector at %s succeeded (%d tries, it "
+                      ? _("no handshake with the collector at %s succeeded (%d tries, it closed the "
+                        "connection each time): it may require CURVE; else check the endpoint")
+                      : _("no CURVE handshake with the collector at %s succeeded (%d tries, it "
                         "closed the connection each time): check the collector's public key "
-                        "(server key) and the endpoint", l->endpoint, l->failures);
+                        "(server key) and the endpoint"), l->endpoint, l->failures);
             break;
         case TONGXIN_LINK_MECHANISM:
             snprintf (out, size, self->insecure
-                      ? "the collector at %s requires CURVE and this producer is insecure: give it "
-                        "the unit's key file and the collector's public key"
-                      : "the collector at %s does not use CURVE (is it running insecure?): the "
-                        "security mechanisms differ", l->endpoint);
+                      ? _("the collector at %s requires CURVE and this producer is insecure: give it "
+                        "the unit's key file and the collector's public key")
+                      : _("the collector at %s does not use CURVE (is it running insecure?): the "
+                        "security mechanisms differ"), l->endpoint);
             break;
         case TONGXIN_LINK_NOT_ZMTP:
-            snprintf (out, size, "%s closed the connection before the ZeroMQ greeting (%d tries): "
-                      "check the endpoint; is a Tongxin collector listening there?", l->endpoint,
+            snprintf (out, size, _("%s closed the connection before the ZeroMQ greeting (%d tries): "
+                      "check the endpoint; is a Tongxin collector listening there?"), l->endpoint,
                       l->failures);
             break;
         default:
@@ -1060,7 +1061,7 @@ s_check_endpoints (const tongxin_opts_t *opts, char *err, size_t errlen)
     for (size_t i = 0; i < opts->n_endpoints; i++) {
         const char *ep = opts->endpoints [i];
         if (!s_endpoint_ok (ep)) {
-            snprintf (err, errlen, "endpoint '%.200s' is not valid: use tcp://HOST:PORT or ipc://PATH",
+            snprintf (err, errlen, _("endpoint '%.200s' is not valid: use tcp://HOST:PORT or ipc://PATH"),
                       ep ? ep : "");
             return -1;
         }
@@ -1074,12 +1075,12 @@ s_check_opts (const tongxin_opts_t *opts, char *err, size_t errlen)
 {
     if (!opts || !opts->unit || !*opts->unit || !opts->spool_dir || !opts->n_endpoints
     ||  opts->n_endpoints > MAX_ENDPOINTS) {
-        snprintf (err, errlen, "unit, spool_dir and 1 to %d endpoints are required", MAX_ENDPOINTS);
+        snprintf (err, errlen, _("unit, spool_dir and 1 to %d endpoints are required"), MAX_ENDPOINTS);
         return -1;
     }
     if (!opts->insecure && (!opts->key_file || !opts->server_key)) {
-        snprintf (err, errlen, "CURVE needs the unit's key file and the collector's public key "
-                               "(or insecure mode)");
+        snprintf (err, errlen, _("CURVE needs the unit's key file and the collector's public key "
+                               "(or insecure mode)"));
         return -1;
     }
     return s_check_endpoints (opts, err, errlen);
@@ -1150,7 +1151,7 @@ s_start (tongxin_t *self, const tongxin_opts_t *opts, char *err, size_t errlen)
         return -1;
     }
     if (pthread_create (&self->thread, NULL, s_sender, self) != 0) {
-        snprintf (err, errlen, "cannot start the sender thread");
+        snprintf (err, errlen, _("cannot start the sender thread"));
         return -1;
     }
     self->started = true;
@@ -1164,7 +1165,7 @@ tongxin_new (const tongxin_opts_t *opts, char *err, size_t errlen)
         return NULL;
     tongxin_t *self = s_new (opts);
     if (!self) {
-        snprintf (err, errlen, "out of memory");
+        snprintf (err, errlen, _("out of memory"));
         return NULL;
     }
     if (s_start (self, opts, err, errlen) != 0) {

@@ -3,6 +3,7 @@
     stats.  The parts it is built of are listed in spool_internal.h; the
     format and the recovery rules are in docs/spool.md.
 */
+#include "i18n.h"
 #include "clock.h"
 #include "spool_internal.h"
 
@@ -63,7 +64,7 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
     if (flock (self->lockfd, LOCK_EX | LOCK_NB)) {
         int e = errno;
         if (e != EWOULDBLOCK) {
-            tx_spool_set_err (err, errlen, "spool %s: cannot lock %s: %s", self->dir,
+            tx_spool_set_err (err, errlen, _("spool %s: cannot lock %s: %s"), self->dir,
                               path, strerror (e));
             return -1;
         }
@@ -80,9 +81,9 @@ s_lock (tx_spool_t *self, char *err, size_t errlen)
                 usleep (5000);
         }
         if (pid > 0)
-            tx_spool_set_err (err, errlen, "spool %s is in use by pid %ld", self->dir, pid);
+            tx_spool_set_err (err, errlen, _("spool %s is in use by pid %ld"), self->dir, pid);
         else
-            tx_spool_set_err (err, errlen, "spool %s is in use by another process",
+            tx_spool_set_err (err, errlen, _("spool %s is in use by another process"),
                               self->dir);
         errno = EBUSY;
         return -1;
@@ -104,7 +105,7 @@ s_opts (const char *dir, const tx_spool_opts_t *opts, tx_spool_opts_t *o,
     if (!o->cap_bytes)
         o->cap_bytes = DEF_CAP;
     if (o->cap_bytes < MIN_CAP) {
-        tx_spool_set_err (err, errlen, "spool %s: cap_bytes %" PRIu64 " is below %d",
+        tx_spool_set_err (err, errlen, _("spool %s: cap_bytes %" PRIu64 " is below %d"),
                           dir, o->cap_bytes, MIN_CAP);
         return -1;
     }
@@ -114,7 +115,7 @@ s_opts (const char *dir, const tx_spool_opts_t *opts, tx_spool_opts_t *o,
     if (!o->max_record)
         o->max_record = DEF_MAX_RECORD;
     if (o->max_record > MAX_MAX_RECORD || o->fsync_ms < 0 || o->ack_sync_ms < -1) {
-        tx_spool_set_err (err, errlen, "spool %s: bad option (max_record, fsync_ms or ack_sync_ms)",
+        tx_spool_set_err (err, errlen, _("spool %s: bad option (max_record, fsync_ms or ack_sync_ms)"),
                           dir);
         return -1;
     }
@@ -130,7 +131,7 @@ s_new (const char *dir, const tx_spool_opts_t *o, char *err, size_t errlen)
     tx_spool_t *self = calloc (1, sizeof *self);
     if (!self || !(self->dir = strdup (dir))) {
         free (self);
-        tx_spool_set_err (err, errlen, "spool %s: out of memory", dir);
+        tx_spool_set_err (err, errlen, _("spool %s: out of memory"), dir);
         return NULL;
     }
     /* "spool/" would follow a symbolic link "spool": open "spool" */
@@ -176,7 +177,7 @@ tx_spool_open (const char *dir, const tx_spool_opts_t *opts, char *err,
                size_t errlen)
 {
     if (!dir || !*dir || strlen (dir) > 3000) {
-        tx_spool_set_err (err, errlen, "spool: no directory given, or its name is too long");
+        tx_spool_set_err (err, errlen, _("spool: no directory given, or its name is too long"));
         return NULL;
     }
     tx_spool_opts_t o;
@@ -802,7 +803,7 @@ tx_spool_open_file (tx_spool_t *self, const char *name, int flags, char *err,
 {
     if (!self || !name || !*name || strchr (name, '/') || !strcmp (name, ".")
     ||  !strcmp (name, "..")) {
-        tx_spool_set_err (err, errlen, "spool: bad file name");
+        tx_spool_set_err (err, errlen, _("spool: bad file name"));
         errno = EINVAL;
         return -1;
     }

@@ -5,6 +5,7 @@
     segment), and the rescan of a segment that a read found damaged.
     The rules: docs/spool.md sections 4 and 5.  Contract: spool_internal.h.
 */
+#include "i18n.h"
 #include "spool_internal.h"
 
 #include <dirent.h>
@@ -25,7 +26,7 @@ typedef struct {
 static int
 s_nomem (tx_spool_t *self, char *err, size_t errlen)
 {
-    tx_spool_set_err (err, errlen, "spool %s: out of memory", self->dir);
+    tx_spool_set_err (err, errlen, _("spool %s: out of memory"), self->dir);
     return -1;
 }
 
@@ -78,7 +79,7 @@ s_list_segments (tx_spool_t *self, uint64_t **bases, size_t *nbases,
     int lfd = openat (self->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = lfd >= 0 ? fdopendir (lfd) : NULL;
     if (!d) {
-        tx_spool_set_err (err, errlen, "spool %s: %s", self->dir, strerror (errno));
+        tx_spool_set_err (err, errlen, _("spool %s: %s"), self->dir, strerror (errno));
         if (lfd >= 0)
             close (lfd);
         return -1;
@@ -121,7 +122,7 @@ s_scan_header (tx_spool_t *self, tx_spool_seg_t *seg, tx_spool_reader_t *r,
     int rc = 0;
     const unsigned char *h = tx_spool_reader_get (r, 0, SEG_HDR, true, &rc);
     if (!h && rc == S_IOERR) {
-        tx_spool_set_err (err, errlen, "spool %s: read %s: %s", self->dir, name,
+        tx_spool_set_err (err, errlen, _("spool %s: read %s: %s"), self->dir, name,
                           strerror (errno));
         return -1;
     }
@@ -152,7 +153,7 @@ s_scan_records (tx_spool_t *self, tx_spool_seg_t *seg, tx_spool_reader_t *r,
         if (rc == S_END)
             return 0;
         if (rc == S_IOERR) {
-            tx_spool_set_err (err, errlen, "spool %s: read %s: %s", self->dir,
+            tx_spool_set_err (err, errlen, _("spool %s: read %s: %s"), self->dir,
                               name, strerror (errno));
             return -1;
         }
@@ -183,7 +184,7 @@ s_cut_tail (tx_spool_t *self, tx_spool_seg_t *seg, int fd, uint64_t size,
             uint64_t valid_end, const char *name, char *err, size_t errlen)
 {
     if (ftruncate (fd, (off_t) valid_end) || fdatasync (fd)) {
-        tx_spool_set_err (err, errlen, "spool %s: cannot cut the torn tail of %s: %s",
+        tx_spool_set_err (err, errlen, _("spool %s: cannot cut the torn tail of %s: %s"),
                           self->dir, name, strerror (errno));
         return -1;
     }
@@ -205,7 +206,7 @@ s_seg_scan (tx_spool_t *self, tx_spool_seg_t *seg, int fd, bool is_last,
     struct stat sb;
     tx_spool_seg_name (seg->base, "log", name, sizeof name);
     if (fstat (fd, &sb)) {
-        tx_spool_set_err (err, errlen, "spool %s: stat %s: %s", self->dir, name,
+        tx_spool_set_err (err, errlen, _("spool %s: stat %s: %s"), self->dir, name,
                           strerror (errno));
         return -1;
     }
@@ -494,7 +495,7 @@ s_ensure_active (tx_spool_t *self, char *err, size_t errlen)
     }
     self->wfd = tx_spool_seg_create (self, self->next_seq);
     if (self->wfd < 0) {
-        tx_spool_set_err (err, errlen, "spool %s: cannot create a segment: %s",
+        tx_spool_set_err (err, errlen, _("spool %s: cannot create a segment: %s"),
                           self->dir, strerror (errno));
         return -1;
     }

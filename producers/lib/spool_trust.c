@@ -7,6 +7,7 @@
     openat on the directory's fd, so a directory renamed or replaced since
     open does not matter.  Contract: spool_internal.h.
 */
+#include "i18n.h"
 #include "spool_internal.h"
 
 #include <errno.h>
@@ -28,35 +29,35 @@ s_check_stat (const char *dir, const char *name, const struct stat *sb,
     char path[3100];
     if (name) {
         snprintf (path, sizeof path, "%s/%s", dir, name);
-        snprintf (what, sizeof what, "spool %s: %s", dir, path);
+        snprintf (what, sizeof what, _("spool %s: %s"), dir, path);
     }
     else {
         snprintf (path, sizeof path, "%s", dir);
-        snprintf (what, sizeof what, "spool directory %s", dir);
+        snprintf (what, sizeof what, _("spool directory %s"), dir);
     }
     unsigned me = (unsigned) geteuid ();
     if (name ? !S_ISREG (sb->st_mode) : !S_ISDIR (sb->st_mode)) {
         if (name)
-            tx_spool_set_err (err, errlen, "%s is not a regular file; remove it", what);
+            tx_spool_set_err (err, errlen, _("%s is not a regular file; remove it"), what);
         else
-            tx_spool_set_err (err, errlen, "spool %s is not a directory", dir);
+            tx_spool_set_err (err, errlen, _("spool %s is not a directory"), dir);
         return -1;
     }
     if ((unsigned) sb->st_uid != me) {
-        tx_spool_set_err (err, errlen, "%s is owned by uid %u, not by you (uid %u);"
-                          " run chown %u %s, or give a spool directory of your own",
+        tx_spool_set_err (err, errlen, _("%s is owned by uid %u, not by you (uid %u);"
+                          " run chown %u %s, or give a spool directory of your own"),
                           what, (unsigned) sb->st_uid, me, me, path);
         return -1;
     }
     if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
-        tx_spool_set_err (err, errlen, "%s is writable by group or others (mode %04o);"
-                          " run chmod go-w %s", what, (unsigned) (sb->st_mode & 07777),
+        tx_spool_set_err (err, errlen, _("%s is writable by group or others (mode %04o);"
+                          " run chmod go-w %s"), what, (unsigned) (sb->st_mode & 07777),
                           path);
         return -1;
     }
     if (name && sb->st_nlink != 1) {
-        tx_spool_set_err (err, errlen, "%s has %lu hard links; remove the other names"
-                          " of it (find -samefile %s)", what,
+        tx_spool_set_err (err, errlen, _("%s has %lu hard links; remove the other names"
+                          " of it (find -samefile %s)"), what,
                           (unsigned long) sb->st_nlink, path);
         return -1;
     }
@@ -77,11 +78,11 @@ tx_spool_trust_open (tx_spool_t *self, const char *name, int flags, char *err,
     if (fd < 0) {
         int e = errno;
         if (e == ELOOP)
-            tx_spool_set_err (err, errlen, "spool %s: %s/%s is a symbolic link, which the"
-                              " spool never follows; remove it", self->dir, self->dir,
+            tx_spool_set_err (err, errlen, _("spool %s: %s/%s is a symbolic link, which the"
+                              " spool never follows; remove it"), self->dir, self->dir,
                               name);
         else
-            tx_spool_set_err (err, errlen, "spool %s: cannot open %s/%s: %s", self->dir,
+            tx_spool_set_err (err, errlen, _("spool %s: cannot open %s/%s: %s"), self->dir,
                               self->dir, name, strerror (e));
         errno = e;
         return -1;
@@ -89,7 +90,7 @@ tx_spool_trust_open (tx_spool_t *self, const char *name, int flags, char *err,
     struct stat sb;
     if (fstat (fd, &sb)) {
         int e = errno;
-        tx_spool_set_err (err, errlen, "spool %s: stat %s: %s", self->dir, name,
+        tx_spool_set_err (err, errlen, _("spool %s: stat %s: %s"), self->dir, name,
                           strerror (e));
         close (fd);
         errno = e;
@@ -113,7 +114,7 @@ int
 tx_spool_trust_dir (const char *dir, char *err, size_t errlen)
 {
     if (mkdir (dir, 0700) && errno != EEXIST) {
-        tx_spool_set_err (err, errlen, "spool %s: cannot create: %s", dir, strerror (errno));
+        tx_spool_set_err (err, errlen, _("spool %s: cannot create: %s"), dir, strerror (errno));
         return -1;
     }
     int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -121,15 +122,15 @@ tx_spool_trust_dir (const char *dir, char *err, size_t errlen)
         struct stat lsb;
         if (errno == ELOOP || (errno == ENOTDIR && lstat (dir, &lsb) == 0
                                && S_ISLNK (lsb.st_mode)))
-            tx_spool_set_err (err, errlen, "spool %s is a symbolic link, which the spool"
-                              " never follows; give the directory itself", dir);
+            tx_spool_set_err (err, errlen, _("spool %s is a symbolic link, which the spool"
+                              " never follows; give the directory itself"), dir);
         else
-            tx_spool_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
+            tx_spool_set_err (err, errlen, _("spool %s: %s"), dir, strerror (errno));
         return -1;
     }
     struct stat sb;
     if (fstat (fd, &sb)) {
-        tx_spool_set_err (err, errlen, "spool %s: %s", dir, strerror (errno));
+        tx_spool_set_err (err, errlen, _("spool %s: %s"), dir, strerror (errno));
         close (fd);
         return -1;
     }
@@ -149,7 +150,7 @@ tx_spool_trust_create (tx_spool_t *self, const char *name, char *err, size_t err
 {
     if (unlinkat (self->dirfd, name, 0) && errno != ENOENT) {
         int e = errno;
-        tx_spool_set_err (err, errlen, "spool %s: cannot remove %s: %s", self->dir,
+        tx_spool_set_err (err, errlen, _("spool %s: cannot remove %s: %s"), self->dir,
                           name, strerror (e));
         errno = e;
         return -1;

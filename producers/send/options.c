@@ -1,5 +1,6 @@
 /*  options.c: tongxin-send's command line (see options.h).  */
 #include "options.h"
+#include "conf.h"
 #include "output.h"
 #include "send.h"
 #include "lex.h"
@@ -62,7 +63,7 @@ s_help (void)
 "  attribute), strings, true/false.  Blank lines and a UTF-8 byte order mark\n"
 "  are skipped; a FILE without events is said so, exit 0.\n"
 "\n"
-"Producer:\n"
+"Producer (each may be set once in tongxin.conf instead, see below):\n"
 "  --unit CODE             this producer's unit (required)\n"
 "  --key FILE              CURVE: the unit's secret key file\n"
 "  --server-key KEY        CURVE: the collector's public key (.pub file or Z85)\n"
@@ -79,7 +80,15 @@ s_help (void)
 "                          0: spool and exit (default 30)\n"
 "  -q, --quiet             report only problems: no summary, no list of the\n"
 "                          events already stored\n"
+"  --config FILE           read the producer's settings from FILE only\n"
 "  --help, --version\n"
+"\n"
+"The producer's settings (unit, key, server_key, endpoint, spool, spool_cap,\n"
+"insecure) are read from /etc/tongxin/tongxin.conf, then\n"
+"~/.config/tongxin/tongxin.conf, then TONGXIN_UNIT, TONGXIN_KEY, ... in the\n"
+"environment; flags win.  So a unit set up once types\n"
+"  tongxin-send --type visit --at 2025-04-01T10:00+08:00 --attr direction=inbound ...\n"
+"See tongxin.conf(5).\n"
 "\n"
 "Every refused event is reported on stderr as LINE: CODE: message (LINE is\n"
 "the input line, - for the flag form), in input order.  Then one line sums\n"
@@ -121,7 +130,8 @@ s_parse_long (const char *s, long min, long max, long *out)
 }
 
 enum { O_UNIT = 1000, O_TYPE, O_AT, O_PARTNER, O_ATTR, O_ID, O_ENDPOINT, O_SPOOL,
-       O_SPOOL_CAP, O_FSYNC_MS, O_INSECURE, O_KEY, O_SERVER_KEY, O_WAIT, O_VERSION, O_NTH };
+       O_SPOOL_CAP, O_FSYNC_MS, O_INSECURE, O_KEY, O_SERVER_KEY, O_WAIT, O_VERSION, O_NTH,
+       O_CONFIG };
 
 //  One option c with its argument into args.  -1 to go on, or the exit code.
 static int
@@ -155,6 +165,7 @@ s_option (int c, const char *arg, args_t *args)
             args->spool = arg;
             break;
         case O_INSECURE:    args->insecure = true; break;
+        case O_CONFIG:      args->config = arg; break;
         case O_KEY:         args->key_file = arg; break;
         case O_SERVER_KEY:  args->server_key = arg; break;
         case O_ENDPOINT:
@@ -185,13 +196,65 @@ s_option (int c, const char *arg, args_t *args)
     return -1;
 }
 
+//  The configuration: what the flags left unset, from tongxin.conf and
+//  TONGXIN_* (conf.h).  The transport (insecure, key, server_key) is taken
+//  as a whole: from the flags if any of them is given, else from the
+//  configuration.  -1 to go on, or the exit code after reporting.
+static int
+s_configure (args_t *args)
+{
+    static tx_conf_t *conf;     //  its strings live as long as the program
+    char err [600];
+    if (tx_conf_load (&conf, args->config, err, sizeof err))
+        return s_usage ("%s", err);
+    if (!args->unit)
+        args->unit = tx_conf_get (conf, "unit");
+    if (!args->spool)
+        args->spool = tx_conf_get (conf, "spool");
+    if (args->spool && !*args->spool)
+        return s_usage (_("spool: the directory name is empty (%s)"), tx_conf_origin (conf, "spool"));
+    const char *v = tx_conf_get (conf, "spool_cap");
+    long n;
+    if (!args->spool_cap_mb && v) {
+        if (!s_parse_long (v, 1, 1L << 20, &n))
+            return s_usage (_("spool_cap: '%s' is not a number of MiB from 1 to 1048576 (%s)"), v,
+                            tx_conf_origin (conf, "spool_cap"));
+        args->spool_cap_mb = (uint64_t) n;
+    }
+    if (!args->insecure && !args->key_file && !args->server_key) {
+        args->key_file = tx_conf_get (conf, "key");
+        args->server_key = tx_conf_get (conf, "server_key");
+        v = tx_conf_get (conf, "insecure");
+        if (v && strcmp (v, "true") != 0 && strcmp (v, "false") != 0)
+            return s_usage (_("insecure: '%s' is neither true nor false (%s)"), v,
+                            tx_conf_origin (conf, "insecure"));
+        args->insecure = v && strcmp (v, "true") == 0;
+    }
+    v = tx_conf_get (conf, "endpoint");
+    if (args->n_endpoints == 0 && v) {
+        static char *list;
+        free (list);
+        if (!(list = strdup (v)))
+            out_oom ();
+        for (char *save = NULL, *e = strtok_r (list, ", \t", &save); e;
+             e = strtok_r (NULL, ", \t", &save)) {
+            if (args->n_endpoints == MAX_ENDPOINTS)
+                return s_usage (_("endpoint: at most %d (%s)"), MAX_ENDPOINTS,
+                                tx_conf_origin (conf, "endpoint"));
+            args->endpoints [args->n_endpoints++] = e;
+        }
+    }
+    return -1;
+}
+
 //  The options together: what is required, what excludes what.  -1 to go
 //  on, or the exit code after reporting.
 static int
 s_check (args_t *args)
 {
     if (!args->unit)
-        return s_usage (_("--unit CODE is required (this producer's unit)"));
+        return s_usage (_("--unit CODE is required (this producer's unit; or unit = CODE in "
+                          "tongxin.conf)"));
     if (!tx_lex_unit_code (args->unit, strlen (args->unit)))
         return s_usage (_("--unit: bad unit code '%s': use 1-64 of a-z 0-9 . _ -, starting with a "
                         "letter or digit"), args->unit);
@@ -248,6 +311,7 @@ options_parse (int argc, char **argv, args_t *args)
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
+        { "config", required_argument, NULL, O_CONFIG },
         { 0 }
     };
     memset (args, 0, sizeof *args);
@@ -266,5 +330,7 @@ options_parse (int argc, char **argv, args_t *args)
         args->input = argv [optind++];
     if (optind < argc)
         return s_usage (_("unexpected argument '%s': give one FILE at most"), argv [optind]);
+    if ((rc = s_configure (args)) >= 0)
+        return rc;
     return s_check (args);
 }

@@ -31,6 +31,7 @@ typedef struct {
     const char **attrs;                 //  --attr, n_attrs of them (argv strings; array owned)
     size_t n_attrs;
     const char *input;                  //  FILE, "-" for stdin; NULL in the flag form
+    const char *config;                 //  --config FILE, NULL: the default places (conf.h)
 } args_t;
 
 //  Fills args from argv (strings borrowed from argv; args->attrs is the
