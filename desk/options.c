@@ -1,15 +1,16 @@
 /*  options: tongxin-desk's command line and configuration file.
  *
- *  The file is the producers' shared configuration (INI): unit, key,
- *  server_key, endpoint, spool at the top, and the desk's own keys in a
- *  [desk] section (listen, users, data, registry, timezone).  Flags win
- *  over the file.
+ *  The producers' one configuration (tongxin.conf(5), common/conf.h):
+ *  unit, key, server_key, endpoint, spool, insecure at the top, and the
+ *  desk's own keys in its [desk] section (listen, users, data, registry,
+ *  timezone; TONGXIN_DESK_LISTEN ...).  Flags win.
  */
 #include "desk.h"
+#include "conf.h"
 #include "i18n.h"
 
 #include <getopt.h>
-#include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@ s_help (void)
 "spreadsheets and see what became of each.  Reports are written to a local\n"
 "spool and sent to the collector from there; offline, they wait.\n"
 "\n"
-"  --config FILE       the configuration file (keys as the options below)\n"
+"  --config FILE       read the settings from FILE only (default: tongxin.conf,\n"
+"                      see tongxin.conf(5); keys as the options below,\n"
+"                      the desk's in its [desk] section)\n"
 "  --unit CODE         this unit's code\n"
 "  --key FILE          the unit's secret key file\n"
 "  --server-key KEY    the collector's public key (a .pub file or Z85 text)\n"
@@ -48,34 +51,50 @@ static void
 s_set (char **slot, const char *value)
 {
     free (*slot);
-    *slot = strdup (value);
+    *slot = value ? strdup (value) : NULL;
 }
 
+//  What the flags left unset, from tongxin.conf and TONGXIN_* (conf.h).
+//  The transport (insecure, key, server_key) is taken as a whole: from the
+//  flags if any of them is given, else from the configuration.
 static int
-s_ini (void *arg, const char *section, const char *name, const char *value)
+s_configure (desk_opts_t *o)
 {
-    desk_opts_t *o = arg;
-    if (!*section) {
-        if (strcmp (name, "unit") == 0)            s_set (&o->unit, value);
-        else if (strcmp (name, "key") == 0)        s_set (&o->key, value);
-        else if (strcmp (name, "server_key") == 0) s_set (&o->server_key, value);
-        else if (strcmp (name, "endpoint") == 0)   s_set (&o->endpoint, value);
-        else if (strcmp (name, "spool") == 0)      s_set (&o->spool, value);
-        else if (strcmp (name, "insecure") == 0)   o->insecure = strcmp (value, "true") == 0;
-        return 1;               //  other producers' keys are theirs
+    tx_conf_t *conf = NULL;
+    char err [600];
+    if (tx_conf_load (&conf, o->config, err, sizeof err) != 0) {
+        fprintf (stderr, "tongxin-desk: %s\n", err);
+        return -1;
     }
-    if (strcmp (section, "desk") == 0) {
-        if (strcmp (name, "listen") == 0)          s_set (&o->listen, value);
-        else if (strcmp (name, "users") == 0)      s_set (&o->users, value);
-        else if (strcmp (name, "data") == 0)       s_set (&o->data, value);
-        else if (strcmp (name, "registry") == 0)   s_set (&o->registry, value);
-        else if (strcmp (name, "timezone") == 0)   s_set (&o->timezone, value);
-        else {
-            fprintf (stderr, _("tongxin-desk: unknown key %s in [desk]\n"), name);
-            return 0;
+    static const struct { const char *key; size_t off; } keys [] = {
+        { "unit", offsetof (desk_opts_t, unit) },
+        { "endpoint", offsetof (desk_opts_t, endpoint) },
+        { "spool", offsetof (desk_opts_t, spool) },
+        { "desk.listen", offsetof (desk_opts_t, listen) },
+        { "desk.users", offsetof (desk_opts_t, users) },
+        { "desk.data", offsetof (desk_opts_t, data) },
+        { "desk.registry", offsetof (desk_opts_t, registry) },
+        { "desk.timezone", offsetof (desk_opts_t, timezone) },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
+        char **slot = (char **) ((char *) o + keys [i].off);
+        if (!*slot)
+            s_set (slot, tx_conf_get (conf, keys [i].key));
+    }
+    int rc = 0;
+    if (!o->insecure && !o->key && !o->server_key) {
+        s_set (&o->key, tx_conf_get (conf, "key"));
+        s_set (&o->server_key, tx_conf_get (conf, "server_key"));
+        const char *v = tx_conf_get (conf, "insecure");
+        if (v && strcmp (v, "true") != 0 && strcmp (v, "false") != 0) {
+            fprintf (stderr, _("tongxin-desk: insecure: '%s' is neither true nor false (%s)\n"), v,
+                     tx_conf_origin (conf, "insecure"));
+            rc = -1;
         }
+        o->insecure = v && strcmp (v, "true") == 0;
     }
-    return 1;
+    tx_conf_destroy (&conf);
+    return rc;
 }
 
 int
@@ -90,26 +109,6 @@ desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
         { "timezone", 1, 0, O_TZ }, { "insecure", 0, 0, O_INSECURE }, { "config", 1, 0, O_CONFIG },
         { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 }
     };
-    //  The file first (wherever --config is), then the flags over it.
-    for (int i = 1; i < argc; i++) {
-        const char *file = NULL;
-        if (strcmp (argv [i], "--config") == 0 && i + 1 < argc)
-            file = argv [i + 1];
-        else
-        if (strncmp (argv [i], "--config=", 9) == 0)
-            file = argv [i] + 9;
-        if (file) {
-            int line = ini_parse (file, s_ini, o);
-            if (line != 0) {
-                if (line < 0)
-                    fprintf (stderr, _("tongxin-desk: cannot read %s\n"), file);
-                else
-                    fprintf (stderr, _("tongxin-desk: %s:%d: invalid line\n"), file, line);
-                return -1;
-            }
-            s_set (&o->config, file);
-        }
-    }
     optind = 1;
     int c;
     while ((c = getopt_long (argc, argv, "+h", longs, NULL)) != -1) {
@@ -125,7 +124,7 @@ desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
             case O_REG:      s_set (&o->registry, optarg); break;
             case O_TZ:       s_set (&o->timezone, optarg); break;
             case O_INSECURE: o->insecure = true; break;
-            case O_CONFIG:   break;
+            case O_CONFIG:   s_set (&o->config, optarg); break;
             case 'h':
             case O_HELP:     s_help (); exit (0);
             default:
@@ -134,6 +133,8 @@ desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
         }
     }
     *first_operand = optind;
+    if (s_configure (o) != 0)
+        return -1;
     if (!o->data) {
         const char *home = getenv ("HOME");
         char buf [4096];
