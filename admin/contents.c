@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "content.h"
-#include "registry.h"
+#include "regload.h"
 #include "uuid.h"
 
 //  One batch of events without fingerprint, oldest received first, one

@@ -22,7 +22,7 @@
 
 #include "content.h"
 #include "copyrow.h"
-#include "registry.h"
+#include "regload.h"
 #include "safetext.h"
 #include "validate.h"
 #include "wire.h"

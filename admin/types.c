@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registry.h"
+#include "regload.h"
 
 int
 adm_type_list (PGconn *db, const adm_args_t *a)

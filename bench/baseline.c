@@ -26,7 +26,7 @@
 #include "buf.h"
 #include "content.h"
 #include "copyrow.h"
-#include "registry.h"
+#include "regload.h"
 #include "uuid.h"
 #include "validate.h"
 #include "wire.h"

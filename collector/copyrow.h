@@ -21,6 +21,8 @@
 
 #include "buf.h"
 #include "content.h"
+#include <libpq-fe.h>
+
 #include "registry.h"
 #include "wire.h"
 

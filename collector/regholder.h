@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "registry.h"
+#include "regload.h"
 
 typedef struct tx_regholder_t tx_regholder_t;
 

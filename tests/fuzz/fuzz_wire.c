@@ -1,6 +1,6 @@
 /*  fuzz_wire: libFuzzer harness for the frame pre-scan, the wire decoder
     and the collector's validator (common/prescan.c, common/wire.c,
-    collector/validate.c against a registry built in memory).
+    common/validate.c against a registry built in memory).
 
     Built and run by `make fuzz` (FUZZ_TIME seconds, default 60); the saved
     corpus and every regression case are replayed under ASan+UBSan by
