@@ -17,6 +17,7 @@
 
 #include "tongxin.h"
 #include "catalog.h"
+#include "registry.h"
 #include "reports.h"
 
 #define DESK_DEFAULT_LISTEN "127.0.0.1:8450"
@@ -32,7 +33,7 @@ typedef struct {
     char *listen;               //  desk.listen: ADDR:PORT
     char *users;                //  desk.users: the users file
     char *data;                 //  desk.data: journal and sessions
-    char *registry;             //  desk.registry: a registry document (JSON) to use
+    char *registry;             //  desk.registry: a registry body (msgpack) to use
     char *timezone;             //  desk.timezone: default the registry's, else Asia/Shanghai
     bool insecure;              //  plain transport (tests)
 } desk_opts_t;
@@ -45,7 +46,8 @@ typedef struct {
     desk_reports_t *reports;    //  the journal
     desk_auth_t *auth;          //  users and sessions
     desk_catalog_t *zh;         //  zh_CN messages (NULL: English only)
-    json_t *registry;           //  the registry document
+    tx_registry_t *reg;         //  the registry: the forms' rules (common/validate)
+    json_t *registry;           //  ... as JSON (tx_registry_to_json), for labels
     char *registry_text;        //  ... serialised once for /api/registry
     bool login;                 //  a login is required (non-loopback bind)
     bool loopback;              //  bound to a loopback address
@@ -62,7 +64,7 @@ const char *desk_tr (const desk_t *desk, const char *lang, const char *msgid)
 int desk_options (desk_opts_t *opts, int argc, char **argv, int *first_operand);
 void desk_options_free (desk_opts_t *opts);
 
-//  The registry document: types, attributes, labels, regions, time zone.
+//  The registry: types, attributes, labels, regions, time zone (registry.c).
 //  0 or -1 with err.
 int desk_registry_load (desk_t *desk, char *err, size_t errlen);
 //  The type's definition in the document, or NULL.

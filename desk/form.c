@@ -1,12 +1,44 @@
-/*  form: see form.h.  */
+/*  form: see form.h.  The rules are common/validate's, the collector's
+ *  own: each value a person wrote is read by tx_validate_text_value (its
+ *  kind, bounds, enum values or labels, date forms), then the whole event
+ *  by tx_validate_event_local (the type, a retraction's target, the
+ *  partner, required attributes).  Their messages follow the locale's
+ *  language, so each call runs under the request's locale (uselocale).
+ */
 #include "form.h"
 #include "i18n.h"
 #include "lex.h"
+#include "validate.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static locale_t s_zh, s_en;
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+static void
+s_locales (void)
+{
+    //  Messages and their character set only; numbers keep the C rules.
+    s_zh = newlocale (LC_MESSAGES_MASK | LC_CTYPE_MASK, "zh_CN.UTF-8", (locale_t) 0);
+    s_en = newlocale (LC_MESSAGES_MASK | LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+    if (!s_en)
+        s_en = newlocale (LC_MESSAGES_MASK, "C", (locale_t) 0);
+}
+
+//  Switches the calling thread to the language of lang; returns the
+//  locale to restore.
+static locale_t
+s_use (const char *lang)
+{
+    pthread_once (&s_once, s_locales);
+    locale_t want = strcmp (lang, "en") == 0 ? s_en : s_zh;
+    return want ? uselocale (want) : uselocale ((locale_t) 0);
+}
 
 static void
 s_problem (json_t *problems, const char *field, const char *message)
@@ -49,15 +81,24 @@ desk_form_local_time (int64_t us, char *out, size_t outlen)
     strftime (out, outlen, "%Y-%m-%d %H:%M", &tm);
 }
 
-static json_t *
-s_attr_def (json_t *type, const char *name)
+//  The typed value into the event, by the attribute's kind.
+static int
+s_add (tongxin_event_t *ev, const tx_attr_def_t *def, const tx_value_t *v)
 {
-    size_t i;
-    json_t *a;
-    json_array_foreach (json_object_get (type, "attrs"), i, a)
-        if (strcmp (json_string_value (json_object_get (a, "name")) ?: "", name) == 0)
-            return a;
-    return NULL;
+    char text [TONGXIN_MAX_TEXT + 1];
+    if (v->type == TX_VAL_INT)
+        return tongxin_event_add_int (ev, def->name, v->u.i);
+    if (v->type == TX_VAL_BOOL)
+        return tongxin_event_add_bool (ev, def->name, v->u.b);
+    if (v->type != TX_VAL_STR || v->u.s.len > TONGXIN_MAX_TEXT)
+        return TONGXIN_EINVAL;
+    memcpy (text, v->u.s.ptr, v->u.s.len);
+    text [v->u.s.len] = 0;
+    if (def->kind == TX_KIND_NUMERIC)
+        return tongxin_event_add_numeric (ev, def->name, text);
+    if (def->kind == TX_KIND_DATE)
+        return tongxin_event_add_date (ev, def->name, text);
+    return tongxin_event_add_text (ev, def->name, text);
 }
 
 tongxin_event_t *
@@ -65,17 +106,13 @@ desk_form_event (desk_t *desk, const char *lang, json_t *input, int64_t *occurre
 {
     size_t before = json_array_size (problems);
     char msg [512];
+    const tx_registry_t *reg = desk->reg;
     const char *type = json_string_value (json_object_get (input, "type"));
-    json_t *tdef = type ? desk_registry_type (desk, type) : NULL;
     if (!type || !*type) {
         s_problem (problems, "type", desk_tr (desk, lang, N_("Choose the type of the report.")));
         return NULL;
     }
-    if (!tdef) {
-        snprintf (msg, sizeof msg, desk_tr (desk, lang, N_("There is no report type \"%s\"; choose one from the list.")), type);
-        s_problem (problems, "type", msg);
-        return NULL;
-    }
+    const tx_type_def_t *tdef = tx_registry_type (reg, type, strlen (type));
     const char *at = json_string_value (json_object_get (input, "occurred_at"));
     if (!at || !*at)
         s_problem (problems, "occurred_at", desk_tr (desk, lang, N_("Give the date and time it happened.")));
@@ -83,83 +120,97 @@ desk_form_event (desk_t *desk, const char *lang, json_t *input, int64_t *occurre
     if (s_time (at, occurred_us) != 0)
         s_problem (problems, "occurred_at",
                    desk_tr (desk, lang, N_("The time is not valid: write it as 2025-04-01 09:30.")));
-    tongxin_event_t *ev = tongxin_event_new (type, *occurred_us);
-    if (!ev)
-        return NULL;
     const char *partner = json_string_value (json_object_get (input, "partner"));
-    if (partner && *partner) {
-        if (!tx_lex_region (partner, strlen (partner)))
-            s_problem (problems, "partner", desk_tr (desk, lang, N_("The partner region is a 6-digit code; choose it from the list.")));
-        else
-            tongxin_event_set_partner (ev, partner);
-    }
+    if (partner && !*partner)
+        partner = NULL;
     const char *sup = json_string_value (json_object_get (input, "supersedes"));
-    if (sup && *sup && tongxin_event_set_supersedes (ev, sup) != TONGXIN_OK)
+    uint8_t sup_id [16];
+    bool has_sup = sup && *sup;
+    if (has_sup && tongxin_id_parse (sup, sup_id) != TONGXIN_OK) {
         s_problem (problems, "supersedes", "supersedes: not a report id");
-    json_int_t nth = json_integer_value (json_object_get (input, "nth"));
-    if (nth > 1)
-        tongxin_event_set_nth (ev, (unsigned) (nth > TONGXIN_MAX_NTH ? TONGXIN_MAX_NTH : nth));
+        return NULL;
+    }
 
+    //  Each value as its kind reads it: every field's problem at once.
+    locale_t old = s_use (lang);
+    tx_attr_t attrs [TONGXIN_MAX_ATTRS];
+    char norms [TONGXIN_MAX_ATTRS][TX_VALIDATE_NORM];
+    const tx_attr_def_t *defs [TONGXIN_MAX_ATTRS];
+    size_t n = 0;
     const char *name;
     json_t *val;
     json_object_foreach (json_object_get (input, "attrs"), name, val) {
         const char *text = json_string_value (val);
-        if (!text || !*text)
+        if (!text || !*text || !tdef)
             continue;           //  left empty: not given
-        json_t *def = s_attr_def (tdef, name);
+        const tx_attr_def_t *def = tx_validate_attr_def (tdef, name, strlen (name));
         if (!def) {
             snprintf (msg, sizeof msg, desk_tr (desk, lang, N_("This report type has no field \"%s\".")), name);
             s_problem (problems, name, msg);
             continue;
         }
-        const char *kind = json_string_value (json_object_get (def, "kind")) ?: "text";
-        size_t len = strlen (text);
-        int rc = TONGXIN_OK;
-        if (strcmp (kind, "int") == 0) {
-            int64_t i;
-            if (tx_lex_number (text, len, &i, NULL) != TX_NUM_INT) {
-                s_problem (problems, name, desk_tr (desk, lang, N_("Write a whole number, such as 12.")));
-                continue;
-            }
-            rc = tongxin_event_add_int (ev, name, i);
+        if (n == TONGXIN_MAX_ATTRS)
+            break;
+        if (tx_validate_text_value (def, text, strlen (text), &attrs [n].value, norms [n],
+                                    msg, sizeof msg) != TX_REJECT_NONE) {
+            s_problem (problems, name, msg);
+            continue;
         }
-        else
-        if (strcmp (kind, "numeric") == 0) {
-            if (!tx_lex_is_decimal (tx_lex_number (text, len, NULL, NULL))) {
-                s_problem (problems, name, desk_tr (desk, lang, N_("Write a number, such as 1200 or 3.5, without commas or units.")));
-                continue;
-            }
-            rc = tongxin_event_add_numeric (ev, name, text);
-        }
-        else
-        if (strcmp (kind, "bool") == 0) {
-            bool yes = strcmp (text, "true") == 0 || strcmp (text, "是") == 0 || strcmp (text, "yes") == 0;
-            bool no = strcmp (text, "false") == 0 || strcmp (text, "否") == 0 || strcmp (text, "no") == 0;
-            if (!yes && !no) {
-                s_problem (problems, name, desk_tr (desk, lang, N_("Write yes or no.")));
-                continue;
-            }
-            rc = tongxin_event_add_bool (ev, name, yes);
-        }
-        else
-        if (strcmp (kind, "date") == 0) {
-            if (!tx_lex_date (text, len)) {
-                s_problem (problems, name, desk_tr (desk, lang, N_("Write a date as 2025-04-01.")));
-                continue;
-            }
-            rc = tongxin_event_add_date (ev, name, text);
-        }
-        else
-            rc = tongxin_event_add_text (ev, name, text);
-        if (rc != TONGXIN_OK)
-            s_problem (problems, name, desk_tr (desk, lang, N_("This value cannot be sent: it is too long or not valid text.")));
+        attrs [n].name = def->name;
+        attrs [n].name_len = def->name_len;
+        defs [n++] = def;
     }
+    //  Then the event as a whole, when its fields are right: the type (and
+    //  the nearest one), a retraction's target, the partner, what is
+    //  required.  The first problem only (the collector's order).
     if (json_array_size (problems) == before) {
-        char err [256];
-        if (tongxin_event_check (ev, err, sizeof err) != TONGXIN_OK)
-            s_problem (problems, "", err);
+        tx_event_t ev = { .type = type, .type_len = strlen (type),
+                          .partner = partner, .partner_len = partner ? strlen (partner) : 0,
+                          .attrs = attrs, .attr_count = n, .has_supersedes = has_sup };
+        if (has_sup)
+            memcpy (ev.supersedes, sup_id, 16);
+        int code = tx_validate_event_local (reg, &ev, msg, sizeof msg);
+        if (code != TX_REJECT_NONE) {
+            const char *field = "";
+            if (code == TX_REJECT_UNKNOWN_TYPE)
+                field = "type";
+            else
+            if (code == TX_REJECT_MISSING_PARTNER || code == TX_REJECT_UNKNOWN_PARTNER)
+                field = "partner";
+            else
+            if (code == TX_REJECT_MISSING_ATTR && tdef)
+                for (size_t i = 0; i < tdef->n_attrs && !*field; i++) {
+                    bool given = false;
+                    for (size_t j = 0; j < n; j++)
+                        given |= defs [j] == &tdef->attrs [i];
+                    if (tdef->attrs [i].required && !given)
+                        field = tdef->attrs [i].name;
+                }
+            s_problem (problems, field, msg);
+        }
     }
-    if (json_array_size (problems) != before) {
+    uselocale (old);
+    if (json_array_size (problems) != before)
+        return NULL;
+
+    tongxin_event_t *ev = tongxin_event_new (type, *occurred_us);
+    if (!ev)
+        return NULL;
+    int rc = TONGXIN_OK;
+    if (partner)
+        rc |= tongxin_event_set_partner (ev, partner);
+    if (has_sup)
+        rc |= tongxin_event_set_supersedes (ev, sup);
+    json_int_t nth = json_integer_value (json_object_get (input, "nth"));
+    if (nth > 1)
+        rc |= tongxin_event_set_nth (ev, (unsigned) (nth > TONGXIN_MAX_NTH ? TONGXIN_MAX_NTH : nth));
+    for (size_t i = 0; i < n && rc == TONGXIN_OK; i++)
+        rc = s_add (ev, defs [i], &attrs [i].value);
+    char err [256];
+    if (rc != TONGXIN_OK || tongxin_event_check (ev, err, sizeof err) != TONGXIN_OK) {
+        s_problem (problems, "", rc != TONGXIN_OK
+                   ? desk_tr (desk, lang, N_("This value cannot be sent: it is too long or not valid text."))
+                   : err);
         tongxin_event_destroy (&ev);
         return NULL;
     }

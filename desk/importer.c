@@ -201,21 +201,6 @@ s_region (desk_t *desk, const char *text)
     return found;
 }
 
-//  An enum's value given by its label.
-static const char *
-s_enum (json_t *attr, const char *text)
-{
-    json_t *values = json_object_get (attr, "enum");
-    const char *keys [] = { "enum_labels_zh", "enum_labels_en" };
-    for (int k = 0; k < 2; k++) {
-        json_t *labels = json_object_get (attr, keys [k]);
-        for (size_t i = 0; i < json_array_size (labels); i++)
-            if (strcmp (json_string_value (json_array_get (labels, i)) ?: "", text) == 0)
-                return json_string_value (json_array_get (values, i));
-    }
-    return text;
-}
-
 static void
 s_problem (json_t *problems, const char *column, const char *message)
 {
@@ -299,8 +284,6 @@ desk_import (desk_req_t *req, desk_resp_t *resp)
             else
             if (cols [c] >= 0) {
                 json_t *def = json_array_get (attrs_def, (size_t) cols [c]);
-                if (strcmp (s_str (def, "kind"), "enum") == 0)
-                    v = s_enum (def, v);
                 json_object_set_new (json_object_get (in, "attrs"), s_str (def, "name"), json_string (v));
             }
         }

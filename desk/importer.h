@@ -3,7 +3,8 @@
  *  saves on a Chinese Windows), converted with iconv.  Columns are named
  *  by the template's headers: the attributes' Chinese (or English) labels
  *  or names, and 发生时间 / 对口地区 for the time and the partner (a code
- *  or a region's name).  Enum columns take the value or its label.
+ *  or a region's name).  Cells are read as the form's fields are (form.h:
+ *  an enum's value or its label, 是/否, dates as 2025/4/1 ...).
  *
  *  A preview (commit=0) lists every row's problems and sends nothing; a
  *  commit sends every row if none has a problem.  Each row is its own

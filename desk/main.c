@@ -125,8 +125,7 @@ main (int argc, char **argv)
         return 1;
     }
     //  Times on the page are the organisation's: the process's zone is it.
-    const char *tz = o->timezone ? o->timezone
-                   : json_string_value (json_object_get (desk.registry, "timezone"));
+    const char *tz = o->timezone ? o->timezone : tx_registry_timezone (desk.reg);
     setenv ("TZ", tz && *tz ? tz : "Asia/Shanghai", 1);
     tzset ();
 
@@ -181,6 +180,7 @@ main (int argc, char **argv)
     desk_auth_destroy (&desk.auth);
     desk_catalog_destroy (&desk.zh);
     json_decref (desk.registry);
+    tx_registry_unref (&desk.reg);
     free (desk.registry_text);
     free (endpoints);
     desk_options_free (o);

@@ -40,7 +40,7 @@ s_help (void)
 "                      any address but loopback requires users (passwd)\n"
 "  --users FILE        the users file (default DATA/users)\n"
 "  --data DIR          the desk's journal (default ~/.local/share/tongxin-desk)\n"
-"  --registry FILE     the registry document (JSON) the forms are made from\n"
+"  --registry FILE     the registry the forms are made from (a registry body)\n"
 "  --timezone ZONE     the organisation's time zone (default Asia/Shanghai)\n"
 "\n"
 "passwd USER reads a password from standard input and sets it for USER in\n"

@@ -10,14 +10,14 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 66
+plan 67
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
-desk_registry "$db" "$T/registry.json"
+desk_registry "$db" "$T/registry.body"
 count() { sql "$db" "SELECT count(*) FROM tongxin.events $1"; }
 
-desk_start d1 --registry "$T/registry.json" || { echo "Bail out! desk did not start"; exit 1; }
+desk_start d1 --registry "$T/registry.body" || { echo "Bail out! desk did not start"; exit 1; }
 
 # The page: embedded, with its security headers and the session cookie.
 hdr=$(curl -s -D - -o "$T/index.html" -c "$T/jar" "$durl/")
@@ -83,10 +83,19 @@ like "$(dpost /api/reports "$bad" -H 'X-Desk-Lang: en' | head -n 1 | jq -r '.pro
 like "$(dpost /api/reports '{"form_token":"0123456789abcdef0004","type":"cloud_meetin","occurred_at":"2025-04-01 09:00"}' | head -n 1 | jq -r '.problems[0].message')" \
    'cloud_meetin' "an unknown type is named"
 
-# The collector's refusal, explained in Chinese on the report.
-out=$(dpost /api/reports '{"form_token":"0123456789abcdef0005","type":"cloud_meeting","occurred_at":"2025-04-02 09:00","attrs":{"participants":"0"}}')
+# The collector's rules, applied in the form: a number out of bounds.
+out=$(dpost /api/reports '{"form_token":"0123456789abcdef0009","type":"cloud_meeting","occurred_at":"2025-04-02 09:00","attrs":{"participants":"0"}}')
+like "$(printf '%s' "$out" | head -n 1 | jq -r '.problems[] | select(.field == "participants") | .message')" '人数' \
+   "a value out of the registry's bounds is refused in the form, naming the field in Chinese"
+# The collector's refusal (its registry changed since the desk's copy),
+# explained in Chinese on the report.
+sql "$db" "UPDATE tongxin.event_type_attrs SET min_value = 100 WHERE type_code = 'cloud_meeting' AND name = 'participants'" >/dev/null
+kill -HUP "$cpid"; wait_log "$T/c1.log" 'msg="registry loaded"' 2
+out=$(dpost /api/reports '{"form_token":"0123456789abcdef0005","type":"cloud_meeting","occurred_at":"2025-04-02 09:00","attrs":{"participants":"50"}}')
 rid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
 desk_wait_state "$rid" refused; ok $? "a report the collector refuses is shown refused"
+sql "$db" "UPDATE tongxin.event_type_attrs SET min_value = 1 WHERE type_code = 'cloud_meeting' AND name = 'participants'" >/dev/null
+kill -HUP "$cpid"; wait_log "$T/c1.log" 'msg="registry loaded"' 3
 like "$(dget "/api/reports/$rid" | jq -r .reason)" '超出.*范围' "with the reason in Chinese"
 is "$(dget "/api/reports/$rid" | jq -r .code)" out_of_range "and the collector's code"
 

@@ -68,9 +68,8 @@ function regionName(code) {
   return (S.lang === "en" ? r.name_en : r.name) + " (" + code + ")";
 }
 function enumLabel(a, v) {
-  var i = (a.enum || []).indexOf(v);
-  var labels = S.lang === "en" ? a.enum_labels_en : a.enum_labels_zh;
-  return i >= 0 && labels && labels[i] ? labels[i] : v;
+  var e = (a.enum || []).filter(function (x) { return x.value === v; })[0];
+  return (e && (S.lang === "en" ? e.label_en : e.label_zh)) || v;
 }
 
 function stateText(r) {
@@ -207,11 +206,11 @@ function viewNew(main, preset) {
 
 function regionPicker(value) {
   var regions = S.reg.regions || [];
-  var provinces = regions.filter(function (r) { return /0000$/.test(r.code); });
+  var provinces = regions.filter(function (r) { return r.level === "province" || /0000$/.test(r.code); });
   var prov = h("select", { id: "partner-province", "aria-label": t("Province") },
                h("option", { value: "" }, t("Province")));
   provinces.forEach(function (p) {
-    prov.appendChild(h("option", { value: p.code.slice(0, 2) }, S.lang === "en" ? p.name_en : p.name));
+    prov.appendChild(h("option", { value: p.code.slice(0, 2) }, (S.lang === "en" ? p.name_en : p.name) || p.code));
   });
   var county = h("select", { id: "partner", name: "partner", "aria-label": t("County or city") });
   var search = h("input", { id: "partner-search", type: "search", autocomplete: "off",
@@ -222,8 +221,8 @@ function regionPicker(value) {
     regions.forEach(function (r) {
       if (/0000$/.test(r.code) && !q) return;
       if (prefix && r.code.slice(0, 2) !== prefix) return;
-      var name = S.lang === "en" ? r.name_en : r.name;
-      if (q && (name + r.code + r.name).toLowerCase().indexOf(q) < 0) return;
+      var name = (S.lang === "en" ? r.name_en : r.name) || "";
+      if (q && (name + r.code + (r.name || "")).toLowerCase().indexOf(q) < 0) return;
       county.appendChild(h("option", { value: r.code, selected: r.code === value }, name + " " + r.code));
     });
   }
@@ -243,7 +242,9 @@ function widget(a, value) {
   var common = { id: id, name: a.name, required: a.required, "aria-describedby": "help-" + a.name };
   if (a.kind === "enum") {
     w = h("select", common, h("option", { value: "" }, a.required ? t("Choose...") : t("(none)")));
-    (a.enum || []).forEach(function (v) { w.appendChild(h("option", { value: v, selected: v === value }, enumLabel(a, v))); });
+    (a.enum || []).forEach(function (e) {
+      w.appendChild(h("option", { value: e.value, selected: e.value === value }, enumLabel(a, e.value)));
+    });
   } else if (a.kind === "bool") {
     w = h("select", common, h("option", { value: "" }, t("(none)")),
           h("option", { value: "true", selected: value === "true" }, t("Yes")),
