@@ -296,7 +296,7 @@ $(B)/tongxin-desk: $(call obj,$(DESK_SRC)) $(B)/gen/desk_assets.o $(B)/libtongxi
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 install: install-desk
 install-desk: $(B)/tongxin-desk
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(B)/tongxin-desk $(DESTDIR)$(BINDIR)/
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|' systemd/tongxin-desk.service \
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/tongxin-desk.service
