@@ -10,12 +10,21 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 67
+plan 69
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
 desk_registry "$db" "$T/registry.body"
 count() { sql "$db" "SELECT count(*) FROM tongxin.events $1"; }
+
+# The page's code holds no text of its own: every string a person reads is
+# a t("msgid") of the catalogue (po/zh_CN.po), served as /i18n/LANG.json.
+strings() { perl -0777 -ne 's{//[^\n]*}{}g; while (/(\b(?:t|tf)\(\s*)?"((?:[^"\\]|\\.)*)"/g) { print "$2\n" unless $1 }' desk/web/app.js; }
+is "$(strings | perl -CSD -ne 'print if /\p{Han}/ || /^[A-Z][a-z]+(?: [a-z]+)+/')" "" \
+   "no Chinese or English sentence in the page's code outside t(\"...\")"
+msgattrib --translated --no-fuzzy --no-wrap po/zh_CN.po | sed -n 's/^msgid "\(.*\)"$/\1/p' > "$T/translated"
+is "$(perl -0777 -ne 's{//[^\n]*}{}g; print "$1\n" while /\bt\(\s*"((?:[^"\\]|\\.)*)"/g' desk/web/app.js | sort -u |
+      grep -vxF -f "$T/translated")" "" "every t(\"...\") of the page is translated in po/zh_CN.po"
 
 desk_start d1 --registry "$T/registry.body" || { echo "Bail out! desk did not start"; exit 1; }
 

@@ -227,10 +227,11 @@ function regionPicker(value) {
     });
   }
   prov.addEventListener("change", function () { search.value = ""; fillCounties(prov.value, ""); });
+  county.addEventListener("change", function () { if (county.value) prov.value = county.value.slice(0, 2); });
   search.addEventListener("input", function () {
     var q = search.value.trim().toLowerCase();
     fillCounties(q ? "" : prov.value, q);
-    if (county.options.length === 2) county.selectedIndex = 1;
+    if (county.options.length === 2) { county.selectedIndex = 1; prov.value = county.value.slice(0, 2); }
   });
   if (value) prov.value = value.slice(0, 2);
   fillCounties(value ? value.slice(0, 2) : "", "");
@@ -300,10 +301,11 @@ function form(card, code, preset) {
     });
     api("POST", "/api/reports", body).then(function (r) {
       if (r._status === 200) {
+        msg.textContent = "";
         msg.appendChild(h("p", { class: "notice" + (r.state === "waiting" && !(S.status && S.status.connected) ? " warn" : "") },
           r.state === "waiting" && !(S.status && S.status.connected)
             ? t("Saved. The desk is offline: the report will be sent when the collector is reachable.")
-            : t("Saved and sent."),
+            : t("Saved; it is being sent."),
           " ", h("a", { href: "#", onclick: function (e) { e.preventDefault(); show("report", r.id); } }, t("See the report")),
           " ", h("a", { href: "#", id: "another", onclick: function (e) { e.preventDefault(); show("new"); } }, t("Another report"))));
         f.setAttribute("data-saved", r.id);
@@ -350,6 +352,7 @@ function viewMine(main) {
   function load() {
     if (S.view !== "mine") return;
     var q = "?month=" + encodeURIComponent(month.value) + "&type=" + encodeURIComponent(type.value);
+    refreshStatus();
     api("GET", "/api/reports" + q).then(function (r) {
       table.textContent = "";
       var rows = r.reports || [];
