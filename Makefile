@@ -294,11 +294,15 @@ $(B)/gen/desk_assets.o: $(B)/gen/desk_assets.c
 $(B)/desk/%.o: CFLAGS += -Idesk -DTX_LOCALEDIR='"$(LOCALEDIR)"'
 $(B)/tongxin-desk: $(call obj,$(DESK_SRC)) $(B)/gen/desk_assets.o $(B)/libtongxin.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# Its user service and example configuration (in a directory of its own,
+# the tongxin-desk package's).
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+DESKDOCDIR  ?= $(DOCDIR)-desk
 install: install-desk
 install-desk: $(B)/tongxin-desk
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DESKDOCDIR)
 	install -m 0755 $(B)/tongxin-desk $(DESTDIR)$(BINDIR)/
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|' systemd/tongxin-desk.service \
-	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/tongxin-desk.service
-	install -m 0644 systemd/desk.conf.example $(DESTDIR)$(DOCDIR)/
+	    > $(DESTDIR)$(USERUNITDIR)/tongxin-desk.service
+	install -m 0644 systemd/desk.conf.example $(DESTDIR)$(DESKDOCDIR)/
 .PHONY: install-desk

@@ -13,8 +13,9 @@ PKG_CONFIG_PATH=$P/lib/pkgconfig pkg-config --libs tongxin | grep -q -- '-ltongx
     && grep -q "ExecStart=$P/sbin/tongxin-collectord" "$P/lib/systemd/system/tongxin-collectord.service"
 ok $? "the unit (pointing at the installed daemon) and the example config"
 [ -x "$P/bin/tongxin-desk" ] && [ -f "$P/share/man/man1/tongxin-desk.1" ] \
-    && grep -q "ExecStart=$P/bin/tongxin-desk" "$P/lib/systemd/user/tongxin-desk.service"
-ok $? "tongxin-desk, its man page and its user service (pointing at it)"
+    && grep -q "ExecStart=$P/bin/tongxin-desk" "$P/lib/systemd/user/tongxin-desk.service" \
+    && [ -f "$P/share/doc/tongxin-desk/desk.conf.example" ]
+ok $? "tongxin-desk, its man page, its user service (pointing at it) and example configuration"
 make -s install B="$B" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1 && [ -x "$T/dest/usr/bin/tongxin-admin" ]
 ok $? "DESTDIR is honoured"
 C=$T/prefix/etc/tongxin/collectord.conf
