@@ -231,13 +231,16 @@ s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *m
         s_i18n (desk, url, &resp);
         goto send;
     }
-    //  The session: an anonymous one is made for whoever has none (it holds
-    //  the CSRF token; with a login required it is good for logging in only).
+    //  The session: an anonymous one is made when the page or its session
+    //  is asked for without one (it holds the CSRF token; with a login
+    //  required it is good for logging in only).  Other requests without
+    //  one make none, so they cannot push the clerks' sessions out.
     const char *c = MHD_lookup_connection_value (con, MHD_COOKIE_KIND, COOKIE);
     bool have = c && desk_auth_session (desk->auth, c, req.user, sizeof req.user, req.csrf);
     if (have)
         snprintf (sid, sizeof sid, "%s", c);
-    else {
+    else
+    if (!post && (strcmp (url, "/") == 0 || strcmp (url, "/api/session") == 0)) {
         desk_auth_session_new (desk->auth, "", sid, req.csrf);
         set_cookie = true;
     }
