@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 69
+plan 70
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -126,6 +126,8 @@ oid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
 sleep 1
 is "$(dget "/api/reports/$oid" | jq -r .state)" waiting "and waits"
 is "$(dget /api/status | jq -r '(.spool > 0) | tostring')" true "status: the spool holds it"
+for i in $(seq 100); do [ "$(dget /api/status | jq -r .connected)" = false ] && break; sleep 0.1; done
+is "$(dget /api/status | jq -r .connected)" false "status: offline"
 collector_start c1 || exit 1
 desk_wait_state "$oid" stored 30; ok $? "stored once the collector is back"
 is "$(count "WHERE event_id = '$oid'")" 1 "it is in PostgreSQL"
