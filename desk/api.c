@@ -60,7 +60,7 @@ s_status (desk_req_t *req, desk_resp_t *resp)
     size_t waiting = 0;
     for (size_t i = 0; i < desk_reports_count (desk->reports); i++) {
         const desk_report_t *r = desk_reports_at (desk->reports, i);
-        if (r->verdict_us > last)
+        if (r->verdict_us > last && r->state != DESK_FAILED)
             last = r->verdict_us;
         waiting += r->state == DESK_WAITING;
     }

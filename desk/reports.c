@@ -267,7 +267,8 @@ s_record_verdict (desk_reports_t *self, desk_report_t *r, desk_state_t state, co
         s_append (self, o);     //  lost on a full disk: the report stays "waiting"
     json_decref (o);
     s_apply_verdict (r, state, code, msg, original, original_us, now);
-    self->last_verdict_us = now;
+    if (state != DESK_FAILED)
+        self->last_verdict_us = now;
 }
 
 void

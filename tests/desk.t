@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 70
+plan 71
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -191,4 +191,7 @@ out=$(dpost /api/login '{"user":"clerk","password":"secret pass"}')
 is "$(printf '%s' "$out" | tail -n 1)" 200 "the right one logs in"
 csrf=$(printf '%s' "$out" | head -n 1 | jq -r .csrf)
 is "$(dget /api/reports -o /dev/null -w '%{http_code}')" 200 "and the API answers"
+for i in $(seq 10); do dpost /api/login '{"user":"clerk","password":"guess'$i'"}' >/dev/null; done
+is "$(dpost /api/login '{"user":"clerk","password":"secret pass"}' | tail -n 1)" 429 \
+   "after 10 wrong passwords in a minute, logins wait (429), even the right one"
 desk_stop
