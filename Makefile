@@ -305,4 +305,7 @@ install-desk: $(B)/tongxin-desk
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|' systemd/tongxin-desk.service \
 	    > $(DESTDIR)$(USERUNITDIR)/tongxin-desk.service
 	install -m 0644 systemd/desk.conf.example $(DESTDIR)$(DESKDOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/zh
+	install -m 0644 docs/desk-*.png $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/zh/desk.md $(DESTDIR)$(DOCDIR)/zh/
 .PHONY: install-desk

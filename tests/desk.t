@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 71
+plan 72
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -172,6 +172,13 @@ is "$(count "WHERE type = 'visit'")" 4 "corrected, the GBK file's row is stored"
 head -c $((9 * 1024 * 1024)) /dev/zero | tr '\0' 'x' > "$T/big.csv"
 is "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: text/csv' \
       --data-binary "@$T/big.csv" "$durl/api/import?type=visit")" 413 "a request over the size cap is refused"
+n_before=$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')
+desk_stop
+# Restarted on its data: the same reports, the same states (the journal).
+desk_start d1 --registry "$T/registry.body" || exit 1
+desk_session
+is "$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')" "$n_before" \
+   "after a restart, My reports is the same (the journal)"
 desk_stop
 
 # A LAN address: refused without users, a login required with them.
