@@ -111,8 +111,10 @@ $(B)/libtxcommon.a: $(COMMON_OBJ)
 $(B)/libtongxin.a: $(PRODLIB_OBJ) $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/libtongxin.so: $(PRODLIB_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-soname,libtongxin.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+# Only the API (tongxin_*) is exported: producers/lib/libtongxin.map.
+$(B)/libtongxin.so: $(PRODLIB_OBJ) $(COMMON_OBJ) producers/lib/libtongxin.map
+	$(CC) -shared -Wl,-soname,libtongxin.so.0 -Wl,--version-script=producers/lib/libtongxin.map \
+	    $(LDFLAGS) -o $@ $(PRODLIB_OBJ) $(COMMON_OBJ) $(LIBS)
 
 # Migrations are compiled into tongxin-admin, so the binary knows exactly
 # which schema versions it understands.

@@ -170,6 +170,14 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
              "Most connections allowed to be handshaking (max-handshaking, fitted to the open-files limit).",
              m->handshaking_limit);
     s_gauge (b, "tongxin_database_up", "1 while the database answers.", m->db_up);
+    s_printf (b, "# HELP tongxin_registry_requests_total Registry requests (revision 1.3), by outcome.\n"
+                 "# TYPE tongxin_registry_requests_total counter\n"
+                 "tongxin_registry_requests_total{outcome=\"full\"} %llu\n"
+                 "tongxin_registry_requests_total{outcome=\"unchanged\"} %llu\n"
+                 "tongxin_registry_requests_total{outcome=\"limited\"} %llu\n",
+              (unsigned long long) m->registry_full, (unsigned long long) m->registry_unchanged,
+              (unsigned long long) m->registry_limited);
+    s_counter (b, "tongxin_registry_reply_bytes_total", "Bytes of registry replies sent.", m->registry_bytes);
 }
 
 static enum MHD_Result

@@ -65,6 +65,11 @@ typedef struct {
     atomic_llong queue_bytes;
     atomic_int db_up;                           //  1 while the database answers
     atomic_int schema_ok;                       //  1 if the schema version is the expected one
+    //  Registry requests (protocol revision 1.3, server.c)
+    atomic_ullong registry_full;                //  answered with the whole registry
+    atomic_ullong registry_unchanged;           //  answered "unchanged"
+    atomic_ullong registry_limited;             //  dropped: the unit was over its budget
+    atomic_ullong registry_bytes;               //  bytes of the replies sent
 } tx_metrics_t;
 
 //  Records one commit's latency.

@@ -20,6 +20,7 @@
 #include "monitor.h"
 #include "refusals.h"
 #include "regholder.h"
+#include "strmap.h"
 #include "utf8.h"
 #include "validate.h"
 #include "writer.h"
@@ -58,6 +59,9 @@ typedef struct {
     tx_buf_t jsonb;                 //  scratch for one event's attrs
     tx_buf_t content;               //  scratch for one event's canonical content
     tx_refusals_t *refusals;        //  what of the refusals is kept, per sender
+    tx_strmap_t *reg_budgets;       //  registry requests: unit (or sender) -> reg_budget_t *
+    struct reg_budget_t *reg_budget_list;   //  every budget, to free
+    msgpack_sbuffer reg_reply;      //  scratch for a registry reply
 } server_t;
 
 //  ----------------------------------------------------------------- receive
@@ -213,6 +217,123 @@ s_process (server_t *r, zmq_msg_t *rid, zmq_msg_t *payload, const char *sender,
     return job;
 }
 
+//  ----------------------------------------------------------------- registry requests
+
+//  Revision 1.3: a producer asks for the registry (docs/protocol.md 6.4).
+//  The loop answers at once from the current snapshot, whose body and
+//  version were made when it was loaded (regload.c): a reply costs a copy
+//  of the body, or a comparison and a few bytes for "unchanged".  A budget
+//  per unit (under CURVE; per sender in insecure mode) keeps one unit from
+//  making the collector encrypt megabytes: a token bucket of REG_BURST
+//  tokens refilled at one a second; "unchanged" costs 1, the whole
+//  registry REG_FULL_COST.  A request over the budget is dropped
+//  unanswered and counted (the producer times out and keeps its cache).
+#define REG_BURST       60          //  tokens a unit can hold
+#define REG_FULL_COST   12          //  a whole registry: 5 in a row, then one every 12 s
+#define REG_MAX_UNITS   16384       //  budgets kept; past them, units share one
+
+typedef struct reg_budget_t {
+    struct reg_budget_t *next;      //  every budget, to free
+    double tokens;
+    int64_t at_ms;                  //  when tokens was last brought up to date
+} reg_budget_t;
+
+//  Takes cost tokens of who's budget.  true if there were enough.
+static bool
+s_registry_budget (server_t *r, const char *who, int cost)
+{
+    if (!r->reg_budgets && !(r->reg_budgets = tx_strmap_new ()))
+        return false;
+    if (tx_strmap_size (r->reg_budgets) >= REG_MAX_UNITS)
+        who = "";                   //  the shared budget of the rest
+    reg_budget_t *b = tx_strmap_get (r->reg_budgets, who, strlen (who));
+    int64_t now = tx_clock_ms ();
+    if (!b) {
+        if (!(b = calloc (1, sizeof *b)) || tx_strmap_put (r->reg_budgets, who, strlen (who), b) != 0) {
+            free (b);
+            return false;
+        }
+        b->next = r->reg_budget_list;
+        r->reg_budget_list = b;
+        b->tokens = REG_BURST;
+        b->at_ms = now;
+    }
+    b->tokens += (double) (now - b->at_ms) / 1000.0;
+    if (b->tokens > REG_BURST)
+        b->tokens = REG_BURST;
+    b->at_ms = now;
+    if (b->tokens < cost)
+        return false;
+    b->tokens -= cost;
+    return true;
+}
+
+//  A registry request?  Answers it (the whole registry, or "unchanged"),
+//  or drops it over the unit's budget, and returns true; *job is set to a
+//  refusal ("malformed") for a registry request with a bad envelope.
+//  False for any other message (a batch: s_process judges it).
+static bool
+s_registry_request (server_t *r, zmq_msg_t *rid, zmq_msg_t *payload, const char *sender,
+                    const char *auth_unit, const tx_registry_t *reg, tx_job_t **job)
+{
+    const uint8_t *data = zmq_msg_data (payload);
+    size_t size = zmq_msg_size (payload);
+    tx_registry_req_t req;
+    char err [160];
+    int rc = tx_wire_decode_registry_request (data, size, &req, err, sizeof err);
+    if (rc == TX_WIRE_NOT_THIS)
+        return false;
+    if (rc != TX_WIRE_OK) {
+        *job = s_refuse (r, s_job_new (0, rid, sender), TX_ERROR_MALFORMED, 0, err, data, size);
+        return true;
+    }
+    const char *version = tx_registry_version (reg);
+    size_t body_len;
+    const uint8_t *body = tx_registry_body (reg, &body_len);
+    bool same = req.have && strlen (version) == req.have_len && memcmp (version, req.have, req.have_len) == 0;
+    if (!s_registry_budget (r, auth_unit ? auth_unit : sender, same ? 1 : REG_FULL_COST)) {
+        atomic_fetch_add (&r->m->registry_limited, 1);
+        tx_log (TX_LOG_DEBUG, "registry request over budget; dropped", "sender=%s", tx_log_q (sender));
+        return true;
+    }
+    if (tx_wire_pack_registry_reply (&r->reg_reply, req.req, version, same ? NULL : body, body_len) != 0
+    ||  r->reg_reply.size > TX_WIRE_MAX_FRAME) {
+        tx_log (TX_LOG_ERROR, "cannot answer a registry request: the registry does not fit a message",
+                "bytes=%zu", r->reg_reply.size);
+        return true;
+    }
+    zmq_msg_t reply;
+    zmq_msg_init_size (&reply, r->reg_reply.size);
+    memcpy (zmq_msg_data (&reply), r->reg_reply.data, r->reg_reply.size);
+    zmq_msg_t to;
+    zmq_msg_init (&to);
+    zmq_msg_copy (&to, rid);
+    if (zmq_msg_send (&to, r->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+    ||  zmq_msg_send (&reply, r->router, ZMQ_DONTWAIT) < 0)
+        atomic_fetch_add (&r->m->acks_dropped, 1);
+    else {
+        atomic_fetch_add (same ? &r->m->registry_unchanged : &r->m->registry_full, 1);
+        atomic_fetch_add (&r->m->registry_bytes, r->reg_reply.size);
+    }
+    zmq_msg_close (&to);
+    zmq_msg_close (&reply);
+    return true;
+}
+
+static void
+s_registry_close (server_t *r)
+{
+    tx_strmap_destroy (&r->reg_budgets);
+    while (r->reg_budget_list) {
+        reg_budget_t *next = r->reg_budget_list->next;
+        free (r->reg_budget_list);
+        r->reg_budget_list = next;
+    }
+    msgpack_sbuffer_destroy (&r->reg_reply);
+}
+
+//  ----------------------------------------------------------------- receive loop
+
 //  Reads one message from the ROUTER: [routing id][payload].  0 with both
 //  set (to close), 1 if it was not that shape (dropped, counted), -1 if
 //  none was waiting.
@@ -302,7 +423,8 @@ s_receive (server_t *r)
     tx_job_t *job = NULL;
     switch (s_sender (r, &payload, reg, sender, sizeof sender, &auth_unit)) {
         case 0:
-            job = reg ? s_process (r, &rid, &payload, sender, auth_unit, reg) : NULL;
+            if (reg && !s_registry_request (r, &rid, &payload, sender, auth_unit, reg, &job))
+                job = s_process (r, &rid, &payload, sender, auth_unit, reg);
             break;
         case 2:
             job = s_refuse (r, s_job_new (0, &rid, sender), TX_ERROR_UNAUTHORIZED, 0,
@@ -588,6 +710,7 @@ s_close (server_t *r)
     tx_refusals_destroy (&r->refusals);
     tx_buf_reset (&r->jsonb);
     tx_buf_reset (&r->content);
+    s_registry_close (r);
 }
 
 int
@@ -595,6 +718,7 @@ tx_server_run (const tx_config_t *cfg)
 {
     static tx_metrics_t metrics;
     server_t r = { .cfg = cfg, .m = &metrics };
+    msgpack_sbuffer_init (&r.reg_reply);
     int rc = s_prepare (&r);
     if (rc != 0)
         return rc;

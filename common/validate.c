@@ -646,3 +646,15 @@ tx_validate_attrs_json (const tx_type_def_t *type, const tx_event_t *ev, tx_buf_
     }
     return tx_buf_putc (out, '}');
 }
+
+int
+tx_validate_text_attr (const tx_type_def_t *type, const char *name, size_t name_len, const char *text,
+                       size_t len, tx_value_t *out, char norm [TX_VALIDATE_NORM], char *msg, size_t msglen)
+{
+    const tx_attr_def_t *def = tx_validate_attr_def (type, name, name_len);
+    if (!def) {
+        out_t o = { msg, msglen, true };
+        return s_fail (TX_REJECT_UNKNOWN_ATTR, &o, N_("unknown attribute %.*s"), name, name_len);
+    }
+    return tx_validate_text_value (def, text, len, out, norm, msg, msglen);
+}

@@ -73,6 +73,11 @@ int tx_validate_event_local (const tx_registry_t *reg, const tx_event_t *ev, cha
 int tx_validate_text_value (const tx_attr_def_t *def, const char *text, size_t len, tx_value_t *out,
                             char norm [TX_VALIDATE_NORM], char *msg, size_t msglen);
 
+//  The same for attribute name[0..name_len) of type: TX_REJECT_UNKNOWN_ATTR
+//  (with its message) when the type has none of that name.
+int tx_validate_text_attr (const tx_type_def_t *type, const char *name, size_t name_len, const char *text,
+                           size_t len, tx_value_t *out, char norm [TX_VALIDATE_NORM], char *msg, size_t msglen);
+
 //  True when the locale's messages are Chinese (the catalogue says so).
 bool tx_validate_lang_zh (void);
 

@@ -1410,3 +1410,229 @@ tx_wire_pack_error (msgpack_sbuffer *sb, uint64_t batch_id, tx_error_t code,
     }
     return 0;
 }
+
+//  ----------------------------------------------------------------- registry (revision 1.3)
+
+//  One pair of a root map, as raw spans of the frame.
+typedef struct {
+    const char *key;
+    size_t key_len;
+    const uint8_t *val;
+    size_t val_len;
+} raw_kv_t;
+
+//  A str at p[0..len): its content.  true if it is one, exactly.
+static bool
+s_raw_str (const uint8_t *p, size_t len, const char **s, size_t *n)
+{
+    if (!len)
+        return false;
+    size_t head, size;
+    if (p [0] >= 0xa0 && p [0] <= 0xbf)
+        head = 1, size = p [0] & 0x1f;
+    else
+    if (p [0] == 0xd9 && len >= 2)
+        head = 2, size = p [1];
+    else
+    if (p [0] == 0xda && len >= 3)
+        head = 3, size = (size_t) p [1] << 8 | p [2];
+    else
+    if (p [0] == 0xdb && len >= 5)
+        head = 5, size = (size_t) p [1] << 24 | (size_t) p [2] << 16 | (size_t) p [3] << 8 | p [4];
+    else
+        return false;
+    if (head + size != len)
+        return false;
+    *s = (const char *) p + head;
+    *n = size;
+    return true;
+}
+
+//  A uint at p[0..len).  true if it is one, exactly.
+static bool
+s_raw_uint (const uint8_t *p, size_t len, uint64_t *u)
+{
+    if (len == 1 && p [0] <= 0x7f) {
+        *u = p [0];
+        return true;
+    }
+    size_t n = len ? (p [0] == 0xcc ? 1 : p [0] == 0xcd ? 2 : p [0] == 0xce ? 4 : p [0] == 0xcf ? 8 : 0) : 0;
+    if (!n || len != n + 1)
+        return false;
+    *u = 0;
+    for (size_t i = 1; i <= n; i++)
+        *u = *u << 8 | p [i];
+    return true;
+}
+
+static bool
+s_raw_is (const raw_kv_t *kv, const char *lit)
+{
+    return kv->key_len == strlen (lit) && memcmp (kv->key, lit, kv->key_len) == 0;
+}
+
+//  The pairs of the root map of buf[0..len) (which passed tx_prescan), at
+//  most max.  Their number, or -1 if the root is not a map of string keys
+//  or has more pairs.
+static int
+s_raw_map (const uint8_t *buf, size_t len, raw_kv_t *kv, size_t max)
+{
+    size_t off, n;
+    if (buf [0] >= 0x80 && buf [0] <= 0x8f)
+        off = 1, n = buf [0] & 0x0f;
+    else
+    if (buf [0] == 0xde && len >= 3)
+        off = 3, n = (size_t) buf [1] << 8 | buf [2];
+    else
+        return -1;
+    if (n > max)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = off;
+        if (tx_prescan_skip (buf, len, &off) != 0
+        ||  !s_raw_str (buf + start, off - start, &kv [i].key, &kv [i].key_len))
+            return -1;
+        start = off;
+        if (tx_prescan_skip (buf, len, &off) != 0)
+            return -1;
+        kv [i].val = buf + start;
+        kv [i].val_len = off - start;
+    }
+    return off == len ? (int) n : -1;
+}
+
+//  Is the message's "t" the literal t?  (v 1, a map of string keys.)
+static bool
+s_raw_t_is (const raw_kv_t *kv, int n, const char *t)
+{
+    bool v1 = false, tt = false;
+    for (int i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        uint64_t v;
+        if (s_raw_is (&kv [i], "v"))
+            v1 = s_raw_uint (kv [i].val, kv [i].val_len, &v) && v == TX_WIRE_VERSION;
+        if (s_raw_is (&kv [i], "t"))
+            tt = s_raw_str (kv [i].val, kv [i].val_len, &s, &len) && len == strlen (t) && memcmp (s, t, len) == 0;
+    }
+    return v1 && tt;
+}
+
+//  The keys of a registry message: each at most once, no other.  Sets
+//  *req.  0, or -1 (reason in err).
+static int
+s_registry_keys (const raw_kv_t *kv, int n, const char *const *names, int n_names, int *at,
+                 uint64_t *req, char *err, size_t errlen)
+{
+    for (int k = 0; k < n_names; k++)
+        at [k] = -1;
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < n_names && !s_raw_is (&kv [i], names [k]))
+            k++;
+        if (k == n_names || at [k] >= 0) {
+            s_fmt (err, errlen, "a registry message with %s key", k == n_names ? "an unknown" : "a repeated");
+            return -1;
+        }
+        at [k] = i;
+    }
+    if (at [2] < 0 || !s_raw_uint (kv [at [2]].val, kv [at [2]].val_len, req) || *req == 0) {
+        s_fmt (err, errlen, "a registry message needs \"req\", an integer 1..2^64-1");
+        return -1;
+    }
+    return 0;
+}
+
+int
+tx_wire_pack_registry_request (msgpack_sbuffer *sb, uint64_t req, const char *have)
+{
+    msgpack_packer pk;
+    s_start (sb, &pk);
+    int rc = msgpack_pack_map (&pk, have ? 4 : 3) | s_pack_lit (&pk, "v")
+           | msgpack_pack_uint64 (&pk, TX_WIRE_VERSION) | s_pack_lit (&pk, "t") | s_pack_lit (&pk, "registry")
+           | s_pack_lit (&pk, "req") | msgpack_pack_uint64 (&pk, req);
+    if (have)
+        rc |= s_pack_lit (&pk, "have") | s_pack_lit (&pk, have);
+    return rc || !req ? -1 : 0;
+}
+
+int
+tx_wire_decode_registry_request (const uint8_t *buf, size_t len, tx_registry_req_t *out,
+                                 char *err, size_t errlen)
+{
+    static const char *names [] = { "v", "t", "req", "have" };
+    memset (out, 0, sizeof *out);
+    raw_kv_t kv [8];
+    int n;
+    //  Anything that is not plainly a registry request is the batch
+    //  decoder's to judge (and refuse).
+    if (len > TX_WIRE_MAX_REGISTRY_REQUEST || tx_prescan (buf, len, NULL, NULL) != 0
+    ||  (n = s_raw_map (buf, len, kv, 8)) < 0 || !s_raw_t_is (kv, n, "registry"))
+        return TX_WIRE_NOT_THIS;
+    int at [4];
+    if (s_registry_keys (kv, n, names, 4, at, &out->req, err, errlen) != 0)
+        return TX_WIRE_MALFORMED;
+    if (at [3] >= 0
+    && (!s_raw_str (kv [at [3]].val, kv [at [3]].val_len, &out->have, &out->have_len)
+     || out->have_len < 1 || out->have_len > TX_WIRE_MAX_CODE)) {
+        s_fmt (err, errlen, "\"have\" must be a registry version, a string of 1..64 bytes");
+        return TX_WIRE_MALFORMED;
+    }
+    return TX_WIRE_OK;
+}
+
+int
+tx_wire_pack_registry_reply (msgpack_sbuffer *sb, uint64_t req, const char *version,
+                             const uint8_t *body, size_t body_len)
+{
+    msgpack_packer pk;
+    s_start (sb, &pk);
+    int rc = msgpack_pack_map (&pk, body ? 5 : 4) | s_pack_lit (&pk, "v")
+           | msgpack_pack_uint64 (&pk, TX_WIRE_VERSION) | s_pack_lit (&pk, "t") | s_pack_lit (&pk, "registry")
+           | s_pack_lit (&pk, "req") | msgpack_pack_uint64 (&pk, req)
+           | s_pack_lit (&pk, "version") | s_pack_lit (&pk, version);
+    if (body)
+        rc |= s_pack_lit (&pk, "registry") | msgpack_sbuffer_write (sb, (const char *) body, body_len);
+    return rc || !req ? -1 : 0;
+}
+
+int
+tx_wire_decode_registry_reply (const uint8_t *buf, size_t len, tx_registry_rep_t *out,
+                               char *err, size_t errlen)
+{
+    static const char *names [] = { "v", "t", "req", "version", "registry" };
+    memset (out, 0, sizeof *out);
+    if (len > TX_WIRE_MAX_FRAME) {
+        s_fmt (err, errlen, "a reply over 1 MiB");
+        return TX_WIRE_MALFORMED;
+    }
+    tx_prescan_limits_t lim = { .max_depth = 8, .max_items = 1u << 20 };
+    tx_prescan_info_t info;
+    if (tx_prescan (buf, len, &lim, &info) != 0) {
+        s_fmt (err, errlen, "not one msgpack object within the limits: %s at byte %zu",
+               tx_prescan_reason_str (info.reason), info.offset);
+        return TX_WIRE_MALFORMED;
+    }
+    raw_kv_t kv [8];
+    int n = s_raw_map (buf, len, kv, 8);
+    if (n < 0 || !s_raw_t_is (kv, n, "registry"))
+        return TX_WIRE_NOT_THIS;
+    int at [5];
+    if (s_registry_keys (kv, n, names, 5, at, &out->req, err, errlen) != 0)
+        return TX_WIRE_MALFORMED;
+    if (at [3] < 0 || !s_raw_str (kv [at [3]].val, kv [at [3]].val_len, &out->version, &out->version_len)
+    ||  out->version_len < 1 || out->version_len > TX_WIRE_MAX_CODE) {
+        s_fmt (err, errlen, "a registry reply needs \"version\", a string of 1..64 bytes");
+        return TX_WIRE_MALFORMED;
+    }
+    if (at [4] >= 0) {
+        const uint8_t *b = kv [at [4]].val;
+        if (!((b [0] >= 0x80 && b [0] <= 0x8f) || b [0] == 0xde || b [0] == 0xdf)) {
+            s_fmt (err, errlen, "\"registry\" is not a map");
+            return TX_WIRE_MALFORMED;
+        }
+        out->body = b;
+        out->body_len = kv [at [4]].val_len;
+    }
+    return TX_WIRE_OK;
+}

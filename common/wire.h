@@ -82,7 +82,8 @@ extern "C" {
 #define TX_WIRE_MIN_AT_SEC   946684800  //  2000-01-01T00:00:00Z (checked by the validator)
 #define TX_WIRE_MAX_VERSIONS 16         //  entries in an error's "versions"
 #define TX_REJECT_MSG_MAX    96         //  per-event message buffer, with NUL
-#define TX_WIRE_REVISION     2          //  1.2: the newest minor revision spoken here
+#define TX_WIRE_REVISION     3          //  1.3: the newest minor revision spoken here
+#define TX_WIRE_MAX_REGISTRY_REQUEST 256    //  bytes of a registry request (revision 1.3)
 #define TX_WIRE_MAX_NTH      65535      //  an event's "nth" (revision 1.2)
 
 //  Return values of the decode functions
@@ -91,6 +92,7 @@ extern "C" {
 #define TX_WIRE_UNSUPPORTED  -2     //  "v" is a positive int other than 1: answer "unsupported_version"
 #define TX_WIRE_TOO_LARGE    -3     //  frame > 1 MiB or > 1000 events: answer "too_large"
 #define TX_WIRE_NOMEM        -4     //  out of memory here: not the peer's fault, do not answer
+#define TX_WIRE_NOT_THIS      1     //  registry decoders: another message type (decode it as such)
 
 //  Per-event reject codes; the strings are the stable wire codes.
 typedef enum {
@@ -237,6 +239,22 @@ typedef struct {
     size_t n_versions;              //  1..16 with unsupported_version, else 0
 } tx_reply_t;
 
+//  Revision 1.3: a producer asks for the registry ("t": "registry").
+typedef struct {
+    uint64_t req;                   //  request id, 1..2^64-1, echoed
+    const char *have;               //  the version the producer holds, or NULL; not NUL-terminated
+    size_t have_len;                //  bytes
+} tx_registry_req_t;
+
+//  Revision 1.3: the collector's answer.
+typedef struct {
+    uint64_t req;                   //  the request's id
+    const char *version;            //  the collector's registry version, not NUL-terminated
+    size_t version_len;             //  bytes
+    const uint8_t *body;            //  the registry's canonical body (common/registry.h), or
+    size_t body_len;                //  NULL: unchanged (the version the producer has)
+} tx_registry_rep_t;
+
 typedef struct tx_wire_decoder_t tx_wire_decoder_t;   //  opaque
 
 //  ---------------------------------------------------------------------
@@ -349,6 +367,35 @@ int tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
 //  Returns 0, or -1 (bad code, or write failure).
 int tx_wire_pack_error (msgpack_sbuffer *sb, uint64_t batch_id, tx_error_t code,
                         const char *msg, char *err, size_t errlen);
+
+//  ---------------------------------------------------------------------
+//  Registry request and reply (revision 1.3, docs/protocol.md 6.4, 6.5).
+//  Decoded fields point into buf.
+
+//  Clears sb and packs {"v":1,"t":"registry","req":req[,"have":have]}.
+//  have NULL: the producer holds no registry.  0, or -1 (req 0, write).
+int tx_wire_pack_registry_request (msgpack_sbuffer *sb, uint64_t req, const char *have);
+
+//  A registry request?  TX_WIRE_OK (out set); TX_WIRE_NOT_THIS when buf is
+//  not plainly one (over 256 bytes, not one msgpack map, "v" not 1, "t"
+//  not "registry": the batch decoder judges it); TX_WIRE_MALFORMED (reason
+//  in err) for a registry request with a bad envelope.
+int tx_wire_decode_registry_request (const uint8_t *buf, size_t len, tx_registry_req_t *out,
+                                     char *err, size_t errlen);
+
+//  Clears sb and packs {"v":1,"t":"registry","req":req,"version":version
+//  [,"registry":body]}: body (already msgpack, a map) NULL answers
+//  "unchanged".  0, or -1.
+int tx_wire_pack_registry_reply (msgpack_sbuffer *sb, uint64_t req, const char *version,
+                                 const uint8_t *body, size_t body_len);
+
+//  A registry reply (producer side)?  TX_WIRE_OK (out set: the body is
+//  only framed here; tx_registry_decode judges it), TX_WIRE_NOT_THIS for
+//  another message (an error: tx_wire_decode_reply), TX_WIRE_MALFORMED
+//  (reason in err): over 1 MiB, not msgpack within the limits, an unknown
+//  or repeated key, no req or version, a registry that is not a map.
+int tx_wire_decode_registry_reply (const uint8_t *buf, size_t len, tx_registry_rep_t *out,
+                                   char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

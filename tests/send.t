@@ -46,7 +46,7 @@ cat > "$T/mixed.jsonl" <<JSON
 {"id":"$id4","type":"cloud_meeting","occurred_at":"2025-04-01T05:00:00+08:00","attrs":{"participants":5}}
 {"type":"nosuch","occurred_at":"2025-04-01T05:00:00+08:00"}
 JSON
-send "$T/mixed.jsonl" 2>"$T/err"; is $? 1 "some lines refused: exit 1"
+send --no-registry "$T/mixed.jsonl" 2>"$T/err"; is $? 1 "some lines refused: exit 1 (no registry: the collector refuses what only it can judge)"
 like "$(grep '^1: ' "$T/err")" "^1: out_of_range: " "the collector's refusal names the line and code"
 like "$(grep '^2: ' "$T/err")" "^2: invalid_json: " "invalid JSON names the line"
 like "$(grep '^3: ' "$T/err")" "^3: bad_time: " "a time without an offset is refused locally"

@@ -21,9 +21,11 @@
 
 #include "keyfile.h"
 #include "lex.h"
+#include "regclient.h"
 #include "spool.h"
 #include "utf8.h"
 #include "uuid.h"
+#include "validate.h"
 #include "wire.h"
 
 #define MAX_ENDPOINTS   16
@@ -1531,4 +1533,66 @@ tongxin_stats (tongxin_t *self, tongxin_stats_t *stats)
     stats->lost = ss.lost;
     stats->lost_first = ss.lost_first;
     stats->lost_last = ss.lost_last;
+}
+
+//  ----------------------------------------------------------------- registry checks
+
+int
+tongxin_registry_check (const tongxin_registry_t *reg, const tongxin_event_t *ev, char *err, size_t errlen)
+{
+    if (!reg || !ev) {
+        snprintf (err, errlen, "malformed_event: no event or no registry");
+        return TONGXIN_EINVAL;
+    }
+    tx_attr_t attrs [TX_WIRE_MAX_ATTRS];
+    if (ev->n_attrs > TX_WIRE_MAX_ATTRS) {
+        snprintf (err, errlen, "too_many_attrs: the event has %zu attributes (at most %d)", ev->n_attrs,
+                  TX_WIRE_MAX_ATTRS);
+        return TONGXIN_EINVAL;
+    }
+    static const uint8_t zero [16];
+    tx_event_t e;
+    s_view (ev, ev->unit ? ev->unit : "", zero, attrs, &e);
+    char msg [1024];
+    int code = tx_validate_event_local (reg->reg, &e, msg, sizeof msg);
+    if (code != TX_REJECT_NONE) {
+        snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
+        return TONGXIN_EINVAL;
+    }
+    return TONGXIN_OK;
+}
+
+const char *
+tongxin_event_type (const tongxin_event_t *ev)
+{
+    return ev->type;
+}
+
+int
+tongxin_event_add_text_value (tongxin_event_t *ev, const tongxin_registry_t *reg, const char *name,
+                              const char *text, char *err, size_t errlen)
+{
+    if (!ev || !reg || !name || !text) {
+        snprintf (err, errlen, "malformed_event: a NULL argument");
+        return TONGXIN_EINVAL;
+    }
+    const tx_type_def_t *t = tx_registry_type (reg->reg, ev->type, strlen (ev->type));
+    if (!t) {
+        //  The collector's own message (with the nearest type).
+        tx_event_t e = { .type = ev->type, .type_len = strlen (ev->type) };
+        char msg [512];
+        tx_validate_event_local (reg->reg, &e, msg, sizeof msg);
+        snprintf (err, errlen, "unknown_type: %s", msg);
+        return TONGXIN_EINVAL;
+    }
+    tx_value_t v;
+    char norm [TX_VALIDATE_NORM], msg [1024];
+    int code = tx_validate_text_attr (t, name, strlen (name), text, strlen (text), &v, norm, msg, sizeof msg);
+    if (code != TX_REJECT_NONE) {
+        snprintf (err, errlen, "%s: %s", tx_reject_code_str (code), msg);
+        return TONGXIN_EINVAL;
+    }
+    const tx_attr_def_t *def = tx_validate_attr_def (t, name, strlen (name));
+    return s_add (ev, name, v, def->kind == TX_KIND_NUMERIC ? A_NUMERIC : def->kind == TX_KIND_DATE ? A_DATE
+                                                                       : A_PLAIN);
 }

@@ -27,8 +27,10 @@ extern "C" {
 #endif
 
 #define TONGXIN_VERSION_MAJOR 0
-#define TONGXIN_VERSION_MINOR 3   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
+#define TONGXIN_VERSION_MINOR 4   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
                                   //  3: protocol revision 1.2: tongxin_event_set_nth, on_result, revision
+                                  //  4: protocol revision 1.3: the registry (tongxin_registry_*),
+                                  //     tongxin_event_add_text_value, TONGXIN_ENOTSUP
 
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
@@ -38,6 +40,7 @@ extern "C" {
 #define TONGXIN_ETIMEDOUT  -4   //  flush: events still unacknowledged
 #define TONGXIN_ESTOPPED   -5   //  the collector told us to stop (version, revoked key)
 #define TONGXIN_ENOMEM     -6   //  out of memory: nothing changed
+#define TONGXIN_ENOTSUP    -7   //  the collector does not serve the registry (older than 1.3)
 
 //  Why a submit returned TONGXIN_EFULL (tongxin_full_cause).
 #define TONGXIN_FULL_CAP    1   //  the spool holds spool_cap_bytes
@@ -45,7 +48,7 @@ extern "C" {
 
 //  Protocol limits an application may want to know (docs/protocol.md 10).
 #define TONGXIN_PROTOCOL_VERSION 1
-#define TONGXIN_PROTOCOL_REVISION 2 //  1.2: the newest revision this library speaks
+#define TONGXIN_PROTOCOL_REVISION 3 //  1.3: the newest revision this library speaks
 #define TONGXIN_MAX_NTH     65535   //  tongxin_event_set_nth
 #define TONGXIN_MAX_ATTRS   64      //  attributes per event
 #define TONGXIN_MAX_CODE    64      //  bytes: unit, type, partner, attribute names
@@ -201,6 +204,9 @@ int tongxin_event_add_date (tongxin_event_t *ev, const char *name, const char *y
 //  "code: reason" in err as tongxin_submit's, or TONGXIN_ENOMEM.
 int tongxin_event_check (const tongxin_event_t *ev, char *err, size_t errlen);
 
+//  The event's type, as given to tongxin_event_new (borrowed).
+const char *tongxin_event_type (const tongxin_event_t *ev);
+
 //  The event's id into id_out: the one set, or a new UUIDv7 from self,
 //  which the event keeps from now on (so that an application knows it
 //  before tongxin_submit, e.g. to match verdicts).  TONGXIN_OK or TONGXIN_EIO.
@@ -248,6 +254,86 @@ int tongxin_id_parse (const char *text, uint8_t id [16]);
 
 //  True if s[0..len) is text an event may carry: valid UTF-8 without NUL.
 bool tongxin_text_valid (const char *s, size_t len);
+
+//  ----------------------------------------------------------------- registry
+//
+//  The collector's registry (protocol revision 1.3): the event types, their
+//  attributes (kinds, bounds, allowed values), Chinese and English labels
+//  and descriptions, the regions and the organisation's time zone, with a
+//  version.  With it a producer checks events with the collector's own
+//  rules before they are spooled, and turns what people type (a form
+//  field, a spreadsheet cell, "12" in a JSON export) into typed values.
+//  The collector stays the authority: it checks every event again.
+//
+//  The registry is cached in SPOOL/registry.cache (mode 0644: it holds no
+//  secret), replaced atomically, and used when the collector cannot be
+//  asked.  A registry is immutable; any thread may use it.
+
+typedef struct tongxin_registry_t tongxin_registry_t;
+
+//  How tongxin_registry_fetch got its registry (its return value).
+#define TONGXIN_REGISTRY_FETCHED    1   //  a new one from the collector (cached now)
+#define TONGXIN_REGISTRY_UNCHANGED  2   //  the collector said the cached one is current
+#define TONGXIN_REGISTRY_CACHED     3   //  the cache: the collector did not answer in time or
+                                        //  does not serve the registry (err says which)
+
+//  Asks the collector (opts' endpoints, keys, spool_dir; unit not needed)
+//  for its registry, sending the version of the cached one, and waits up
+//  to timeout_ms (0: 5000).  On success *reg_p receives a registry the
+//  caller frees with tongxin_registry_destroy, and the return value says
+//  where it came from (TONGXIN_REGISTRY_*).  Failures, with nothing
+//  cached: TONGXIN_ETIMEDOUT (no answer), TONGXIN_ENOTSUP (a collector
+//  older than 1.3: it refuses the request as malformed; nothing breaks,
+//  events are checked by the collector alone), TONGXIN_EINVAL (opts, keys,
+//  or a reply that is not a valid registry), TONGXIN_ENOMEM; err says why.
+int tongxin_registry_fetch (const tongxin_opts_t *opts, int timeout_ms, tongxin_registry_t **reg_p,
+                            char *err, size_t errlen);
+
+//  The cached registry of spool_dir, without the network.  TONGXIN_OK,
+//  TONGXIN_EINVAL (no cache, or a damaged one: err says which) or
+//  TONGXIN_ENOMEM.
+int tongxin_registry_load (const char *spool_dir, tongxin_registry_t **reg_p, char *err, size_t errlen);
+
+void tongxin_registry_destroy (tongxin_registry_t **reg_p);
+
+//  Its version (32 hex digits), borrowed.
+const char *tongxin_registry_version (const tongxin_registry_t *reg);
+
+//  The registry as JSON text for a web page (types, attributes, kinds,
+//  bounds, enums with labels, regions with names and levels, time zone,
+//  version); the caller frees it with free().  NULL if out of memory.
+char *tongxin_registry_json (const tongxin_registry_t *reg);
+
+//  Attribute kinds (tongxin_registry_kind).
+#define TONGXIN_KIND_INT     1
+#define TONGXIN_KIND_NUMERIC 2
+#define TONGXIN_KIND_TEXT    3
+#define TONGXIN_KIND_BOOL    4
+#define TONGXIN_KIND_DATE    5
+#define TONGXIN_KIND_ENUM    6
+
+//  The kind of attribute attr of event type type, or 0 if the registry
+//  has no such type or attribute.
+int tongxin_registry_kind (const tongxin_registry_t *reg, const char *type, const char *attr);
+
+//  Checks ev against the registry with the collector's rules (type,
+//  retraction, partner, each attribute's kind, bounds, length and values,
+//  required attributes); the unit, times and ids stay the collector's to
+//  judge.  TONGXIN_OK, or TONGXIN_EINVAL with "code: message" in err, the
+//  message in the language of the locale, naming the field by its label
+//  and saying what is allowed.
+int tongxin_registry_check (const tongxin_registry_t *reg, const tongxin_event_t *ev,
+                            char *err, size_t errlen);
+
+//  Adds attribute name to ev from the text a person wrote, converted by the
+//  kind the registry gives it for ev's type: "12" to an int, "70000.00" to a
+//  numeric, 是/否/true/false to a bool, 2025/4/1 to the date 2025-04-01, an
+//  enum's value or label to its value.  TONGXIN_OK; TONGXIN_EINVAL with
+//  "code: message" in err (as tongxin_registry_check: unknown type or
+//  attribute, a value that does not fit); TONGXIN_ENOMEM.  ev unchanged on
+//  failure.
+int tongxin_event_add_text_value (tongxin_event_t *ev, const tongxin_registry_t *reg, const char *name,
+                                  const char *text, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -164,8 +164,9 @@ s_json_attr (send_t *self, uint64_t lineno, const char *line, const numbers_t *n
                                   nums->size [k], K_AUTO);
         }
         case JSON_STRING:
-            value_stored (tongxin_event_add_text (ev, name, json_string_value (value)));
-            return 0;
+            //  A quoted number ("12", a spreadsheet's export) for an attribute
+            //  the registry says is a number; never guessed without one.
+            return value_string (self, lineno, ev, name, json_string_value (value));
         case JSON_TRUE:
         case JSON_FALSE:
             value_stored (tongxin_event_add_bool (ev, name, json_is_true (value)));

@@ -169,6 +169,62 @@ s_open_producer (send_t *self)
     return 0;
 }
 
+//  The registry: the cached copy if it is younger than REGISTRY_FRESH_S,
+//  else (or with --registry-refresh) the collector's, falling back to the
+//  cache.  None with --no-registry, or when there is neither.  With
+//  --registry-refresh alone, says what it got.  0, or an exit code.
+#define REGISTRY_FRESH_S    600
+#define REGISTRY_TIMEOUT_MS 1500
+static int
+s_registry (send_t *self, bool alone)
+{
+    const args_t *args = self->args;
+    if (args->no_registry)
+        return 0;
+    char path [4096], none [4096], err [512] = "";
+    struct stat st;
+    snprintf (path, sizeof path, "%s/registry.cache", self->spool);
+    snprintf (none, sizeof none, "%s/registry.unsupported", self->spool);
+    bool fresh = stat (path, &st) == 0 && time (NULL) - st.st_mtime < REGISTRY_FRESH_S;
+    if (fresh && !args->registry_refresh) {
+        //  A damaged cache: none (the collector decides).
+        tongxin_registry_load (self->spool, &self->registry, err, sizeof err);
+        return 0;
+    }
+    //  A collector older than 1.3 records each request as a refusal: ask
+    //  it again only every REGISTRY_FRESH_S.
+    if (!args->registry_refresh && stat (none, &st) == 0 && time (NULL) - st.st_mtime < REGISTRY_FRESH_S)
+        return 0;
+    tongxin_opts_t opts = {
+        .endpoints = args->endpoints, .n_endpoints = args->n_endpoints, .unit = args->unit,
+        .spool_dir = self->spool, .insecure = args->insecure, .key_file = args->key_file,
+        .server_key = args->server_key,
+    };
+    int rc = tongxin_registry_fetch (&opts, REGISTRY_TIMEOUT_MS, &self->registry, err, sizeof err);
+    bool old = rc == TONGXIN_ENOTSUP || (rc == TONGXIN_REGISTRY_CACHED && strstr (err, "older than"));
+    if (old) {
+        int fd = open (none, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close (fd);
+    }
+    else
+        unlink (none);
+    if (!alone)
+        return 0;
+    if (rc == TONGXIN_REGISTRY_FETCHED || rc == TONGXIN_REGISTRY_UNCHANGED) {
+        printf (rc == TONGXIN_REGISTRY_FETCHED ? _("registry %s: fetched from the collector\n")
+                                               : _("registry %s: unchanged\n"),
+                tongxin_registry_version (self->registry));
+        return RC_OK;
+    }
+    if (rc == TONGXIN_REGISTRY_CACHED) {
+        printf (_("registry %s: the cached copy (%s)\n"), tongxin_registry_version (self->registry), err);
+        return RC_RUNTIME;
+    }
+    fprintf (stderr, _("tongxin-send: no registry: %s\n"), err);
+    return RC_RUNTIME;
+}
+
 //  Spools the flag event (*one, taken) or the input's, and waits for the
 //  verdicts.  0, or the exit code so far.
 static int
@@ -241,15 +297,22 @@ main (int argc, char **argv)
     tongxin_event_t *one = NULL;
     int in = -1;
     //  The flag event is checked before anything is opened.
-    if (self.flag_form && !(one = flags_event (&self)))
+    if (self.flag_form && args.type && !(one = flags_event (&self)))
         rc = RC_REJECTED;
     else
-    if (!self.flag_form && (in = s_open_input (args.input, &self.null_input)) < 0)
+    if (!self.flag_form && args.input && (in = s_open_input (args.input, &self.null_input)) < 0)
         rc = RC_USAGE;
     else
     if (s_open_producer (&self) != 0)
         rc = RC_RUNTIME;
+    else
+    if (!one && in < 0) {
+        //  --registry-refresh alone
+        rc = s_registry (&self, true);
+        tongxin_destroy (&self.tx);
+    }
     else {
+        s_registry (&self, false);
         rc = s_run (&self, &one, in);
         tongxin_stats_t spool_stats;
         tongxin_stats (self.tx, &spool_stats);
@@ -264,6 +327,7 @@ main (int argc, char **argv)
     free (self.dups);
     free (self.numbers.text);
     free (self.spool);
+    tongxin_registry_destroy (&self.registry);
     free (args.attrs);
     pthread_mutex_destroy (&self.lock);
     return rc;

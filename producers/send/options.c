@@ -100,6 +100,18 @@ s_help (void)
 "full, 5 other error: the spool, the input, or the keys (the collector refused\n"
 "the unit's key, no CURVE handshake succeeded: check --server-key); the\n"
 "highest that applies.  See tongxin-send(1).\n"), stdout);
+    fputs (_(
+"\n"
+"The registry (collectors of protocol revision 1.3):\n"
+"  tongxin-send keeps the collector's registry of event types in the spool\n"
+"  (registry.cache) and asks for it again when the copy is older than 10\n"
+"  minutes.  With it, every event is checked by the collector's rules before\n"
+"  it is spooled (the same codes, messages in your language), and a quoted\n"
+"  number (\"12\" from a spreadsheet) is taken for an attribute the registry\n"
+"  says is int or numeric.  Without one, values are sent as they are.\n"
+"  --registry-refresh      ask the collector for its registry now (alone:\n"
+"                          only that, and say which version is cached)\n"
+"  --no-registry           no registry: no local checks, no conversion\n"), stdout);
 }
 
 static int s_usage (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -131,7 +143,7 @@ s_parse_long (const char *s, long min, long max, long *out)
 
 enum { O_UNIT = 1000, O_TYPE, O_AT, O_PARTNER, O_ATTR, O_ID, O_ENDPOINT, O_SPOOL,
        O_SPOOL_CAP, O_FSYNC_MS, O_INSECURE, O_KEY, O_SERVER_KEY, O_WAIT, O_VERSION, O_NTH,
-       O_CONFIG };
+       O_CONFIG, O_REGISTRY_REFRESH, O_NO_REGISTRY };
 
 //  One option c with its argument into args.  -1 to go on, or the exit code.
 static int
@@ -153,6 +165,8 @@ s_option (int c, const char *arg, args_t *args)
         case O_ID:          args->id = arg; break;
         case O_ATTR:        args->attrs [args->n_attrs++] = arg; break;
         case 'q':           args->quiet = true; break;
+        case O_REGISTRY_REFRESH: args->registry_refresh = true; break;
+        case O_NO_REGISTRY: args->no_registry = true; break;
         case O_NTH:
             if (!s_parse_long (arg, 1, TONGXIN_MAX_NTH, &v))
                 return s_usage (_("--nth: '%s' is not a number from 1 to %d (2: the second identical "
@@ -265,7 +279,9 @@ s_check (args_t *args)
                                       "\"nth\": N"))
                          : s_usage (_("give either FILE or one event's flags (--type, --at, --partner, "
                                       "--attr, --id, --nth), not both"));
-    if (!args->input && !flags)
+    if (args->registry_refresh && args->no_registry)
+        return s_usage (_("--registry-refresh excludes --no-registry"));
+    if (!args->input && !flags && !args->registry_refresh)
         return s_usage (_("nothing to send: give --type and --at for one event, or a FILE of JSON "
                         "lines (- for standard input)"));
     if (flags && !args->type)
@@ -309,6 +325,8 @@ options_parse (int argc, char **argv, args_t *args)
         { "server-key", required_argument, NULL, O_SERVER_KEY },
         { "wait", required_argument, NULL, O_WAIT },
         { "quiet", no_argument, NULL, 'q' },
+        { "registry-refresh", no_argument, NULL, O_REGISTRY_REFRESH },
+        { "no-registry", no_argument, NULL, O_NO_REGISTRY },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
         { "config", required_argument, NULL, O_CONFIG },

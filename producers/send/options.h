@@ -32,6 +32,8 @@ typedef struct {
     size_t n_attrs;
     const char *input;                  //  FILE, "-" for stdin; NULL in the flag form
     const char *config;                 //  --config FILE, NULL: the default places (conf.h)
+    bool registry_refresh;              //  --registry-refresh: ask the collector now
+    bool no_registry;                   //  --no-registry: no local checks, no conversion
 } args_t;
 
 //  Fills args from argv (strings borrowed from argv; args->attrs is the

@@ -47,6 +47,7 @@ typedef struct {
 struct send_t {
     const args_t *args;
     tongxin_t *tx;              //  the producer
+    tongxin_registry_t *registry;   //  the collector's registry (fetched or cached), or NULL
     char *spool;                //  the spool directory in use
     bool flag_form;             //  one event from flags: its line prints as "-"
     bool null_input;            //  FILE is /dev/null: deliver the spool only

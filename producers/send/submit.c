@@ -1,5 +1,6 @@
 /*  submit.c: events into the spool, and the wait for verdicts (see submit.h).  */
 #include "submit.h"
+#include "values.h"
 #include "output.h"
 #include "send.h"
 #include "i18n.h"
@@ -190,6 +191,10 @@ int
 submit_add (send_t *self, tongxin_event_t **ev_p, const uint8_t id [16], uint64_t line)
 {
     batch_t *b = &self->batch;
+    if (value_registry_check (self, line, *ev_p) != 0) {
+        tongxin_event_destroy (ev_p);
+        return 0;
+    }
     out_expect (self, line);            //  its outcome's place among the reports
     b->ev [b->n] = *ev_p;
     memcpy (b->id [b->n], id, 16);

@@ -138,3 +138,45 @@ value_number (send_t *self, uint64_t line, const char *field, tongxin_event_t *e
               : tongxin_event_add_numeric (ev, name, text));
     return 0;
 }
+
+//  "code: message" of libtongxin, reported as the line's refusal.
+static void
+s_refused (send_t *self, uint64_t line, const char *err)
+{
+    char code [64];
+    size_t n = strcspn (err, ":");
+    snprintf (code, sizeof code, "%.*s", (int) (n < 63 ? n : 63), err);
+    const char *msg = err [n] ? err + n + 1 : err;
+    while (*msg == ' ')
+        msg++;
+    out_invalid (self, line, code, "%s", msg);
+}
+
+int
+value_string (send_t *self, uint64_t line, tongxin_event_t *ev, const char *name, const char *s)
+{
+    int kind = self->registry ? tongxin_registry_kind (self->registry, tongxin_event_type (ev), name) : 0;
+    if (kind != TONGXIN_KIND_INT && kind != TONGXIN_KIND_NUMERIC) {
+        value_stored (tongxin_event_add_text (ev, name, s));
+        return 0;
+    }
+    char err [1024];
+    int rc = tongxin_event_add_text_value (ev, self->registry, name, s, err, sizeof err);
+    if (rc == TONGXIN_ENOMEM)
+        value_stored (rc);
+    if (rc != TONGXIN_OK) {
+        s_refused (self, line, err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+value_registry_check (send_t *self, uint64_t line, const tongxin_event_t *ev)
+{
+    char err [1024];
+    if (!self->registry || tongxin_registry_check (self->registry, ev, err, sizeof err) == TONGXIN_OK)
+        return 0;
+    s_refused (self, line, err);
+    return -1;
+}

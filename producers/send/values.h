@@ -36,4 +36,14 @@ void value_stored (int rc);
 int value_number (send_t *self, uint64_t line, const char *field, tongxin_event_t *ev,
                   const char *name, const char *s, size_t len, kind_t kind);
 
+//  Adds the string s as attribute name: converted by the registry's kind
+//  when it says int or numeric (a quoted number, "12"), else as text.
+//  0, or -1 after reporting.
+int value_string (send_t *self, uint64_t line, tongxin_event_t *ev, const char *name, const char *s);
+
+//  With a registry: the event checked by the collector's rules before it
+//  is spooled.  0, or -1 after reporting (the same code and, in the
+//  reader's language, the message).
+int value_registry_check (send_t *self, uint64_t line, const tongxin_event_t *ev);
+
 #endif

@@ -39,6 +39,9 @@
                 type=ack|error  batch=N  results=stored,duplicate,rejected
                 rejected=I:CODE,...  error=CODE  versions=1,...  msg="..."
                 dups=I:UUID@SEC.NSEC,... (empty: none) | absent (no "dups" key)
+        regreq, regrep (revision 1.3):  ok|malformed|other (not a registry
+                message) then any of  req=N  have="..."|none (regreq)
+                version="..."  body=none|BYTES (regrep)
 
     Blank lines and lines starting with # are ignored; any other line that
     does not parse fails the run.  On a failure the case's file:line and
@@ -466,9 +469,9 @@ s_pack_range (frame_t *f, const tokens_t *t, int from, int to, long round)
 //  ---------------------------------------------------------------------
 //  Verdicts
 
-static const char *s_rcs [] = { "ok", "malformed", "unsupported", "too_large" };
+static const char *s_rcs [] = { "ok", "malformed", "unsupported", "too_large", "other" };
 static const int s_rc_values [] = { TX_WIRE_OK, TX_WIRE_MALFORMED, TX_WIRE_UNSUPPORTED,
-                                    TX_WIRE_TOO_LARGE };
+                                    TX_WIRE_TOO_LARGE, TX_WIRE_NOT_THIS };
 static const char *s_results [] = { "stored", "duplicate", "rejected" };
 
 static const char *
@@ -765,6 +768,48 @@ s_run_reply (case_t *c, frame_t *f, const tokens_t *t, int verdict)
         s_check_reply_key (c, &r, t->tok [i]);
 }
 
+//  Registry request (regreq) and reply (regrep), revision 1.3: req=N,
+//  have="..."|none, version="...", body=none|N (its bytes).
+static void
+s_run_registry (case_t *c, frame_t *f, const tokens_t *t, int verdict, bool request)
+{
+    tx_registry_req_t q;
+    tx_registry_rep_t p;
+    char err [512] = "";
+    const uint8_t *data = (const uint8_t *) f->sb.data;
+    int rc = request ? tx_wire_decode_registry_request (data, f->sb.size, &q, err, sizeof err)
+                     : tx_wire_decode_registry_reply (data, f->sb.size, &p, err, sizeof err);
+    if (!s_check_rc (c, rc, err, t->tok [verdict]))
+        return;
+    for (int i = verdict + 1; i < t->n; i++) {
+        char key [32], val [512], got [64];
+        if (s_keyval (t->tok [i], key, sizeof key, val, sizeof val) != '=') {
+            s_fail (c, "bad verdict '%s'", t->tok [i]);
+            continue;
+        }
+        if (strcmp (key, "req") == 0) {
+            snprintf (got, sizeof got, "%llu", (unsigned long long) (request ? q.req : p.req));
+            s_same (c, key, got, strlen (got), val);
+        }
+        else
+        if (strcmp (key, "have") == 0 && request)
+            s_same (c, key, q.have ? q.have : "none", q.have ? q.have_len : 4, val);
+        else
+        if (strcmp (key, "version") == 0 && !request)
+            s_same (c, key, p.version, p.version_len, val);
+        else
+        if (strcmp (key, "body") == 0 && !request) {
+            if (p.body)
+                snprintf (got, sizeof got, "%zu", p.body_len);
+            else
+                snprintf (got, sizeof got, "none");
+            s_same (c, key, got, strlen (got), val);
+        }
+        else
+            s_fail (c, "unknown verdict key '%s'", key);
+    }
+}
+
 //  ---------------------------------------------------------------------
 //  Cases
 
@@ -809,8 +854,9 @@ s_build (case_t *c, frame_t *f, const tokens_t *t)
         return -1;
     }
     bool event = strcmp (t->tok [0], "event") == 0;
-    if (!event && strcmp (t->tok [0], "batch") != 0 && strcmp (t->tok [0], "reply") != 0) {
-        s_fail (c, "unknown kind '%s' (event, batch, reply)", t->tok [0]);
+    if (!event && strcmp (t->tok [0], "batch") != 0 && strcmp (t->tok [0], "reply") != 0
+    &&  strcmp (t->tok [0], "regreq") != 0 && strcmp (t->tok [0], "regrep") != 0) {
+        s_fail (c, "unknown kind '%s' (event, batch, reply, regreq, regrep)", t->tok [0]);
         return -1;
     }
     msgpack_sbuffer_clear (&f->sb);
@@ -848,6 +894,9 @@ s_run_case (frame_t *f, const char *file, int line, const char *text)
     else
     if (verdict > 0 && strcmp (t.tok [0], "batch") == 0)
         s_run_batch (&c, f, &t, verdict);
+    else
+    if (verdict > 0 && strncmp (t.tok [0], "reg", 3) == 0)
+        s_run_registry (&c, f, &t, verdict, strcmp (t.tok [0], "regreq") == 0);
     else
     if (verdict > 0)
         s_run_reply (&c, f, &t, verdict);
