@@ -279,12 +279,8 @@ DESK_SRC   := $(wildcard desk/*.c)
 DESK_WEB   := $(sort $(wildcard desk/web/*))
 ifneq ($(DESK_SRC),)
 PROGS += $(B)/tongxin-desk
-all: $(B)/tongxin-desk $(B)/tests/desk/regbody
+all: $(B)/tongxin-desk
 endif
-# The registry body of a database, as a collector sends it (tests/desk.sh).
-$(B)/tests/desk/regbody: tests/desk/regbody.c $(COLLECTOR_OBJ) $(B)/libtxcommon.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 $(B)/tools/deskembed: tools/deskembed.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 $(WARN) -o $@ $<

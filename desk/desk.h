@@ -1,7 +1,7 @@
 /*  tongxin-desk: a unit's web desk for reports (docs/desk.md).
  *
  *  main.c reads the options (options.c), opens the journal (reports.c),
- *  the producer (libtongxin: spool and sender) and the registry document
+ *  the producer (libtongxin: spool and sender) and the collector's registry
  *  (registry.c), then serves the page and its API (http.c: plumbing,
  *  sessions and checks; api.c: the API; importer.c: spreadsheets;
  *  form.c: a form's values into an event).  auth.c keeps the users file
@@ -17,7 +17,6 @@
 
 #include "tongxin.h"
 #include "catalog.h"
-#include "registry.h"
 #include "reports.h"
 
 #define DESK_DEFAULT_LISTEN "127.0.0.1:8450"
@@ -33,7 +32,6 @@ typedef struct {
     char *listen;               //  desk.listen: ADDR:PORT
     char *users;                //  desk.users: the users file
     char *data;                 //  desk.data: journal and sessions
-    char *registry;             //  desk.registry: a registry body (msgpack) to use
     char *timezone;             //  desk.timezone: default the registry's, else Asia/Shanghai
     bool insecure;              //  plain transport (tests)
 } desk_opts_t;
@@ -46,8 +44,9 @@ typedef struct {
     desk_reports_t *reports;    //  the journal
     desk_auth_t *auth;          //  users and sessions
     desk_catalog_t *zh;         //  zh_CN messages (NULL: English only)
-    tx_registry_t *reg;         //  the registry: the forms' rules (common/validate)
-    json_t *registry;           //  ... as JSON (tx_registry_to_json), for labels
+    tongxin_opts_t popts;       //  the producer's options (also the registry's fetches)
+    tongxin_registry_t *treg;   //  the registry: the forms' rules (NULL: none yet)
+    json_t *registry;           //  ... as JSON (tongxin_registry_json), for labels
     char *registry_text;        //  ... serialised once for /api/registry
     bool login;                 //  a login is required (non-loopback bind)
     bool loopback;              //  bound to a loopback address
@@ -65,8 +64,14 @@ int desk_options (desk_opts_t *opts, int argc, char **argv, int *first_operand);
 void desk_options_free (desk_opts_t *opts);
 
 //  The registry: types, attributes, labels, regions, time zone (registry.c).
-//  0 or -1 with err.
-int desk_registry_load (desk_t *desk, char *err, size_t errlen);
+//  init: the empty one, before serving; start: the cache or the
+//  collector's, and the thread that refreshes it (0 or -1 with err);
+//  sync: takes a new one, on the HTTP thread at each request; stop: ends
+//  the thread.
+void desk_registry_init (desk_t *desk);
+int desk_registry_start (desk_t *desk, char *err, size_t errlen);
+void desk_registry_sync (desk_t *desk);
+void desk_registry_stop (desk_t *desk);
 //  The type's definition in the document, or NULL.
 json_t *desk_registry_type (const desk_t *desk, const char *code);
 

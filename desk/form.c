@@ -1,14 +1,14 @@
-/*  form: see form.h.  The rules are common/validate's, the collector's
- *  own: each value a person wrote is read by tx_validate_text_value (its
- *  kind, bounds, enum values or labels, date forms), then the whole event
- *  by tx_validate_event_local (the type, a retraction's target, the
- *  partner, required attributes).  Their messages follow the locale's
- *  language, so each call runs under the request's locale (uselocale).
+/*  form: see form.h.  The rules are the collector's own, through
+ *  libtongxin's registry (common/validate inside): each value a person
+ *  wrote is read by tongxin_event_add_text_value (its kind, bounds, enum
+ *  values or labels, date forms), then the whole event by
+ *  tongxin_registry_check (the type and the nearest one, a retraction's
+ *  target, the partner, required attributes).  Their messages follow the
+ *  locale's language, so each call runs under the request's (uselocale).
  */
 #include "form.h"
 #include "i18n.h"
 #include "lex.h"
-#include "validate.h"
 
 #include <locale.h>
 #include <pthread.h>
@@ -81,38 +81,52 @@ desk_form_local_time (int64_t us, char *out, size_t outlen)
     strftime (out, outlen, "%Y-%m-%d %H:%M", &tm);
 }
 
-//  The typed value into the event, by the attribute's kind.
-static int
-s_add (tongxin_event_t *ev, const tx_attr_def_t *def, const tx_value_t *v)
+//  "code: message" -> "message"; the code into code.
+static const char *
+s_message (const char *err, char *code, size_t codelen)
 {
-    char text [TONGXIN_MAX_TEXT + 1];
-    if (v->type == TX_VAL_INT)
-        return tongxin_event_add_int (ev, def->name, v->u.i);
-    if (v->type == TX_VAL_BOOL)
-        return tongxin_event_add_bool (ev, def->name, v->u.b);
-    if (v->type != TX_VAL_STR || v->u.s.len > TONGXIN_MAX_TEXT)
-        return TONGXIN_EINVAL;
-    memcpy (text, v->u.s.ptr, v->u.s.len);
-    text [v->u.s.len] = 0;
-    if (def->kind == TX_KIND_NUMERIC)
-        return tongxin_event_add_numeric (ev, def->name, text);
-    if (def->kind == TX_KIND_DATE)
-        return tongxin_event_add_date (ev, def->name, text);
-    return tongxin_event_add_text (ev, def->name, text);
+    size_t n = strspn (err, "abcdefghijklmnopqrstuvwxyz_");
+    if (n > 0 && n < codelen && err [n] == ':' && err [n + 1] == ' ') {
+        memcpy (code, err, n);
+        code [n] = 0;
+        return err + n + 2;
+    }
+    *code = 0;
+    return err;
+}
+
+//  The attribute of type (the registry's JSON) that is required and not
+//  in attrs, or "".
+static const char *
+s_missing (json_t *tdef, json_t *attrs)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach (json_object_get (tdef, "attrs"), i, a) {
+        const char *name = json_string_value (json_object_get (a, "name")) ?: "";
+        const char *v = json_string_value (json_object_get (attrs, name));
+        if (json_is_true (json_object_get (a, "required")) && (!v || !*v))
+            return name;
+    }
+    return "";
 }
 
 tongxin_event_t *
 desk_form_event (desk_t *desk, const char *lang, json_t *input, int64_t *occurred_us, json_t *problems)
 {
     size_t before = json_array_size (problems);
-    char msg [512];
-    const tx_registry_t *reg = desk->reg;
+    char msg [512], err [512], code [64];
+    if (!desk->treg) {
+        s_problem (problems, "", desk_tr (desk, lang,
+                   N_("The desk has not received the registry from the collector yet; try again later.")));
+        return NULL;
+    }
     const char *type = json_string_value (json_object_get (input, "type"));
     if (!type || !*type) {
         s_problem (problems, "type", desk_tr (desk, lang, N_("Choose the type of the report.")));
         return NULL;
     }
-    const tx_type_def_t *tdef = tx_registry_type (reg, type, strlen (type));
+    json_t *tdef = desk_registry_type (desk, type);
     const char *at = json_string_value (json_object_get (input, "occurred_at"));
     if (!at || !*at)
         s_problem (problems, "occurred_at", desk_tr (desk, lang, N_("Give the date and time it happened.")));
@@ -120,97 +134,56 @@ desk_form_event (desk_t *desk, const char *lang, json_t *input, int64_t *occurre
     if (s_time (at, occurred_us) != 0)
         s_problem (problems, "occurred_at",
                    desk_tr (desk, lang, N_("The time is not valid: write it as 2025-04-01 09:30.")));
-    const char *partner = json_string_value (json_object_get (input, "partner"));
-    if (partner && !*partner)
-        partner = NULL;
-    const char *sup = json_string_value (json_object_get (input, "supersedes"));
-    uint8_t sup_id [16];
-    bool has_sup = sup && *sup;
-    if (has_sup && tongxin_id_parse (sup, sup_id) != TONGXIN_OK) {
-        s_problem (problems, "supersedes", "supersedes: not a report id");
+    tongxin_event_t *ev = tongxin_event_new (type, *occurred_us);
+    if (!ev)
         return NULL;
-    }
+    int rc = TONGXIN_OK;
+    const char *partner = json_string_value (json_object_get (input, "partner"));
+    if (partner && *partner)
+        rc |= tongxin_event_set_partner (ev, partner);
+    const char *sup = json_string_value (json_object_get (input, "supersedes"));
+    if (sup && *sup && tongxin_event_set_supersedes (ev, sup) != TONGXIN_OK)
+        s_problem (problems, "supersedes", "supersedes: not a report id");
+    json_int_t nth = json_integer_value (json_object_get (input, "nth"));
+    if (nth > 1)
+        rc |= tongxin_event_set_nth (ev, (unsigned) (nth > TONGXIN_MAX_NTH ? TONGXIN_MAX_NTH : nth));
 
-    //  Each value as its kind reads it: every field's problem at once.
     locale_t old = s_use (lang);
-    tx_attr_t attrs [TONGXIN_MAX_ATTRS];
-    char norms [TONGXIN_MAX_ATTRS][TX_VALIDATE_NORM];
-    const tx_attr_def_t *defs [TONGXIN_MAX_ATTRS];
-    size_t n = 0;
+    //  Each value as its kind reads it: every field's problem at once.
     const char *name;
     json_t *val;
     json_object_foreach (json_object_get (input, "attrs"), name, val) {
         const char *text = json_string_value (val);
         if (!text || !*text || !tdef)
             continue;           //  left empty: not given
-        const tx_attr_def_t *def = tx_validate_attr_def (tdef, name, strlen (name));
-        if (!def) {
-            snprintf (msg, sizeof msg, desk_tr (desk, lang, N_("This report type has no field \"%s\".")), name);
-            s_problem (problems, name, msg);
-            continue;
-        }
-        if (n == TONGXIN_MAX_ATTRS)
-            break;
-        if (tx_validate_text_value (def, text, strlen (text), &attrs [n].value, norms [n],
-                                    msg, sizeof msg) != TX_REJECT_NONE) {
-            s_problem (problems, name, msg);
-            continue;
-        }
-        attrs [n].name = def->name;
-        attrs [n].name_len = def->name_len;
-        defs [n++] = def;
+        int arc = tongxin_event_add_text_value (ev, desk->treg, name, text, err, sizeof err);
+        if (arc == TONGXIN_ENOMEM)
+            rc = arc;
+        else
+        if (arc != TONGXIN_OK)
+            s_problem (problems, name, s_message (err, code, sizeof code));
     }
     //  Then the event as a whole, when its fields are right: the type (and
     //  the nearest one), a retraction's target, the partner, what is
     //  required.  The first problem only (the collector's order).
-    if (json_array_size (problems) == before) {
-        tx_event_t ev = { .type = type, .type_len = strlen (type),
-                          .partner = partner, .partner_len = partner ? strlen (partner) : 0,
-                          .attrs = attrs, .attr_count = n, .has_supersedes = has_sup };
-        if (has_sup)
-            memcpy (ev.supersedes, sup_id, 16);
-        int code = tx_validate_event_local (reg, &ev, msg, sizeof msg);
-        if (code != TX_REJECT_NONE) {
-            const char *field = "";
-            if (code == TX_REJECT_UNKNOWN_TYPE)
-                field = "type";
-            else
-            if (code == TX_REJECT_MISSING_PARTNER || code == TX_REJECT_UNKNOWN_PARTNER)
-                field = "partner";
-            else
-            if (code == TX_REJECT_MISSING_ATTR && tdef)
-                for (size_t i = 0; i < tdef->n_attrs && !*field; i++) {
-                    bool given = false;
-                    for (size_t j = 0; j < n; j++)
-                        given |= defs [j] == &tdef->attrs [i];
-                    if (tdef->attrs [i].required && !given)
-                        field = tdef->attrs [i].name;
-                }
-            s_problem (problems, field, msg);
-        }
+    if (json_array_size (problems) == before && rc == TONGXIN_OK
+    &&  tongxin_registry_check (desk->treg, ev, err, sizeof err) != TONGXIN_OK) {
+        const char *m = s_message (err, code, sizeof code);
+        const char *field = strcmp (code, "unknown_type") == 0 ? "type"
+                          : strcmp (code, "missing_partner") == 0 || strcmp (code, "unknown_partner") == 0 ? "partner"
+                          : strcmp (code, "missing_attr") == 0 ? s_missing (tdef, json_object_get (input, "attrs"))
+                          : "";
+        s_problem (problems, field, m);
     }
     uselocale (old);
-    if (json_array_size (problems) != before)
-        return NULL;
-
-    tongxin_event_t *ev = tongxin_event_new (type, *occurred_us);
-    if (!ev)
-        return NULL;
-    int rc = TONGXIN_OK;
-    if (partner)
-        rc |= tongxin_event_set_partner (ev, partner);
-    if (has_sup)
-        rc |= tongxin_event_set_supersedes (ev, sup);
-    json_int_t nth = json_integer_value (json_object_get (input, "nth"));
-    if (nth > 1)
-        rc |= tongxin_event_set_nth (ev, (unsigned) (nth > TONGXIN_MAX_NTH ? TONGXIN_MAX_NTH : nth));
-    for (size_t i = 0; i < n && rc == TONGXIN_OK; i++)
-        rc = s_add (ev, defs [i], &attrs [i].value);
-    char err [256];
-    if (rc != TONGXIN_OK || tongxin_event_check (ev, err, sizeof err) != TONGXIN_OK) {
-        s_problem (problems, "", rc != TONGXIN_OK
-                   ? desk_tr (desk, lang, N_("This value cannot be sent: it is too long or not valid text."))
-                   : err);
+    if (json_array_size (problems) == before
+    &&  (rc != TONGXIN_OK || tongxin_event_check (ev, err, sizeof err) != TONGXIN_OK)) {
+        snprintf (msg, sizeof msg, "%s", rc != TONGXIN_OK
+                  ? desk_tr (desk, lang, N_("This value cannot be sent: it is too long or not valid text."))
+                  : err);
+        s_problem (problems, "", msg);
+    }
+    if (json_array_size (problems) != before) {
         tongxin_event_destroy (&ev);
         return NULL;
     }

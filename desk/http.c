@@ -215,6 +215,7 @@ s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *m
     bool set_cookie = false;
     char sid [DESK_SID_LEN + 1] = "";
 
+    desk_registry_sync (desk);
     if (!s_host_ok (desk, con)) {
         desk_resp_error (&resp, 421, "wrong host");
         goto send;

@@ -120,14 +120,11 @@ main (int argc, char **argv)
         fprintf (stderr, "tongxin-desk: %s: %s\n", o->data, strerror (errno));
         return 1;
     }
-    if (desk_registry_load (&desk, err, sizeof err) != 0) {
-        fprintf (stderr, "tongxin-desk: %s\n", err);
-        return 1;
-    }
-    //  Times on the page are the organisation's: the process's zone is it.
-    const char *tz = o->timezone ? o->timezone : tx_registry_timezone (desk.reg);
-    setenv ("TZ", tz && *tz ? tz : "Asia/Shanghai", 1);
+    //  Times on the page are the organisation's: the process's zone is it
+    //  (the registry's, once it comes, unless configured).
+    setenv ("TZ", o->timezone ? o->timezone : "Asia/Shanghai", 1);
     tzset ();
+    desk_registry_init (&desk);
 
     desk.zh = desk_catalog_load ("zh_CN", err, sizeof err);
     if (!desk.zh)
@@ -150,13 +147,13 @@ main (int argc, char **argv)
     for (char *e = strtok_r (endpoints, ", ", &save); e && n_eps < DESK_MAX_ENDPOINTS;
          e = strtok_r (NULL, ", ", &save))
         eps [n_eps++] = e;
-    tongxin_opts_t popts = {
+    desk.popts = (tongxin_opts_t) {
         .endpoints = eps, .n_endpoints = n_eps, .unit = o->unit, .spool_dir = o->spool,
         .insecure = o->insecure, .key_file = o->key, .server_key = o->server_key,
         .on_result = s_on_result, .result_arg = &desk, .ack_timeout_ms = 3000
     };
-    desk.producer = tongxin_new (&popts, err, sizeof err);
-    if (!desk.producer) {
+    desk.producer = tongxin_new (&desk.popts, err, sizeof err);
+    if (!desk.producer || desk_registry_start (&desk, err, sizeof err) != 0) {
         desk_http_stop ();
         fprintf (stderr, "tongxin-desk: %s\n", err);
         return 1;
@@ -175,12 +172,12 @@ main (int argc, char **argv)
     tx_log (TX_LOG_INFO, "stopping", "signal=%d", sig);
     sd_notify (0, "STOPPING=1");
     desk_http_stop ();
+    desk_registry_stop (&desk);
     tongxin_destroy (&desk.producer);
     desk_reports_destroy (&desk.reports);
     desk_auth_destroy (&desk.auth);
     desk_catalog_destroy (&desk.zh);
     json_decref (desk.registry);
-    tx_registry_unref (&desk.reg);
     free (desk.registry_text);
     free (endpoints);
     desk_options_free (o);

@@ -2,8 +2,7 @@
  *
  *  The producers' one configuration (tongxin.conf(5), common/conf.h):
  *  unit, key, server_key, endpoint, spool, insecure at the top, and the
- *  desk's own keys in its [desk] section (listen, users, data, registry,
- *  timezone; TONGXIN_DESK_LISTEN ...).  Flags win.
+ *  desk's own keys in its [desk] section (listen, users, data, timezone; TONGXIN_DESK_LISTEN ...).  Flags win.
  */
 #include "desk.h"
 #include "conf.h"
@@ -40,7 +39,6 @@ s_help (void)
 "                      any address but loopback requires users (passwd)\n"
 "  --users FILE        the users file (default DATA/users)\n"
 "  --data DIR          the desk's journal (default ~/.local/share/tongxin-desk)\n"
-"  --registry FILE     the registry the forms are made from (a registry body)\n"
 "  --timezone ZONE     the organisation's time zone (default Asia/Shanghai)\n"
 "\n"
 "passwd USER reads a password from standard input and sets it for USER in\n"
@@ -73,7 +71,6 @@ s_configure (desk_opts_t *o)
         { "desk.listen", offsetof (desk_opts_t, listen) },
         { "desk.users", offsetof (desk_opts_t, users) },
         { "desk.data", offsetof (desk_opts_t, data) },
-        { "desk.registry", offsetof (desk_opts_t, registry) },
         { "desk.timezone", offsetof (desk_opts_t, timezone) },
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
@@ -100,12 +97,12 @@ s_configure (desk_opts_t *o)
 int
 desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
 {
-    enum { O_UNIT = 1, O_KEY, O_SKEY, O_EP, O_SPOOL, O_LISTEN, O_USERS, O_DATA, O_REG, O_TZ,
+    enum { O_UNIT = 1, O_KEY, O_SKEY, O_EP, O_SPOOL, O_LISTEN, O_USERS, O_DATA, O_TZ,
            O_INSECURE, O_CONFIG, O_HELP };
     static const struct option longs [] = {
         { "unit", 1, 0, O_UNIT }, { "key", 1, 0, O_KEY }, { "server-key", 1, 0, O_SKEY },
         { "endpoint", 1, 0, O_EP }, { "spool", 1, 0, O_SPOOL }, { "listen", 1, 0, O_LISTEN },
-        { "users", 1, 0, O_USERS }, { "data", 1, 0, O_DATA }, { "registry", 1, 0, O_REG },
+        { "users", 1, 0, O_USERS }, { "data", 1, 0, O_DATA },
         { "timezone", 1, 0, O_TZ }, { "insecure", 0, 0, O_INSECURE }, { "config", 1, 0, O_CONFIG },
         { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 }
     };
@@ -121,7 +118,6 @@ desk_options (desk_opts_t *o, int argc, char **argv, int *first_operand)
             case O_LISTEN:   s_set (&o->listen, optarg); break;
             case O_USERS:    s_set (&o->users, optarg); break;
             case O_DATA:     s_set (&o->data, optarg); break;
-            case O_REG:      s_set (&o->registry, optarg); break;
             case O_TZ:       s_set (&o->timezone, optarg); break;
             case O_INSECURE: o->insecure = true; break;
             case O_CONFIG:   s_set (&o->config, optarg); break;
@@ -160,7 +156,7 @@ void
 desk_options_free (desk_opts_t *o)
 {
     free (o->config); free (o->unit); free (o->key); free (o->server_key); free (o->endpoint);
-    free (o->spool); free (o->listen); free (o->users); free (o->data); free (o->registry);
+    free (o->spool); free (o->listen); free (o->users); free (o->data);
     free (o->timezone);
     memset (o, 0, sizeof *o);
 }

@@ -1,7 +1,6 @@
 # tests/desk.sh: run tongxin-desk in the shell tests (after tests/lib.sh
 # and tests/collector.sh).
 #
-#   desk_registry DB FILE      the registry body of DB into FILE (the cache's form)
 #   desk_start NAME ARGS       start a desk (--unit u1 --insecure on
 #                              $endpoint, data in $T/NAME, listen on a free
 #                              loopback port unless ARGS say); sets dpid,
@@ -17,8 +16,6 @@
 _dpids=""
 _kill_desks() { for p in $_dpids; do grep -q tongxin-desk "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"; done; }
 at_exit _kill_desks
-
-desk_registry() { $B/tests/desk/regbody "$1" "$2"; }
 
 desk_start() {
     _dname=$1; shift

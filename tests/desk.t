@@ -10,11 +10,10 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 72
+plan 73
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
-desk_registry "$db" "$T/registry.body"
 count() { sql "$db" "SELECT count(*) FROM tongxin.events $1"; }
 
 # The page's code holds no text of its own: every string a person reads is
@@ -26,7 +25,7 @@ msgattrib --translated --no-fuzzy --no-wrap po/zh_CN.po | sed -n 's/^msgid "\(.*
 is "$(perl -0777 -ne 's{//[^\n]*}{}g; print "$1\n" while /\bt\(\s*"((?:[^"\\]|\\.)*)"/g' desk/web/app.js | sort -u |
       grep -vxF -f "$T/translated")" "" "every t(\"...\") of the page is translated in po/zh_CN.po"
 
-desk_start d1 --registry "$T/registry.body" || { echo "Bail out! desk did not start"; exit 1; }
+desk_start d1 || { echo "Bail out! desk did not start"; exit 1; }
 
 # The page: embedded, with its security headers and the session cookie.
 hdr=$(curl -s -D - -o "$T/index.html" -c "$T/jar" "$durl/")
@@ -118,8 +117,14 @@ out=$(dpost /api/reports '{"form_token":"0123456789abcdef0007","type":"retractio
 xid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
 desk_wait_state "$xid" stored; ok $? "a retraction is stored"
 
-# Offline: kept, shown waiting, sent when the collector is back.
+# Offline: kept, shown waiting, sent when the collector is back.  The desk
+# restarted meanwhile still has its forms (the registry's cache).
 collector_stop
+desk_stop
+desk_start d1 || exit 1
+desk_session
+is "$(dget /api/registry | jq -r '.types[] | select(.code == "visit") | .name_zh')" "走访互访" \
+   "a desk started offline has the registry it cached"
 out=$(dpost /api/reports '{"form_token":"0123456789abcdef0008","type":"visit","occurred_at":"2025-05-01 10:00","attrs":{"direction":"inbound","delegates":"8"}}')
 is "$(printf '%s' "$out" | tail -n 1)" 200 "offline, a report is still accepted"
 oid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
@@ -175,7 +180,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf
 n_before=$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')
 desk_stop
 # Restarted on its data: the same reports, the same states (the journal).
-desk_start d1 --registry "$T/registry.body" || exit 1
+desk_start d1 || exit 1
 desk_session
 is "$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')" "$n_before" \
    "after a restart, My reports is the same (the journal)"

@@ -15,8 +15,7 @@ plan 19
 
 db=$(collector_db deskb) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
-desk_registry "$db" "$T/registry.body"
-desk_start d1 --registry "$T/registry.body" || exit 1
+desk_start d1 || exit 1
 { printf '发生时间,对口地区,代表团人数,方向,事由\r\n'
   printf '2025-06-03 10:00,贡嘎县,5,来访,\r\n'
   printf '2025-06-04,贡嘎县,5,来访,\r\n'
