@@ -45,6 +45,7 @@ typedef struct {
     desk_auth_t *auth;          //  users and sessions
     desk_catalog_t *zh;         //  zh_CN messages (NULL: English only)
     tongxin_opts_t popts;       //  the producer's options (also the registry's fetches)
+    char *endpoints;            //  the endpoint list popts points into
     tongxin_registry_t *treg;   //  the registry: the forms' rules (NULL: none yet)
     json_t *registry;           //  ... as JSON (tongxin_registry_json), for labels
     char *registry_text;        //  ... serialised once for /api/registry

@@ -89,32 +89,12 @@ s_passwd (desk_opts_t *opts, const char *user)
     return 0;
 }
 
-int
-main (int argc, char **argv)
+//  Serves until SIGTERM or SIGINT (set).  The exit code; desk's parts are
+//  freed by the caller whatever happened.
+static int
+s_serve (desk_t *desk, sigset_t *set)
 {
-    tx_i18n_init ();
-    //  Blocked before any thread starts: only sigwait below sees them.
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGTERM);
-    sigaddset (&set, SIGINT);
-    pthread_sigmask (SIG_BLOCK, &set, NULL);
-    desk_t desk = { .link = TONGXIN_LINK_CONNECTING };
-    int first;
-    if (desk_options (&desk.opts, argc, argv, &first) != 0)
-        return 2;
-    desk_opts_t *o = &desk.opts;
-    if (first < argc) {
-        if (strcmp (argv [first], "passwd") == 0 && first + 2 == argc)
-            return s_passwd (o, argv [first + 1]);
-        fprintf (stderr, _("usage: tongxin-desk [OPTIONS] | tongxin-desk passwd USER\n"));
-        return 2;
-    }
-    if (!o->unit || (!o->insecure && (!o->key || !o->server_key)) || !o->endpoint) {
-        fprintf (stderr, _("tongxin-desk: give unit, endpoint, key and server_key "
-                           "(in the configuration file or as flags)\n"));
-        return 2;
-    }
+    desk_opts_t *o = &desk->opts;
     char err [512];
     if (s_mkdirs (o->data) != 0) {
         fprintf (stderr, "tongxin-desk: %s: %s\n", o->data, strerror (errno));
@@ -124,37 +104,37 @@ main (int argc, char **argv)
     //  (the registry's, once it comes, unless configured).
     setenv ("TZ", o->timezone ? o->timezone : "Asia/Shanghai", 1);
     tzset ();
-    desk_registry_init (&desk);
+    desk_registry_init (desk);
 
-    desk.zh = desk_catalog_load ("zh_CN", err, sizeof err);
-    if (!desk.zh)
+    desk->zh = desk_catalog_load ("zh_CN", err, sizeof err);
+    if (!desk->zh)
         tx_log (TX_LOG_WARN, "no Chinese messages: the page is in English", "err=%s", tx_log_q (err));
-    desk.reports = desk_reports_open (o->data, err, sizeof err);
-    desk.auth = desk_auth_new (o->users);
-    if (!desk.reports || !desk.auth) {
-        fprintf (stderr, "tongxin-desk: %s\n", desk.reports ? "libsodium" : err);
+    desk->reports = desk_reports_open (o->data, err, sizeof err);
+    desk->auth = desk_auth_new (o->users);
+    if (!desk->reports || !desk->auth) {
+        fprintf (stderr, "tongxin-desk: %s\n", desk->reports ? "libsodium" : err);
         return 1;
     }
     //  The page first: a LAN address without users is refused before the
     //  spool is opened.
-    if (desk_http_start (&desk, err, sizeof err) != 0) {
+    if (desk_http_start (desk, err, sizeof err) != 0) {
         fprintf (stderr, "tongxin-desk: %s\n", err);
         return 1;
     }
-    const char *eps [DESK_MAX_ENDPOINTS];
+    static const char *eps [DESK_MAX_ENDPOINTS];
     size_t n_eps = 0;
-    char *endpoints = strdup (o->endpoint), *save = NULL;
-    for (char *e = strtok_r (endpoints, ", ", &save); e && n_eps < DESK_MAX_ENDPOINTS;
+    char *save = NULL;
+    desk->endpoints = strdup (o->endpoint);
+    for (char *e = strtok_r (desk->endpoints, ", ", &save); e && n_eps < DESK_MAX_ENDPOINTS;
          e = strtok_r (NULL, ", ", &save))
         eps [n_eps++] = e;
-    desk.popts = (tongxin_opts_t) {
+    desk->popts = (tongxin_opts_t) {
         .endpoints = eps, .n_endpoints = n_eps, .unit = o->unit, .spool_dir = o->spool,
         .insecure = o->insecure, .key_file = o->key, .server_key = o->server_key,
-        .on_result = s_on_result, .result_arg = &desk, .ack_timeout_ms = 3000
+        .on_result = s_on_result, .result_arg = desk, .ack_timeout_ms = 3000
     };
-    desk.producer = tongxin_new (&desk.popts, err, sizeof err);
-    if (!desk.producer || desk_registry_start (&desk, err, sizeof err) != 0) {
-        desk_http_stop ();
+    desk->producer = tongxin_new (&desk->popts, err, sizeof err);
+    if (!desk->producer || desk_registry_start (desk, err, sizeof err) != 0) {
         fprintf (stderr, "tongxin-desk: %s\n", err);
         return 1;
     }
@@ -162,15 +142,49 @@ main (int argc, char **argv)
     //  read is translated per request (desk_tr).
     tx_i18n_reset ();
     tx_log (TX_LOG_INFO, "listening", "url=http://%s unit=%s login=%s", o->listen, o->unit,
-            desk.login ? "required" : "none");
-    if (desk.port)
-        tx_log (TX_LOG_INFO, "port", "port=%d", desk.port);
+            desk->login ? "required" : "none");
+    if (desk->port)
+        tx_log (TX_LOG_INFO, "port", "port=%d", desk->port);
     sd_notify (0, "READY=1");
-
     int sig = 0;
-    sigwait (&set, &sig);
+    sigwait (set, &sig);
     tx_log (TX_LOG_INFO, "stopping", "signal=%d", sig);
     sd_notify (0, "STOPPING=1");
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    tx_i18n_init ();
+    //  Blocked before any thread starts: only sigwait sees them.
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    desk_t desk = { .link = TONGXIN_LINK_CONNECTING };
+    desk_opts_t *o = &desk.opts;
+    int first, rc;
+    if (desk_options (o, argc, argv, &first) != 0)
+        rc = 2;
+    else
+    if (first < argc) {
+        if (strcmp (argv [first], "passwd") == 0 && first + 2 == argc)
+            rc = s_passwd (o, argv [first + 1]);
+        else {
+            fprintf (stderr, _("usage: tongxin-desk [OPTIONS] | tongxin-desk passwd USER\n"));
+            rc = 2;
+        }
+    }
+    else
+    if (!o->unit || (!o->insecure && (!o->key || !o->server_key)) || !o->endpoint) {
+        fprintf (stderr, _("tongxin-desk: give unit, endpoint, key and server_key "
+                           "(in the configuration file or as flags)\n"));
+        rc = 2;
+    }
+    else
+        rc = s_serve (&desk, &set);
     desk_http_stop ();
     desk_registry_stop (&desk);
     tongxin_destroy (&desk.producer);
@@ -179,7 +193,7 @@ main (int argc, char **argv)
     desk_catalog_destroy (&desk.zh);
     json_decref (desk.registry);
     free (desk.registry_text);
-    free (endpoints);
+    free (desk.endpoints);
     desk_options_free (o);
-    return 0;
+    return rc;
 }
