@@ -16,6 +16,8 @@
 
 #include "http.h"
 
+#define DESK_IMPORT_MAX_ROWS 5000  //  rows of a file
+
 void desk_import_template (desk_req_t *req, desk_resp_t *resp);
 void desk_import (desk_req_t *req, desk_resp_t *resp);
 

@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 73
+plan 74
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -174,6 +174,8 @@ is "$(printf '%s' "$(imp "$T/gbk.csv" 1)" | jq -r .sent)" null "a file with prob
 out=$(imp "$T/gbk2.csv" 1)
 for i in $(printf '%s' "$out" | jq -r '.ids[]'); do desk_wait_state "$i" stored || diag "$i not stored"; done
 is "$(count "WHERE type = 'visit'")" 4 "corrected, the GBK file's row is stored"
+{ printf '%s\r\n' "$hdr"; seq 5001 | sed 's/.*/2025-06-03 10:00,540522,5,来访,/'; } > "$T/long.csv"
+like "$(imp "$T/long.csv" 0 | jq -r .error)" '5000' "a file of more than 5000 rows is refused, saying the limit"
 head -c $((9 * 1024 * 1024)) /dev/zero | tr '\0' 'x' > "$T/big.csv"
 is "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: text/csv' \
       --data-binary "@$T/big.csv" "$durl/api/import?type=visit")" 413 "a request over the size cap is refused"
