@@ -115,9 +115,10 @@ static int
 s_list_dup (tx_registry_t *self, char ***out, char *const *list, size_t n)
 {
     *out = NULL;
-    if (!list || !n)
+    if (!list)
         return 0;
-    if (!(*out = s_alloc (self, sizeof (char *) * n)))
+    //  An empty list stays a list (an enum without values is not a text).
+    if (!(*out = s_alloc (self, sizeof (char *) * (n ? n : 1))))
         return -1;
     for (size_t k = 0; k < n; k++)
         if (s_opt_dup (self, &(*out) [k], list [k] ? list [k] : "") != 0)
@@ -500,9 +501,11 @@ tx_registry_pack (const tx_registry_t *self, msgpack_packer *pk)
     int rc = -1;
     if (!types || !regions)
         goto done;
-    memcpy (types, self->type_list, self->n_types * sizeof *types);
+    if (self->n_types)
+        memcpy (types, self->type_list, self->n_types * sizeof *types);
     qsort (types, self->n_types, sizeof *types, s_cmp_type);
-    memcpy (regions, self->region_list, self->n_regions * sizeof *regions);
+    if (self->n_regions)
+        memcpy (regions, self->region_list, self->n_regions * sizeof *regions);
     qsort (regions, self->n_regions, sizeof *regions, s_cmp_region);
     if (msgpack_pack_map (pk, 3)
     ||  s_pk_str (pk, "timezone") || s_pk_str (pk, tx_registry_timezone (self))
@@ -996,9 +999,11 @@ tx_registry_to_json (const tx_registry_t *self)
         json_decref (root);
         return NULL;
     }
-    memcpy (types, self->type_list, self->n_types * sizeof *types);
+    if (self->n_types)
+        memcpy (types, self->type_list, self->n_types * sizeof *types);
     qsort (types, self->n_types, sizeof *types, s_cmp_type);
-    memcpy (regions, self->region_list, self->n_regions * sizeof *regions);
+    if (self->n_regions)
+        memcpy (regions, self->region_list, self->n_regions * sizeof *regions);
     qsort (regions, self->n_regions, sizeof *regions, s_cmp_region);
     json_t *jt = json_array ();
     for (size_t i = 0; i < self->n_types; i++) {

@@ -214,6 +214,40 @@ s_check_reply (const uint8_t *data, size_t size)
     }
 }
 
+//  Revision 1.3: the registry request (collector side), the reply and the
+//  registry body (producer side: tx_registry_decode of hostile bytes); a
+//  body that decodes packs again, decodes again to the same version, and
+//  turns into JSON.
+static void
+s_check_registry (const uint8_t *data, size_t size)
+{
+    tx_registry_req_t req;
+    char err [256];
+    int rc = tx_wire_decode_registry_request (data, size, &req, err, sizeof err);
+    CHECK (rc == TX_WIRE_OK || rc == TX_WIRE_NOT_THIS || rc == TX_WIRE_MALFORMED);
+    CHECK (rc != TX_WIRE_OK || (req.req && (!req.have || (req.have_len >= 1 && req.have_len <= 64))));
+    tx_registry_rep_t rep;
+    rc = tx_wire_decode_registry_reply (data, size, &rep, err, sizeof err);
+    CHECK (rc == TX_WIRE_OK || rc == TX_WIRE_NOT_THIS || rc == TX_WIRE_MALFORMED);
+    const uint8_t *body = rc == TX_WIRE_OK && rep.body ? rep.body : data;
+    size_t body_len = rc == TX_WIRE_OK && rep.body ? rep.body_len : size;
+    tx_registry_t *reg = tx_registry_decode (body, body_len, err, sizeof err);
+    if (!reg)
+        return;
+    CHECK (strlen (tx_registry_version (reg)) == TX_REGISTRY_VERSION_LEN);
+    CHECK (tx_registry_seal (reg) == 0);
+    size_t len;
+    const uint8_t *canon = tx_registry_body (reg, &len);
+    tx_registry_t *again = tx_registry_decode (canon, len, err, sizeof err);
+    CHECK (again);
+    CHECK (strcmp (tx_registry_version (reg), tx_registry_version (again)) == 0);
+    char *json = tx_registry_to_json (again);
+    CHECK (json);
+    free (json);
+    tx_registry_unref (&again);
+    tx_registry_unref (&reg);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -226,5 +260,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_check_prescan (data, size);
     s_check_batch (data, size);
     s_check_reply (data, size);
+    s_check_registry (data, size);
     return 0;
 }

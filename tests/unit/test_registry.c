@@ -204,6 +204,29 @@ test_hostile (void **state)
     tx_registry_unref (&a);
 }
 
+//  An enum without values is still an enum once packed again (the fuzzer's
+//  round trip: decode, seal, decode).
+static void
+test_empty_enum (void **state)
+{
+    (void) state;
+    tx_registry_t *reg = tx_registry_new ();
+    tx_type_def_t *t = tx_registry_add_type (reg, "x", false, 1);
+    char *none [1] = { NULL };
+    tx_attr_def_t e = { .name = "e", .kind = TX_KIND_ENUM, .enum_values = none, .n_enum = 0 };
+    assert_int_equal (tx_registry_add_attr (reg, t, &e), 0);
+    assert_int_equal (tx_registry_seal (reg), 0);
+    size_t len;
+    const uint8_t *body = tx_registry_body (reg, &len);
+    char err [256] = "";
+    tx_registry_t *again = tx_registry_decode (body, len, err, sizeof err);
+    if (!again)
+        fail_msg ("the packed registry does not decode: %s", err);
+    assert_string_equal (tx_registry_version (reg), tx_registry_version (again));
+    tx_registry_unref (&again);
+    tx_registry_unref (&reg);
+}
+
 static int
 s_text (const tx_registry_t *reg, const char *type, const char *attr, const char *text,
         tx_value_t *v, char norm [TX_VALIDATE_NORM], char *msg, size_t size)
@@ -317,6 +340,7 @@ main (void)
         cmocka_unit_test (test_version),
         cmocka_unit_test (test_round_trip),
         cmocka_unit_test (test_hostile),
+        cmocka_unit_test (test_empty_enum),
         cmocka_unit_test (test_text_values),
         cmocka_unit_test (test_chinese),
     };
