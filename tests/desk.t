@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 74
+plan 75
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -186,6 +186,21 @@ desk_start d1 || exit 1
 desk_session
 is "$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')" "$n_before" \
    "after a restart, My reports is the same (the journal)"
+desk_stop
+
+# A desk speaking CURVE to a collector that does not: the status says what
+# the handshakes say (the page shows it to the clerk, for the administrator).
+$B/tongxin-admin key server --out "$T/server.key" >/dev/null
+$B/tongxin-admin --db "$db" key issue u1 --out "$T/u1.key" >/dev/null
+TONGXIN_LOCALEDIR=$B/locale $B/tongxin-desk --unit u1 --key "$T/u1.key" --server-key "$T/server.key.pub" \
+    --endpoint "$endpoint" --data "$T/d3" --listen 127.0.0.1:0 >"$T/d3.log" 2>&1 &
+dpid=$!; _dpids="$_dpids $dpid"
+wait_log "$T/d3.log" 'msg="port"' 1 10
+durl=http://127.0.0.1:$(sed -n 's/.*msg="port" port=\([0-9]*\).*/\1/p' "$T/d3.log")
+rm -f "$T/jar"
+for i in $(seq 150); do [ "$(dget /api/status | jq -r .link)" -ge 2 ] && break; sleep 0.1; done
+is "$(dget /api/status | jq -r '"\(.connected) \(.link)"')" "false 4" \
+   "status: offline, the collector speaks another mechanism (TONGXIN_LINK_MECHANISM)"
 desk_stop
 
 # A LAN address: refused without users, a login required with them.

@@ -119,6 +119,12 @@ function refreshStatus() {
     if (!st.connected)
       el.appendChild(h("span", { class: "note" },
                        t("Reports are kept on this computer and sent when the collector is reachable.")));
+    // What the handshakes say (libtongxin's TONGXIN_LINK_*): for the administrator.
+    var why = st.link === 2 ? t("The collector refuses this unit's key: ask the administrator for a new one.")
+            : st.link === 3 ? t("The collector's public key or address is wrong: ask the administrator.")
+            : st.link === 4 || st.link === 5 ? t("The address is not a Tongxin collector of this kind: ask the administrator.")
+            : "";
+    if (why) el.appendChild(h("span", { class: "note", id: "link-problem" }, why));
   });
 }
 
