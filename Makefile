@@ -271,3 +271,39 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# tongxin-desk (desk/, docs/desk.md): the web desk for a unit's clerks.  Its
+# page (desk/web/) is compiled in by tools/deskembed, which also lists the
+# page's msgids for /i18n/LANG.json.
+DESK_SRC   := $(wildcard desk/*.c)
+DESK_WEB   := $(sort $(wildcard desk/web/*))
+ifneq ($(DESK_SRC),)
+PROGS += $(B)/tongxin-desk
+all: $(B)/tongxin-desk
+endif
+$(B)/tools/deskembed: tools/deskembed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 $(WARN) -o $@ $<
+$(B)/gen/desk_assets.c: $(DESK_WEB) $(B)/tools/deskembed
+	@mkdir -p $(dir $@)
+	$(B)/tools/deskembed $(DESK_WEB) > $@.tmp && mv $@.tmp $@
+$(B)/gen/desk_assets.o: $(B)/gen/desk_assets.c
+	$(CC) $(CFLAGS) -Idesk -c $< -o $@
+$(B)/desk/%.o: CFLAGS += -Idesk -DTX_LOCALEDIR='"$(LOCALEDIR)"'
+$(B)/tongxin-desk: $(call obj,$(DESK_SRC)) $(B)/gen/desk_assets.o $(B)/libtongxin.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# Its user service and example configuration (in a directory of its own,
+# the tongxin-desk package's).
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+DESKDOCDIR  ?= $(DOCDIR)-desk
+install: install-desk
+install-desk: $(B)/tongxin-desk
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DESKDOCDIR)
+	install -m 0755 $(B)/tongxin-desk $(DESTDIR)$(BINDIR)/
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|' systemd/tongxin-desk.service \
+	    > $(DESTDIR)$(USERUNITDIR)/tongxin-desk.service
+	install -m 0644 systemd/desk.conf.example $(DESTDIR)$(DESKDOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/zh
+	install -m 0644 docs/desk-*.png $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/zh/desk.md $(DESTDIR)$(DOCDIR)/zh/
+.PHONY: install-desk

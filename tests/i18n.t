@@ -23,7 +23,7 @@ loc() { _l=$1; shift; env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG="$_l" "$@"; 
 missing=""
 while read -r f; do [ -f "$f" ] || missing="$missing $f"; done < po/POTFILES
 is "$missing" "" "every file of po/POTFILES exists"
-unlisted=$(grep -rlE '\b(N?_|NG_) *\("' --include='*.c' --include='*.h' common collector analytics admin producers \
+unlisted=$(grep -rlE '\b(N?_|NG_) *\("' --include='*.c' --include='*.h' common collector analytics admin producers desk \
            | grep -v '^common/i18n\.h$' | sort | comm -23 - "$(sort po/POTFILES > "$T/pf"; echo "$T/pf")")
 is "$unlisted" "" "every file that marks strings is in po/POTFILES"
 scripts/po template "$T/fresh.pot" 2>"$T/xgettext.err"; ok $? "scripts/po template (xgettext) runs"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make install puts everything under PREFIX (and DESTDIR).
 . tests/lib.sh
-plan 10
+plan 11
 make -s install B="$B" PREFIX="$T/prefix" SYSCONFDIR="$T/prefix/etc" >/dev/null 2>&1; ok $? "make install PREFIX=..."
 P=$T/prefix
 "$P/bin/tongxin-admin" --version | grep -q '^tongxin-admin '; ok $? "the installed tongxin-admin runs"
@@ -12,6 +12,10 @@ PKG_CONFIG_PATH=$P/lib/pkgconfig pkg-config --libs tongxin | grep -q -- '-ltongx
 [ -f "$P/lib/systemd/system/tongxin-collectord.service" ] && [ -f "$P/share/doc/tongxin/collectord.conf.example" ] \
     && grep -q "ExecStart=$P/sbin/tongxin-collectord" "$P/lib/systemd/system/tongxin-collectord.service"
 ok $? "the unit (pointing at the installed daemon) and the example config"
+[ -x "$P/bin/tongxin-desk" ] && [ -f "$P/share/man/man1/tongxin-desk.1" ] \
+    && grep -q "ExecStart=$P/bin/tongxin-desk" "$P/lib/systemd/user/tongxin-desk.service" \
+    && [ -f "$P/share/doc/tongxin-desk/desk.conf.example" ]
+ok $? "tongxin-desk, its man page, its user service (pointing at it) and example configuration"
 make -s install B="$B" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1 && [ -x "$T/dest/usr/bin/tongxin-admin" ]
 ok $? "DESTDIR is honoured"
 C=$T/prefix/etc/tongxin/collectord.conf
