@@ -27,8 +27,9 @@ extern "C" {
 #endif
 
 #define TONGXIN_VERSION_MAJOR 0
-#define TONGXIN_VERSION_MINOR 3   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
+#define TONGXIN_VERSION_MINOR 4   //  2: tongxin_event_check, _event_id, _full_cause, _id_parse, _text_valid, TONGXIN_ENOMEM
                                   //  3: protocol revision 1.2: tongxin_event_set_nth, on_result, revision
+                                  //  4: protocol revision 1.3: status (software, status_interval_ms)
 
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
@@ -45,7 +46,8 @@ extern "C" {
 
 //  Protocol limits an application may want to know (docs/protocol.md 10).
 #define TONGXIN_PROTOCOL_VERSION 1
-#define TONGXIN_PROTOCOL_REVISION 2 //  1.2: the newest revision this library speaks
+#define TONGXIN_PROTOCOL_REVISION 3 //  1.3: the newest revision this library speaks
+#define TONGXIN_MAX_SOFTWARE 200    //  bytes of tongxin_opts_t.software
 #define TONGXIN_MAX_NTH     65535   //  tongxin_event_set_nth
 #define TONGXIN_MAX_ATTRS   64      //  attributes per event
 #define TONGXIN_MAX_CODE    64      //  bytes: unit, type, partner, attribute names
@@ -118,9 +120,18 @@ typedef struct {
     tongxin_result_fn *on_result;   //  may be NULL: each verdict with its details
     void *result_arg;               //  passed to on_result
     int revision;                   //  protocol revision to speak: 0 = TONGXIN_PROTOCOL_REVISION;
-                                    //  1 = 1.0/1.1 (no duplicate details).  A collector that
-                                    //  answers a 1.2 batch "malformed" is spoken to in 1.1
-                                    //  from then on, and the batch is sent again
+                                    //  1 = 1.0/1.1 (no duplicate details); 2 = 1.2 (no status).
+                                    //  A collector that answers a 1.2 batch "malformed" is
+                                    //  spoken to in 1.1 from then on, and the batch is sent again
+    //  Revision 1.3: the producer tells the collector its state (a "status":
+    //  events waiting in the spool, when the oldest was spooled, when the
+    //  last verdict came, this software), once a collector's ack said it
+    //  takes it: on every connection, every status_interval_ms, and when
+    //  the spool has emptied.  Not answered; costs one small message.
+    const char *software;           //  name and version, e.g. "tongxin-send 0.9"; at most
+                                    //  TONGXIN_MAX_SOFTWARE bytes of printable UTF-8;
+                                    //  NULL: "libtongxin VERSION"
+    int status_interval_ms;         //  0: 60000; -1: never send a status
 } tongxin_opts_t;
 
 typedef struct {
