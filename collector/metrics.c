@@ -179,6 +179,9 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
                m->status_statements);
     s_counter (b, "tongxin_status_rows_written_total", "Rows of tongxin.producer_status they wrote.",
                m->status_rows_written);
+    s_printf (b, "# HELP tongxin_status_write_seconds_total Time spent in those statements.\n"
+                 "# TYPE tongxin_status_write_seconds_total counter\n"
+                 "tongxin_status_write_seconds_total %.6f\n", (double) m->status_write_us / 1e6);
     if (!m->status_gauges_ok)
         return;
     //  Aggregates over every active unit, from the table: no series per unit.

@@ -323,7 +323,9 @@ s_write (tx_status_t *self, const entry_t *e, size_t n)
         ok &= col [c].data != NULL;
     int rc = -1;
     if (ok) {
+        int64_t t0 = tx_clock_us ();
         PGresult *r = PQexecParams (self->db, s_upsert, COLS + 1, NULL, params, NULL, NULL, 0);
+        atomic_fetch_add (&self->m->status_write_us, (unsigned long long) (tx_clock_us () - t0));
         if (PQresultStatus (r) == PGRES_COMMAND_OK) {
             rc = 0;
             atomic_fetch_add (&self->m->status_rows_written, strtoull (PQcmdTuples (r), NULL, 10));

@@ -42,7 +42,9 @@ _Static_assert (TONGXIN_PROTOCOL_VERSION == TX_WIRE_VERSION && TONGXIN_MAX_ATTRS
 #define CLOSED_SPAN_MS  500                         //  over at least this long
 #define CLOSED_FAST_MS  1000                        //  a close this soon after connecting is
                                                     //  at our HELLO: not a slow collector
-#define STATUS_MS       60000                       //  a status at least this often (1.3)
+#define STATUS_MS       60000                       //  a status at most this often when the
+                                                    //  backlog changes (1.3)
+#define STATUS_IDLE     10                          //  unchanged: every STATUS_IDLE intervals
 #define STATUS_RETRY_MS 1000                        //  not sent (no connection): try again after
 #define STATUS_LINGER_MS 200                        //  at close, for a status just sent
 
@@ -330,7 +332,7 @@ struct tongxin_t {
     void *dealer;               //  the DEALER, for a status sent from a reply's handling
     uint64_t collector_rev;     //  the revision the collectors said in their acks: a
                                 //  status goes out only when >= 3; 0: not known yet
-    int64_t status_due_ms;      //  the next status at (0: at once)
+    int64_t status_due_ms;      //  the next status at (0: at once, whatever changed)
     int64_t status_sent_ms;     //  the last one sent at (0: none since the last ack's "rev")
     int64_t told_backlog;       //  the backlog it said (-1: none said)
     int64_t verdict_us;         //  the last verdict (ack or error) came at: unix µs, 0: none
@@ -557,9 +559,30 @@ s_status_send (tongxin_t *self, int64_t now)
         self->told_backlog = (int64_t) st.backlog;
         self->status_due_ms = now + self->status_ms;
     }
-    else
+    else {
         self->status_due_ms = now + STATUS_RETRY_MS;
+        self->told_backlog = -1;        //  so the retry goes, changed or not
+    }
     msgpack_sbuffer_destroy (&sb);
+}
+
+//  A status falls due: sent if the backlog changed since the last one (at
+//  most one per status_ms, so a busy producer sends one a minute), or
+//  every STATUS_IDLE intervals if not (an idle producer, one message in 10
+//  minutes: every message costs a collector of 10,000 connections a scan
+//  of libzmq's timers, docs/scaling.md).  Right after a connection, the
+//  first ack that says 1.3, or an emptied spool, status_due_ms is 0 and
+//  it goes at once.
+static void
+s_status_tick (tongxin_t *self, int64_t now)
+{
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    if (self->status_due_ms == 0 || (int64_t) ss.records != self->told_backlog
+    ||  now - self->status_sent_ms >= (int64_t) self->status_ms * STATUS_IDLE)
+        s_status_send (self, now);
+    else
+        self->status_due_ms = now + self->status_ms;
 }
 
 //  What an ack says of the collector's revision (1.3: its "rev").  An ack
@@ -1010,7 +1033,7 @@ s_pump (tongxin_t *self, void *dealer, uint64_t *after, tx_spool_rec_t *recs, in
             if (self->slots [i].used && self->slots [i].due_ms <= now)
                 s_send (self, dealer, &self->slots [i]);
         if (self->collector_rev >= 3 && self->status_due_ms <= now)
-            s_status_send (self, now);
+            s_status_tick (self, now);
     }
 }
 

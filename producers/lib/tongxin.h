@@ -126,12 +126,13 @@ typedef struct {
     //  Revision 1.3: the producer tells the collector its state (a "status":
     //  events waiting in the spool, when the oldest was spooled, when the
     //  last verdict came, this software), once a collector's ack said it
-    //  takes it: on every connection, every status_interval_ms, and when
-    //  the spool has emptied.  Not answered; costs one small message.
+    //  takes it: on every connection, when the backlog changed (at most once
+    //  per status_interval_ms), every 10 intervals when nothing changed, and
+    //  when the spool has emptied.  Not answered; one small message.
     const char *software;           //  name and version, e.g. "tongxin-send 0.9"; at most
                                     //  TONGXIN_MAX_SOFTWARE bytes of printable UTF-8;
                                     //  NULL: "libtongxin VERSION"
-    int status_interval_ms;         //  0: 60000; -1: never send a status
+    int status_interval_ms;         //  0: 60000 (idle: a status every 10 minutes); -1: never
 } tongxin_opts_t;
 
 typedef struct {

@@ -864,6 +864,48 @@ test_status_refused (void **state)
     s_fake_close (&c);
 }
 
+//  An idle producer (nothing waiting, nothing changed) sends a status only
+//  every 10 intervals; a backlog that changes is told within one.
+static void
+test_status_idle (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 100);
+    s_submit (tx, 1);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &g, 3);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_fake_recv_any (&c, 2000, &g, &st, sw, sizeof sw), 2);
+    assert_int_equal (st.backlog, 0);
+    int64_t t0 = tx_clock_ms ();
+    assert_int_equal (s_fake_recv_any (&c, 700, &g, &st, sw, sizeof sw), 0);
+    assert_int_equal (s_fake_recv_any (&c, 1500, &g, &st, sw, sizeof sw), 2);
+    int64_t idle = tx_clock_ms () - t0;
+    assert_true (idle >= 900 && idle <= 1600);
+    assert_int_equal (st.backlog, 0);
+    //  A change: the new event's batch, and within an interval a status
+    //  telling it (the batch stays unanswered).
+    s_submit (tx, 1);
+    int seen_status = 0;
+    for (int i = 0; i < 2; i++) {
+        int k = s_fake_recv_any (&c, 1000, &g, &st, sw, sizeof sw);
+        assert_true (k > 0);
+        if (k == 2) {
+            seen_status++;
+            assert_int_equal (st.backlog, 1);
+            assert_true (st.has_oldest);
+        }
+    }
+    assert_int_equal (seen_status, 1);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
 //  The software name is checked at tongxin_new.
 static void
 test_status_software (void **state)
@@ -899,6 +941,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_status_13, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_old_collector, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_idle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_software, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
