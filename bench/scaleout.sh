@@ -25,7 +25,8 @@
 # (bench/results/scaleout.txt) when both phases ran.
 #
 # Environment: B (build directory), SOCKETS (10000), IDLE (20), ACTIVE (30),
-# EVERY_MS (5000), EVENTS (5), STATUS (130; 0: no status phase), NOFILE (65536, as LimitNOFILE= in
+# EVERY_MS (5000), EVENTS (5), STATUS (130; 0: no status phase), STATUS_MS
+# (60000: each producer's status interval in that phase), NOFILE (65536, as LimitNOFILE= in
 # systemd/tongxin-collectord.service: the hard open-files limit of the
 # collector, which starts with a soft one of 1024, and the simulator's
 # limit; lowered to the hard limit of this shell if that is less: then the
@@ -40,6 +41,7 @@ ACTIVE=${ACTIVE:-30}
 EVERY_MS=${EVERY_MS:-5000}
 EVENTS=${EVENTS:-5}
 STATUS=${STATUS:-130}
+STATUS_MS=${STATUS_MS:-60000}
 NOFILE=${NOFILE:-65536}
 PRODUCERS=${PRODUCERS:-8}
 COLLECTOR_EVENTS=${COLLECTOR_EVENTS:-400000}
@@ -168,7 +170,7 @@ if want producers; then
               --keys "$tmp/conn.keys" --pid "$PID" --skip "$from" --sockets $((to - from)) --connect-s 300 \
               --idle-s "$IDLE" --active-s "$ACTIVE" --every-ms "$EVERY_MS" --events "$EVENTS" \
               --barrier "$tmp/barrier" --procs "$procs" --latency "$tmp/lat.$k" \
-              --status-s "$STATUS" --metrics "$MPORT" ) \
+              --status-s "$STATUS" --status-ms "$STATUS_MS" --metrics "$MPORT" ) \
             >"$tmp/conn.$k" 2>"$tmp/conn.$k.err" &
         pids="$pids $!"
     done

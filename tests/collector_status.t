@@ -7,7 +7,7 @@
 # a burst of statuses makes one write; a status cannot name another unit;
 # hostile values are refused without harm; the aggregate gauges appear.
 . tests/lib.sh
-plan 26
+plan 28
 ADMIN=$B/tongxin-admin
 RAW=$B/tests/tools/tx-raw
 DRV=$B/tests/tools/tx-driver
@@ -129,4 +129,17 @@ age=$(awk '$1 == "tongxin_backlog_oldest_seconds" { print $2 }' "$T/metrics")
 ok "$([ "${age:-0}" -ge 180000 ] && [ "$age" -lt 180100 ] && echo 0 || echo 1)" "the oldest backlog's age: ${age}s"
 is "$(awk '$1 == "tongxin_backlog_events" { print $2 }' "$T/metrics")" 4 "events waiting, all units"
 is "$(grep -c 'u1\|u2\|u3' "$T/metrics")" 0 "no series names a unit"
+
+# 6. Several collectors share a row: a write keeps the newest of each time
+# and the newest status, whoever wrote it (as if collector-b had just
+# heard from u2, an hour "later").
+sql "$db" "UPDATE tongxin.producer_status SET last_seen_at = now() + interval '1 hour',
+           status_at = now() + interval '1 hour', backlog = 42, collector = 'collector-b'
+           WHERE unit_code = 'u2'"
+$RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 200 \
+    map v=u:1 t=status backlog=u:9 oldest=t:now-60 >/dev/null
+sleep 4.5
+is "$(row u2 "backlog || ' ' || collector || ' ' || (last_seen_at > now() + interval '50 minutes')")" "42 collector-b true" \
+    "an older write does not undo a newer one (GREATEST, newest status)"
+is "$(row u2 "last_connected_at > now() - interval '1 minute'")" t "while its own newer times are kept"
 stop
