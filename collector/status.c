@@ -13,6 +13,7 @@
 #include "log.h"
 #include "safetext.h"
 #include "strmap.h"
+#include "utf8.h"
 
 #define STATUS_MIN_US  INT64_C (946684800000000)   //  2000-01-01T00:00:00Z
 #define STATUS_CHUNK   2000                        //  units per statement
@@ -451,9 +452,15 @@ tx_status_new (const tx_config_t *cfg, tx_metrics_t *m)
     char host [256] = "";
     if (!name && gethostname (host, sizeof host - 1) == 0)
         name = host;
-    snprintf (self->name, sizeof self->name, "%s", name ? name : "tongxin-collectord");
-    if (tx_safetext_find (self->name, NULL, 0) >= 0)
+    if (!name)
+        name = "tongxin-collectord";
+    size_t len = tx_utf8_prefix (name, strlen (name), sizeof self->name - 1);
+    memcpy (self->name, name, len);
+    self->name [len] = 0;
+    if (!tx_utf8_valid (name, strlen (name)) || tx_safetext_find (self->name, NULL, 0) >= 0) {
+        tx_log (TX_LOG_WARN, "name: not printable UTF-8; using tongxin-collectord", NULL);
         snprintf (self->name, sizeof self->name, "tongxin-collectord");
+    }
     atomic_store (&m->status_silent_days, cfg->status_silent_days);
     atomic_store (&m->status_backlog_hours, cfg->status_backlog_hours);
     return self;
