@@ -182,6 +182,8 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
     s_printf (b, "# HELP tongxin_status_write_seconds_total Time spent in those statements.\n"
                  "# TYPE tongxin_status_write_seconds_total counter\n"
                  "tongxin_status_write_seconds_total %.6f\n", (double) m->status_write_us / 1e6);
+    s_counter (b, "tongxin_status_rounds_total",
+               "Rounds of the status thread done (changed units written, gauges read).", m->status_rounds);
     if (!m->status_gauges_ok)
         return;
     //  Aggregates over every active unit, from the table: no series per unit.

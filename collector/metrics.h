@@ -68,6 +68,7 @@ typedef struct {
     atomic_ullong status_statements;            //  producer_status upserts (one per round and 2000 units)
     atomic_ullong status_rows_written;          //  rows they wrote
     atomic_ullong status_write_us;              //  time spent in them (µs)
+    atomic_ullong status_rounds;                //  rounds done (written, gauges read)
     atomic_int status_gauges_ok;                //  1 once the gauges below were read
     atomic_int status_silent_days;              //  the configured N of units_silent
     atomic_int status_backlog_hours;            //  the configured N of units_backlog_old

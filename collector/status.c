@@ -409,8 +409,11 @@ s_round (tx_status_t *self)
             s_disconnect (self);
     }
     free (copy);
-    if (self->db)
+    if (self->db) {
         s_gauges (self);
+        if (rc == 0)
+            atomic_fetch_add (&self->m->status_rounds, 1);
+    }
 }
 
 static void *

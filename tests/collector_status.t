@@ -1,7 +1,7 @@
 #!/bin/sh
 # Protocol revision 1.3, "status": producers tell their backlog, and the
 # collector keeps tongxin.producer_status, one row per unit written at most
-# once per round (status-flush-ms, here 500 ms or 2 s instead of a minute),
+# once per round (status-flush-ms, here 500 ms or 1 s instead of a minute),
 # as the tongxin_collector login.  A unit that spooled while the collector
 # was away shows its backlog soon after it reconnects, then 0 once drained;
 # a burst of statuses makes one write; a status cannot name another unit;
@@ -36,6 +36,15 @@ wait_sql() {
     while [ "$(sql "$db" "$2")" != "$3" ]; do
         [ "$(date +%s)" -lt "$_until" ] || return 1
         sleep 0.1
+    done
+}
+# rounds N: wait until the collector has done N more rounds (writes and gauges)
+rounds() {
+    _r=$(( $(metric tongxin_status_rounds_total) + $1 ))
+    _until=$(( $(date +%s) + 30 ))
+    while [ "$(metric tongxin_status_rounds_total)" -lt "$_r" ]; do
+        [ "$(date +%s)" -lt "$_until" ] || return 1
+        sleep 0.05
     done
 }
 start() {
@@ -74,17 +83,17 @@ is "$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE unit_code = 'u1'")" 1
 stop
 
 # 2. Many statuses from one unit: one write per round.
-start --status-flush-ms 2000 || exit 1
-sleep 2.2                               # a first (empty) round has passed
+start --status-flush-ms 1000 || exit 1
+rounds 1                                # a first (empty) round has passed
 w0=$(metric tongxin_status_rows_written_total)
 $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --repeat 200 --window 200 --timeout 300 \
     map v=u:1 t=status backlog=u:7 oldest=t:now-7200 software=s:raw >"$T/burst.out"
 is "$(sort -u "$T/burst.out")" "none" "a status is never answered"
-sleep 4.5
+rounds 2
 is "$(metric tongxin_status_received_total)" 200 "200 statuses received"
 w1=$(metric tongxin_status_rows_written_total)
 ok "$([ $((w1 - w0)) -ge 1 ] && [ $((w1 - w0)) -le 2 ] && echo 0 || echo 1)" \
-    "they made at most one write per round: $((w1 - w0)) (200 in under a second, rounds of 2 s)"
+    "they made at most one write per round: $((w1 - w0)) (200 in under a second, rounds of 1 s)"
 is "$(row u2 "backlog || ' ' || software")" "7 raw" "u2's row holds its last status"
 
 # 3. A status names no unit: another unit's row cannot be written.
@@ -93,7 +102,7 @@ $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 300 \
     map v=u:1 t=status backlog=u:99 unit=s:u1 >/dev/null
 $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 300 \
     map v=u:1 t=status backlog=u:5 >/dev/null
-sleep 4.5
+rounds 2
 is "$(row u1 "backlog || ' ' || status_at")" "$before" "a status claiming u1 does not touch u1's row"
 is "$(row u2 backlog)" 5 "a status of u2's key writes u2's row"
 is "$(metric tongxin_status_refused_total)" 1 "the status with a unit is refused"
@@ -106,7 +115,7 @@ for v in "backlog=i:-1" "backlog=u:18446744073709551615" "backlog=u:1 oldest=t:n
     $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 200 \
         map v=u:1 t=status $v >/dev/null
 done
-sleep 2.5
+rounds 2
 is "$(metric tongxin_status_refused_total)" 10 "9 hostile statuses refused and counted"
 is "$(row u2 "backlog || ' ' || software")" "5 raw" "u2's row keeps its last good status"
 kill -0 "$cpid"; ok $? "the collector is still running"
@@ -115,11 +124,11 @@ $DRV --endpoint "$ep" --unit u3 --spool "$T/spool-u3" --key "$T/u3.key" --server
 ok $? "and still stores events"
 
 # 5. The gauges: aggregates, no series per unit.
-sleep 2.5                               # u3's last event is written
+rounds 2                                # u3's last event is written
 sql "$db" "UPDATE tongxin.producer_status SET last_event_at = now() - interval '30 days' WHERE unit_code = 'u3'"
 $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 200 \
     map v=u:1 t=status backlog=u:4 oldest=t:now-180000 >/dev/null
-sleep 4.5
+rounds 2
 curl -s "http://127.0.0.1:$mport/metrics" >"$T/metrics"
 # u2 never sent an event, u3's last was 30 days ago; u1 sent today.
 is "$(awk '$1 == "tongxin_units_silent{days=\"7\"}" { print $2 }' "$T/metrics")" 2 "units silent for 7 days: u2, u3"
@@ -138,7 +147,7 @@ sql "$db" "UPDATE tongxin.producer_status SET last_seen_at = now() + interval '1
            WHERE unit_code = 'u2'"
 $RAW -e "$ep" --key "$T/u2.key" --server-key "$T/server.key.pub" --timeout 200 \
     map v=u:1 t=status backlog=u:9 oldest=t:now-60 >/dev/null
-sleep 4.5
+rounds 2
 is "$(row u2 "backlog || ' ' || collector || ' ' || (last_seen_at > now() + interval '50 minutes')")" "42 collector-b true" \
     "an older write does not undo a newer one (GREATEST, newest status)"
 is "$(row u2 "last_connected_at > now() - interval '1 minute'")" t "while its own newer times are kept"

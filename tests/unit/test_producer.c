@@ -906,6 +906,44 @@ test_status_idle (void **state)
     s_fake_close (&c);
 }
 
+//  A new connection hears the producer's state: the collector restarts
+//  while two events wait; the first thing after the handshake, with the
+//  resent batch, is a status with the backlog (its state was lost with
+//  the old connection, or it is another collector).
+static void
+test_status_reconnect (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 60000);
+    s_submit (tx, 1);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &g, 3);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_fake_recv_any (&c, 2000, &g, &st, sw, sizeof sw), 2);
+    assert_int_equal (st.backlog, 0);
+    s_fake_close (&c);
+    s_submit (tx, 2);                   //  spooled while the collector is away
+    s_fake_open (&c, "c");
+    int statuses = 0;
+    for (int i = 0; i < 4 && !statuses; i++) {
+        int k = s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw);
+        assert_true (k > 0);
+        if (k == 2) {
+            statuses++;
+            assert_int_equal (st.backlog, 2);
+            assert_true (st.has_oldest && st.has_verdict);
+        }
+    }
+    assert_int_equal (statuses, 1);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
 //  The software name is checked at tongxin_new.
 static void
 test_status_software (void **state)
@@ -942,6 +980,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_status_old_collector, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_idle, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_status_software, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
