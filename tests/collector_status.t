@@ -7,7 +7,7 @@
 # a burst of statuses makes one write; a status cannot name another unit;
 # hostile values are refused without harm; the aggregate gauges appear.
 . tests/lib.sh
-plan 28
+plan 30
 ADMIN=$B/tongxin-admin
 RAW=$B/tests/tools/tx-raw
 DRV=$B/tests/tools/tx-driver
@@ -122,6 +122,13 @@ kill -0 "$cpid"; ok $? "the collector is still running"
 $DRV --endpoint "$ep" --unit u3 --spool "$T/spool-u3" --key "$T/u3.key" --server-key "$T/server.key.pub" \
     --count 3 --wait 10 >/dev/null 2>&1
 ok $? "and still stores events"
+# tongxin-send names itself, and tells its emptied spool before it exits.
+$B/tongxin-send --unit u3 --key "$T/u3.key" --server-key "$T/server.key.pub" --endpoint "$ep" \
+    --spool "$T/spool-send" --type cloud_meeting --at 2025-04-01T05:00:00+08:00 \
+    --attr participants=3 --attr "topic=status $$" >/dev/null 2>&1
+ok $? "tongxin-send stores its event"
+rounds 2
+is "$(row u3 "software || ' ' || backlog")" "tongxin-send $(cat VERSION) 0" "and its status reaches the table"
 
 # 5. The gauges: aggregates, no series per unit.
 rounds 2                                # u3's last event is written
