@@ -203,7 +203,8 @@ PCDIR   ?= $(LIBDIR)/pkgconfig
 # tests/fuzz/regressions.txt, which make check replays under ASan).
 FUZZ_TIME ?= 60
 FUZZ_SRC   = tests/fuzz/fuzz_wire.c common/prescan.c common/utf8.c common/uuid.c common/wire.c \
-             common/buf.c common/strmap.c common/lex.c common/registry.c common/validate.c
+             common/buf.c common/strmap.c common/lex.c common/registry.c common/validate.c \
+             common/safetext.c
 $(B)/fuzz/fuzz_wire: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \

@@ -15,6 +15,7 @@
  *                     [--sockets N] [--connect-s S] [--idle-s S] [--active-s S]
  *                     [--every-ms M] [--events E] [--skip K]
  *                     [--barrier DIR --procs P] [--latency FILE]
+ *                     [--status-s S [--status-ms M] [--metrics PORT]]
  *           connects N DEALER sockets (CURVE, heartbeats as the producer
  *           library sets them), sends one 1-event batch on each and waits
  *           up to --connect-s s (120) for every ack (so all are connected
@@ -29,6 +30,11 @@
  *           the idle and active phases together, for when one process may
  *           not hold 2 N descriptors.  --latency FILE writes every
  *           latency measured, "connect µs" or "ack µs" a line.
+ *           --status-s S adds a phase after the idle one: S s in which every
+ *           socket sends a status (protocol revision 1.3) every M ms (60000,
+ *           as libtongxin), spread evenly; with --metrics PORT (the
+ *           collector's) it reads how many statuses the collector kept and
+ *           how many statements and rows it wrote to producer_status.
  *           Prints one line of key=value figures:
  *             sockets connected events acked missing
  *             connect_hwm_kb  idle_rss_kb  idle_hwm_kb  active_rss_kb  active_hwm_kb
@@ -43,8 +49,15 @@
  *             batches_timed ack_p50_ms ack_p99_ms ack_max_ms   the trickle's
  *                             batches, zmq_send to ack
  *             self_cpu_pct    this process's CPU during the trickle
+ *             status_s status_sent status_cpu_pct status_thread_cpu_pct
+ *                             the status phase: its length, statuses sent,
+ *                             collector CPU, of which its tx-status thread
+ *             status_received status_writes status_rows status_write_s
+ *                             the collector's counters over the phase
+ *                             (-1 without --metrics)
  *  Exit: 0, 1 on failure (a socket never acknowledged), 2 on bad usage.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <libpq-fe.h>
@@ -53,6 +66,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -418,6 +432,57 @@ s_lat_write (FILE *f, const char *tag, const lat_t *l)
         fprintf (f, "%s %lld\n", tag, (long long) l->v [i]);
 }
 
+//  The value of the counter NAME at http://127.0.0.1:PORT/metrics, or -1.
+static double
+s_metric (int port, const char *name)
+{
+    if (port <= 0)
+        return -1;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || connect (fd, (struct sockaddr *) &a, sizeof a) != 0) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (write (fd, req, strlen (req)) < 0) {
+        close (fd);
+        return -1;
+    }
+    static char buf [262144];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read (fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t) r;
+    close (fd);
+    buf [n] = 0;
+    size_t len = strlen (name);
+    for (char *p = buf; (p = strstr (p, name)); p += len)
+        if ((p == buf || p [-1] == '\n') && p [len] == ' ')
+            return strtod (p + len + 1, NULL);
+    return -1;
+}
+
+//  Sends a status (revision 1.3) on c: a small backlog, as a producer
+//  that is a little behind would.  0 or -1.
+static int
+s_status (conn_t *c, msgpack_sbuffer *sb, int i)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    tx_status_msg_t st = { .backlog = (uint64_t) (i % 4), .has_verdict = true,
+                           .verdict_sec = now.tv_sec - 30, .software = "bench/connections 1.0" };
+    if (st.backlog) {
+        st.has_oldest = true;
+        st.oldest_sec = now.tv_sec - 60;
+    }
+    if (tx_wire_pack_status (sb, &st, NULL, 0) != 0)
+        return -1;
+    return zmq_send (c->sock, sb->data, sb->size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
 typedef struct {
     const char *endpoint, *server_key, *keys;
     int sockets, pid, idle_s, active_s, every_ms, events, connect_s;
@@ -425,6 +490,9 @@ typedef struct {
     const char *barrier;        //  directory shared with the other processes
     int procs;                  //  processes that meet there
     const char *latency;        //  file for every latency, or NULL
+    int status_s;               //  the status phase's length (0: none)
+    int status_ms;              //  a status on each socket this often
+    int metrics;                //  the collector's metrics port (0: none)
 } opts_t;
 
 static int
@@ -556,6 +624,47 @@ s_run (const opts_t *o)
     if (s_barrier (o->barrier, o->procs, 2, ep, conns, dec, &in_flight, &acked) != 0)
         return 1;
 
+    //  Phase 2b: idle but for a status on every socket every status_ms,
+    //  spread evenly (socket i at start + i * status_ms / n, + status_ms ...).
+    long status_sent = 0, status_ticks = 0, status_thread = 0;
+    int64_t status_ms_run = 0;
+    long long m_recv = -1, m_writes = -1, m_rows = -1;
+    double m_write_s = -1;
+    if (o->status_s > 0) {
+        double r0 = s_metric (o->metrics, "tongxin_status_received_total");
+        double w0 = s_metric (o->metrics, "tongxin_status_writes_total");
+        double q0 = s_metric (o->metrics, "tongxin_status_rows_written_total");
+        double t0 = s_metric (o->metrics, "tongxin_status_write_seconds_total");
+        int64_t sstart = tx_clock_ms (), round = sstart;
+        ticks0 = s_ticks (pid, NULL);
+        long th0 = s_ticks (pid, "tx-status");
+        int cur = 0;
+        deadline = sstart + (int64_t) o->status_s * 1000;
+        for (int64_t now = sstart; now < deadline; now = tx_clock_ms ()) {
+            int64_t due;
+            while ((due = round + (int64_t) cur * o->status_ms / n) <= now) {
+                status_sent += s_status (&conns [cur], &sb, cur) == 0;
+                if (++cur == n) {
+                    cur = 0;
+                    round += o->status_ms;
+                }
+            }
+            int64_t wait = (due < deadline ? due : deadline) - now;
+            acked += s_wait (ep, conns, (int) wait, dec, &in_flight);
+        }
+        status_ms_run = tx_clock_ms () - sstart;
+        status_ticks = s_ticks (pid, NULL) - ticks0;
+        status_thread = s_ticks (pid, "tx-status") - th0;
+        if (r0 >= 0) {
+            m_recv = (long long) (s_metric (o->metrics, "tongxin_status_received_total") - r0);
+            m_writes = (long long) (s_metric (o->metrics, "tongxin_status_writes_total") - w0);
+            m_rows = (long long) (s_metric (o->metrics, "tongxin_status_rows_written_total") - q0);
+            m_write_s = s_metric (o->metrics, "tongxin_status_write_seconds_total") - t0;
+        }
+        if (s_barrier (o->barrier, o->procs, 4, ep, conns, dec, &in_flight, &acked) != 0)
+            return 1;
+    }
+
     //  Phase 3: a trickle on every socket, spread over the interval; each
     //  batch's latency is from its zmq_send to its ack.
     s_lat = &ack_lat;
@@ -618,7 +727,9 @@ s_run (const opts_t *o)
             "idle_hwm_kb=%ld active_rss_kb=%ld active_hwm_kb=%ld "
             "connect_s=%.1f connect_p50_ms=%.0f connect_p99_ms=%.0f connect_cpu_pct=%.1f connect_zap_cpu_pct=%.1f "
             "connect_fds=%ld idle_s=%.1f idle_cpu_pct=%.1f idle_fds=%ld active_s=%.1f active_cpu_pct=%.1f "
-            "active_fds=%ld batches_timed=%zu ack_p50_ms=%.1f ack_p99_ms=%.1f ack_max_ms=%.1f self_cpu_pct=%.1f\n",
+            "active_fds=%ld batches_timed=%zu ack_p50_ms=%.1f ack_p99_ms=%.1f ack_max_ms=%.1f self_cpu_pct=%.1f "
+            "status_s=%.1f status_sent=%ld status_cpu_pct=%.1f status_thread_cpu_pct=%.2f "
+            "status_received=%lld status_writes=%lld status_rows=%lld status_write_s=%.3f\n",
             n, connected, s_sent_events, (long long) acked, (long long) in_flight, connect_hwm, idle_rss,
             idle_hwm, active_rss, active_hwm,
             (double) connect_ms / 1000.0, s_pct_ms (&connect_lat, 50), s_pct_ms (&connect_lat, 99),
@@ -626,7 +737,9 @@ s_run (const opts_t *o)
             (double) idle_ms / 1000.0, s_cpu_pct (idle_ticks, idle_ms), idle_fds,
             (double) active_ms / 1000.0, s_cpu_pct (active_ticks, active_ms), active_fds,
             ack_lat.n, s_pct_ms (&ack_lat, 50), s_pct_ms (&ack_lat, 99), s_pct_ms (&ack_lat, 100),
-            s_cpu_pct (self_ticks, active_ms));
+            s_cpu_pct (self_ticks, active_ms),
+            (double) status_ms_run / 1000.0, status_sent, s_cpu_pct (status_ticks, status_ms_run),
+            s_cpu_pct (status_thread, status_ms_run), m_recv, m_writes, m_rows, m_write_s);
     for (int i = 0; i < n; i++)
         zmq_close (conns [i].sock);
     close (ep);
@@ -645,7 +758,7 @@ main (int argc, char **argv)
 {
     const char *db = NULL, *keys = NULL, *prefix = "conn-";
     opts_t o = { .sockets = 1000, .idle_s = 10, .active_s = 10, .every_ms = 1000, .events = 10,
-                 .connect_s = 120, .procs = 1 };
+                 .connect_s = 120, .procs = 1, .status_ms = 60000 };
     static struct option lo [] = {
         { "db", required_argument, 0, 'd' }, { "keys", required_argument, 0, 'k' },
         { "sockets", required_argument, 0, 'n' }, { "prefix", required_argument, 0, 'p' },
@@ -655,6 +768,8 @@ main (int argc, char **argv)
         { "events", required_argument, 0, 'E' }, { "connect-s", required_argument, 0, 'c' },
         { "skip", required_argument, 0, 's' }, { "barrier", required_argument, 0, 'b' },
         { "procs", required_argument, 0, 'r' }, { "latency", required_argument, 0, 'l' },
+        { "status-s", required_argument, 0, 'S' }, { "status-ms", required_argument, 0, 'M' },
+        { "metrics", required_argument, 0, 'x' },
         { 0, 0, 0, 0 }
     };
     int c;
@@ -676,6 +791,9 @@ main (int argc, char **argv)
             case 'b': o.barrier = optarg; break;
             case 'r': o.procs = atoi (optarg); break;
             case 'l': o.latency = optarg; break;
+            case 'S': o.status_s = atoi (optarg); break;
+            case 'M': o.status_ms = atoi (optarg) > 0 ? atoi (optarg) : 60000; break;
+            case 'x': o.metrics = atoi (optarg); break;
             default: return 2;
         }
     }
@@ -694,6 +812,6 @@ main (int argc, char **argv)
                      "       connections run --endpoint E --server-key K --keys FILE --pid PID [--sockets N]\n"
                      "                       [--connect-s S] [--idle-s S] [--active-s S] [--every-ms M]\n"
                      "                       [--events E] [--skip K] [--barrier DIR --procs P]\n"
-                     "                       [--latency FILE]\n");
+                     "                       [--latency FILE] [--status-s S [--status-ms M] [--metrics PORT]]\n");
     return 2;
 }

@@ -9,7 +9,10 @@
 #             5 s / 15 s as in libtongxin): time to connect them all, then
 #             IDLE s idle and ACTIVE s of a trickle (EVENTS events every
 #             EVERY_MS ms on each); the collector's RSS, VmHWM, CPU and
-#             open descriptors per phase, the trickle's ack latency.
+#             open descriptors per phase, the trickle's ack latency;
+#             between the two, STATUS s in which each sends a status
+#             (protocol revision 1.3) every 60 s: the collector's CPU, and
+#             its writes to tongxin.producer_status (one round a minute).
 # collectors  throughput with 1, 2 and 3 collectors on one database:
 #             PRODUCERS bench/load processes, each listing every collector's
 #             endpoint (libtongxin spreads its batches over the connected
@@ -22,7 +25,8 @@
 # (bench/results/scaleout.txt) when both phases ran.
 #
 # Environment: B (build directory), SOCKETS (10000), IDLE (20), ACTIVE (30),
-# EVERY_MS (5000), EVENTS (5), NOFILE (65536, as LimitNOFILE= in
+# EVERY_MS (5000), EVENTS (5), STATUS (130; 0: no status phase), STATUS_MS
+# (60000: each producer's status interval in that phase), NOFILE (65536, as LimitNOFILE= in
 # systemd/tongxin-collectord.service: the hard open-files limit of the
 # collector, which starts with a soft one of 1024, and the simulator's
 # limit; lowered to the hard limit of this shell if that is less: then the
@@ -36,6 +40,8 @@ IDLE=${IDLE:-20}
 ACTIVE=${ACTIVE:-30}
 EVERY_MS=${EVERY_MS:-5000}
 EVENTS=${EVENTS:-5}
+STATUS=${STATUS:-130}
+STATUS_MS=${STATUS_MS:-60000}
 NOFILE=${NOFILE:-65536}
 PRODUCERS=${PRODUCERS:-8}
 COLLECTOR_EVENTS=${COLLECTOR_EVENTS:-400000}
@@ -163,7 +169,8 @@ if want producers; then
           exec "$B"/bench/connections run --endpoint "$EP" --server-key "$tmp/server.key.pub" \
               --keys "$tmp/conn.keys" --pid "$PID" --skip "$from" --sockets $((to - from)) --connect-s 300 \
               --idle-s "$IDLE" --active-s "$ACTIVE" --every-ms "$EVERY_MS" --events "$EVENTS" \
-              --barrier "$tmp/barrier" --procs "$procs" --latency "$tmp/lat.$k" ) \
+              --barrier "$tmp/barrier" --procs "$procs" --latency "$tmp/lat.$k" \
+              --status-s "$STATUS" --status-ms "$STATUS_MS" --metrics "$MPORT" ) \
             >"$tmp/conn.$k" 2>"$tmp/conn.$k.err" &
         pids="$pids $!"
     done
@@ -207,6 +214,17 @@ if want producers; then
     fig producers_ack_p99_ms "$(pct ack 99)"
     fig producers_ack_max_ms "$(pct ack 100)"
     fig producers_missing_acks "$(sum missing)"
+    if [ "$STATUS" -gt 0 ]; then
+        st_s=$(kv status_s "$tmp/conn")
+        fig producers_status_phase_s "$st_s"
+        fig producers_status_sent "$(sum status_sent)"
+        fig producers_status_received "$(kv status_received "$tmp/conn")"
+        fig producers_status_cpu_pct "$(kv status_cpu_pct "$tmp/conn")"
+        fig producers_status_thread_cpu_pct "$(kv status_thread_cpu_pct "$tmp/conn")"
+        fig producers_status_writes_per_min "$(calc .1f "$(kv status_writes "$tmp/conn") * 60 / $st_s")"
+        fig producers_status_rows_per_min "$(calc .0f "$(kv status_rows "$tmp/conn") * 60 / $st_s")"
+        fig producers_status_write_ms_per_min "$(calc .0f "$(kv status_write_s "$tmp/conn") * 60000 / $st_s")"
+    fi
     fig producers_simulator_cpu_pct "$(sum self_cpu_pct)"
     sent=$(sum events)
     [ "$stored" = "$sent" ] || die "producers: $stored rows stored, $sent events sent"

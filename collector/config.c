@@ -79,6 +79,14 @@ static const option_t s_options [] = {
       N_("debug, info, warn or error") },
     { "zap-domain", T_STR, OFF (zap_domain), "tongxin", 0, 0,
       N_("ZAP domain of the CURVE handshake") },
+    { "name", T_STR, OFF (name), "", 0, 0,
+      N_("this collector's name in tongxin.producer_status (empty: the host name)") },
+    { "status-flush-ms", T_INT, OFF (status_flush_ms), "60000", 100, 3600000,
+      N_("milliseconds between writes of what producers told (tongxin.producer_status): each unit's row at most once per interval") },
+    { "status-silent-days", T_INT, OFF (status_silent_days), "7", 1, 3650,
+      N_("metrics: a unit is silent when no event of it arrived for this many days") },
+    { "status-backlog-hours", T_INT, OFF (status_backlog_hours), "24", 1, 87600,
+      N_("metrics: a unit's backlog is old when its oldest waiting event was spooled this many hours ago") },
 };
 #define NOPTIONS (int) (sizeof s_options / sizeof s_options [0])
 

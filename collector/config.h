@@ -33,6 +33,10 @@ typedef struct {
     int rejected_prefix;            //  bytes kept of a refused whole message
     char *log_level;                //  debug, info, warn, error
     char *zap_domain;               //  ZAP domain
+    char *name;                     //  this collector in tongxin.producer_status ("" = host name)
+    int status_flush_ms;            //  producer_status written every this often (status.h)
+    int status_silent_days;         //  gauge: units without an event for this many days
+    int status_backlog_hours;       //  gauge: units with reports waiting longer than this
 } tx_config_t;
 
 //  Fills cfg from defaults, then --config FILE (if given), then the other

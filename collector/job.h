@@ -58,6 +58,7 @@ typedef struct tx_job_t {
     size_t rid_len;             //  bytes
     uint64_t batch_id;          //  0 = unknown
     bool want_dups;             //  revision 1.2 batch ("rev" >= 2): the ack carries "dups"
+    uint64_t rev;               //  the batch's "rev" (0: none); >= 3: the ack carries "rev"
     int error;                  //  tx_error_t: answer an error instead of an ack
     size_t count;               //  events in the batch
     uint8_t *results;           //  count results (TX_RESULT_*)

@@ -178,6 +178,36 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
               (unsigned long long) m->registry_full, (unsigned long long) m->registry_unchanged,
               (unsigned long long) m->registry_limited);
     s_counter (b, "tongxin_registry_reply_bytes_total", "Bytes of registry replies sent.", m->registry_bytes);
+    s_counter (b, "tongxin_status_received_total",
+               "Producer status messages (protocol revision 1.3) kept.", m->status_received);
+    s_counter (b, "tongxin_status_refused_total",
+               "Producer status messages refused (malformed, or times out of range).", m->status_refused);
+    s_counter (b, "tongxin_status_writes_total",
+               "Statements that wrote tongxin.producer_status (one per round of status-flush-ms).",
+               m->status_statements);
+    s_counter (b, "tongxin_status_rows_written_total", "Rows of tongxin.producer_status they wrote.",
+               m->status_rows_written);
+    s_printf (b, "# HELP tongxin_status_write_seconds_total Time spent in those statements.\n"
+                 "# TYPE tongxin_status_write_seconds_total counter\n"
+                 "tongxin_status_write_seconds_total %.6f\n", (double) m->status_write_us / 1e6);
+    s_counter (b, "tongxin_status_rounds_total",
+               "Rounds of the status thread done (changed units written, gauges read).", m->status_rounds);
+    if (!m->status_gauges_ok)
+        return;
+    //  Aggregates over every active unit, from the table: no series per unit.
+    s_printf (b, "# HELP tongxin_units_silent Active units with no event received for the given days "
+                 "(status-silent-days).\n# TYPE tongxin_units_silent gauge\n"
+                 "tongxin_units_silent{days=\"%d\"} %lld\n",
+              (int) m->status_silent_days, (long long) m->units_silent);
+    s_printf (b, "# HELP tongxin_units_backlog_old Units whose oldest waiting event was spooled more "
+                 "than the given hours ago (status-backlog-hours).\n# TYPE tongxin_units_backlog_old gauge\n"
+                 "tongxin_units_backlog_old{hours=\"%d\"} %lld\n",
+              (int) m->status_backlog_hours, (long long) m->units_backlog_old);
+    s_gauge (b, "tongxin_units_backlog", "Units whose producer last told a backlog.", m->units_backlog);
+    s_gauge (b, "tongxin_backlog_events", "Events waiting in the producers' spools, as last told.",
+             m->backlog_events);
+    s_gauge (b, "tongxin_backlog_oldest_seconds",
+             "Age of the oldest event waiting in any producer's spool (0: none).", m->backlog_oldest_seconds);
 }
 
 static enum MHD_Result

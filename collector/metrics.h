@@ -63,6 +63,20 @@ typedef struct {
     atomic_ullong http_shed;                    //  metrics clients closed to make room
     atomic_llong queue_jobs;                    //  batches waiting for / in the writer
     atomic_llong queue_bytes;
+    atomic_ullong status_received;              //  status messages (revision 1.3) kept
+    atomic_ullong status_refused;               //  status messages refused (malformed, bad times)
+    atomic_ullong status_statements;            //  producer_status upserts (one per round and 2000 units)
+    atomic_ullong status_rows_written;          //  rows they wrote
+    atomic_ullong status_write_us;              //  time spent in them (µs)
+    atomic_ullong status_rounds;                //  rounds done (written, gauges read)
+    atomic_int status_gauges_ok;                //  1 once the gauges below were read
+    atomic_int status_silent_days;              //  the configured N of units_silent
+    atomic_int status_backlog_hours;            //  the configured N of units_backlog_old
+    atomic_llong units_silent;                  //  active units without an event for N days
+    atomic_llong units_backlog;                 //  units whose last status had a backlog
+    atomic_llong units_backlog_old;             //  of them, oldest waiting more than N hours
+    atomic_llong backlog_oldest_seconds;        //  age of the oldest waiting event of any unit
+    atomic_llong backlog_events;                //  events waiting in every unit's spool
     atomic_int db_up;                           //  1 while the database answers
     atomic_int schema_ok;                       //  1 if the schema version is the expected one
     //  Registry requests (protocol revision 1.3, server.c)

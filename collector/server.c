@@ -21,6 +21,7 @@
 #include "refusals.h"
 #include "regholder.h"
 #include "strmap.h"
+#include "status.h"
 #include "utf8.h"
 #include "validate.h"
 #include "writer.h"
@@ -62,6 +63,7 @@ typedef struct {
     tx_strmap_t *reg_budgets;       //  registry requests: unit (or sender) -> reg_budget_t *
     struct reg_budget_t *reg_budget_list;   //  every budget, to free
     msgpack_sbuffer reg_reply;      //  scratch for a registry reply
+    tx_status_t *status;            //  what producers told and when we saw them (status.h)
 } server_t;
 
 //  ----------------------------------------------------------------- receive
@@ -192,9 +194,16 @@ s_process (server_t *r, zmq_msg_t *rid, zmq_msg_t *payload, const char *sender,
 {
     const uint8_t *data = zmq_msg_data (payload);
     size_t size = zmq_msg_size (payload);
-    tx_batch_t batch;
+    tx_message_t msg;
     char err [160];
-    int rc = tx_wire_decode_batch (data, size, &batch, r->dec, err, sizeof err);
+    int rc = tx_wire_decode_message (data, size, &msg, r->dec, err, sizeof err);
+    tx_status_seen (r->status, auth_unit, s_wall_ms () * 1000, rc == TX_WIRE_OK && msg.type == TX_MSG_BATCH);
+    if (msg.type == TX_MSG_STATUS) {
+        //  Revision 1.3: kept for tongxin.producer_status, never answered.
+        tx_status_message (r->status, auth_unit, rc, &msg.status, err, (int64_t) r->cfg->max_skew * 1000000);
+        return NULL;
+    }
+    const tx_batch_t batch = msg.batch;
     tx_job_t *job = s_job_new (rc == TX_WIRE_OK ? batch.count : 0, rid, sender);
     if (!job)
         return NULL;
@@ -209,6 +218,7 @@ s_process (server_t *r, zmq_msg_t *rid, zmq_msg_t *payload, const char *sender,
         return s_refuse (r, job, tx_wire_rc_error (rc), batch.batch_id, err, data, size);
     job->batch_id = batch.batch_id;
     job->want_dups = batch.rev >= 2;
+    job->rev = batch.rev;
     atomic_fetch_add (&r->m->events_received, batch.count);
     if (s_validate_batch (r, job, &batch, auth_unit, reg, data, size) != 0) {
         tx_log (TX_LOG_ERROR, "out of memory building a batch; dropped unanswered", NULL);
@@ -552,7 +562,8 @@ s_build (server_t *r)
     r->writer = r->registry ? tx_writer_new (cfg, &r->queue, r->registry, r->ctx, ACK_ENDPOINT, r->m) : NULL;
     r->dec = tx_wire_decoder_new ();
     r->refusals = tx_refusals_new ((size_t) cfg->rejected_budget * 1024, (size_t) cfg->rejected_prefix);
-    if (!r->writer || !r->dec || !r->refusals) {
+    r->status = cfg->insecure ? NULL : tx_status_new (cfg, r->m);
+    if (!r->writer || !r->dec || !r->refusals || (!cfg->insecure && (!r->status || tx_status_start (r->status) != 0))) {
         tx_log (TX_LOG_ERROR, "out of memory starting", NULL);
         return -1;
     }
@@ -610,7 +621,7 @@ s_start (server_t *r)
 {
     if (s_build (r) != 0 || tx_writer_start (r->writer, &s_stop) != 0)
         return -1;
-    if (!r->cfg->insecure && !(r->zap = tx_zap_start (r->cfg, r->ctx, r->registry, r->m)))
+    if (!r->cfg->insecure && !(r->zap = tx_zap_start (r->cfg, r->ctx, r->registry, r->m, r->status)))
         return -1;
     return s_listen (r);
 }
@@ -708,6 +719,7 @@ s_close (server_t *r)
     tx_guard_destroy (&r->guard);
     tx_wire_decoder_destroy (&r->dec);
     tx_refusals_destroy (&r->refusals);
+    tx_status_destroy (&r->status);
     tx_buf_reset (&r->jsonb);
     tx_buf_reset (&r->content);
     s_registry_close (r);

@@ -774,8 +774,8 @@ s_pack_ack (tx_writer_t *self, const tx_job_t *job, char *err, size_t errlen)
             nd++;
         }
     }
-    int rc = tx_wire_pack_ack_dups (&self->ack, job->batch_id, job->results, job->count, rej, nr,
-                                    job->want_dups, dups, nd, err, errlen);
+    int rc = tx_wire_pack_ack_rev (&self->ack, job->batch_id, job->results, job->count, rej, nr,
+                                   job->rev, dups, nd, err, errlen);
     for (size_t k = 0; k < nr; k++)
         free (msgs [k]);
     return rc;

@@ -27,6 +27,7 @@ struct tx_zap_t {
     void *ctx;
     tx_regholder_t *registry;
     tx_metrics_t *m;
+    tx_status_t *status;            //  told of every unit let in (may be NULL)
     pthread_t thread;
     atomic_int stop;                //  set by destroy
     pthread_mutex_t lock;           //  guards ready
@@ -218,7 +219,9 @@ s_answer (tx_zap_t *self, void *sock, zmq_msg_t *part, int n)
     tx_hs_cause_t cause;
     const char *status = s_decide (self, part, n, user, sizeof user, z85, &cause);
     bool ok = *status == '2';
-    if (!ok) {
+    if (ok)
+        tx_status_connected (self->status, user, tx_status_wall_us ());
+    else {
         char addr [64] = "";
         if (n >= 4)
             snprintf (addr, sizeof addr, "%.*s", (int) zmq_msg_size (&part [3]),
@@ -322,12 +325,13 @@ s_free (tx_zap_t *self)
 }
 
 tx_zap_t *
-tx_zap_start (const tx_config_t *cfg, void *zmq_ctx, tx_regholder_t *registry, tx_metrics_t *m)
+tx_zap_start (const tx_config_t *cfg, void *zmq_ctx, tx_regholder_t *registry, tx_metrics_t *m,
+              tx_status_t *status)
 {
     tx_zap_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    *self = (tx_zap_t) { .cfg = cfg, .ctx = zmq_ctx, .registry = registry, .m = m };
+    *self = (tx_zap_t) { .cfg = cfg, .ctx = zmq_ctx, .registry = registry, .m = m, .status = status };
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->cond, NULL);
     if (pthread_create (&self->thread, NULL, s_thread, self) != 0) {

@@ -19,15 +19,17 @@
 #include "config.h"
 #include "metrics.h"
 #include "regholder.h"
+#include "status.h"
 
 typedef struct tx_zap_t tx_zap_t;
 
 //  Starts the handler thread and returns once it is bound to the ZAP
 //  endpoint of zmq_ctx, so that a CURVE socket bound afterwards never
-//  meets a handshake without it.  Borrows cfg, registry and m.  NULL (logged) if
+//  meets a handshake without it.  Borrows cfg, registry, m and status
+//  (may be NULL), which learns of every key let in.  NULL (logged) if
 //  the thread could not start or bind.
 tx_zap_t *tx_zap_start (const tx_config_t *cfg, void *zmq_ctx, tx_regholder_t *registry,
-                        tx_metrics_t *m);
+                        tx_metrics_t *m, tx_status_t *status);
 
 //  Stops and joins the thread (within 200 ms), closes its database
 //  connection and frees; NULLs *self_p.

@@ -6,6 +6,7 @@
 */
 
 #include "wire.h"
+#include "safetext.h"
 #include "utf8.h"
 #include "uuid.h"
 
@@ -705,6 +706,138 @@ tx_wire_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
 }
 
 //  ---------------------------------------------------------------------
+//  Status (revision 1.3)
+
+enum { S_V, S_T, S_BACKLOG, S_OLDEST, S_VERDICT, S_SOFTWARE, S_COUNT };
+static const char *const s_status_keys [S_COUNT] = {
+    "v", "t", "backlog", "oldest", "verdict", "software"
+};
+
+//  Is the root map a status: its (first) "t" is the str "status"?
+static bool
+s_is_status (const msgpack_object *root)
+{
+    if (root->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < root->via.map.size; i++)
+        if (s_is_str (&root->via.map.ptr [i].key, "t"))
+            return s_is_str (&root->via.map.ptr [i].val, "status");
+    return false;
+}
+
+//  A software text: 1..200 bytes of UTF-8 without NUL, nothing safetext
+//  forbids (the column's CHECK, tongxin.text_is_clean).
+static bool
+s_software_ok (const char *s, size_t len)
+{
+    if (len == 0 || len > TX_WIRE_MAX_SOFTWARE || !tx_utf8_valid (s, len)
+    ||  memchr (s, 0, len))
+        return false;
+    char copy [TX_WIRE_MAX_SOFTWARE + 1];
+    memcpy (copy, s, len);
+    copy [len] = 0;
+    return tx_safetext_find (copy, NULL, 0) < 0;
+}
+
+//  A timestamp value (ext -1, 4/8/12 bytes, nanoseconds < 1e9).
+static bool
+s_time_value (const msgpack_object *o, int64_t *sec, uint32_t *nsec)
+{
+    msgpack_timestamp ts;
+    if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != -1
+    ||  !msgpack_object_to_timestamp (o, &ts) || ts.tv_nsec >= 1000000000u)
+        return false;
+    *sec = ts.tv_sec;
+    *nsec = ts.tv_nsec;
+    return true;
+}
+
+static int
+s_decode_status (const msgpack_object *root, tx_status_msg_t *out, char *err, size_t errlen)
+{
+    const msgpack_object *f [S_COUNT] = { NULL };
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr [i].key;
+        int e = k->type == MSGPACK_OBJECT_STR? s_key_index (k, s_status_keys, S_COUNT): -1;
+        if (e < 0 || f [e]) {
+            s_fmt (err, errlen, "status: %s key", e < 0? "unknown": "duplicate");
+            return TX_WIRE_MALFORMED;
+        }
+        f [e] = &root->via.map.ptr [i].val;
+    }
+    if (f [S_V] && f [S_V]->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+    &&  f [S_V]->via.u64 > TX_WIRE_VERSION) {
+        s_fmt (err, errlen, "unsupported version %llu", (unsigned long long) f [S_V]->via.u64);
+        return TX_WIRE_UNSUPPORTED;
+    }
+    if (!f [S_V] || f [S_V]->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+    ||  f [S_V]->via.u64 != TX_WIRE_VERSION) {
+        s_fmt (err, errlen, "status: 'v' missing or not 1");
+        return TX_WIRE_MALFORMED;
+    }
+    if (!f [S_BACKLOG] || f [S_BACKLOG]->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+    ||  f [S_BACKLOG]->via.u64 > INT64_MAX) {
+        s_fmt (err, errlen, "status: 'backlog' missing or not an int in 0..2^63-1");
+        return TX_WIRE_MALFORMED;
+    }
+    out->backlog = f [S_BACKLOG]->via.u64;
+    if (f [S_OLDEST]) {
+        if (out->backlog == 0
+        ||  !s_time_value (f [S_OLDEST], &out->oldest_sec, &out->oldest_nsec)) {
+            s_fmt (err, errlen, "status: 'oldest' not a timestamp, or with backlog 0");
+            return TX_WIRE_MALFORMED;
+        }
+        out->has_oldest = true;
+    }
+    if (f [S_VERDICT]) {
+        if (!s_time_value (f [S_VERDICT], &out->verdict_sec, &out->verdict_nsec)) {
+            s_fmt (err, errlen, "status: 'verdict' is not a timestamp");
+            return TX_WIRE_MALFORMED;
+        }
+        out->has_verdict = true;
+    }
+    const msgpack_object *sw = f [S_SOFTWARE];
+    if (sw) {
+        if (sw->type != MSGPACK_OBJECT_STR || !s_software_ok (sw->via.str.ptr, sw->via.str.size)) {
+            s_fmt (err, errlen, "status: 'software' is not 1..%d bytes of clean text",
+                   TX_WIRE_MAX_SOFTWARE);
+            return TX_WIRE_MALFORMED;
+        }
+        out->software = sw->via.str.ptr;
+        out->software_len = sw->via.str.size;
+    }
+    return TX_WIRE_OK;
+}
+
+int
+tx_wire_decode_message (const uint8_t *buf, size_t len, tx_message_t *out,
+                        tx_wire_decoder_t *dec, char *err, size_t errlen)
+{
+    memset (out, 0, sizeof (*out));
+    out->type = TX_MSG_BATCH;
+    if (err && errlen)
+        *err = '\0';
+    int rc = s_unpack (dec, buf, len, err, errlen);
+    if (rc != TX_WIRE_OK)
+        return rc;
+    if (s_is_status (&dec->up.data)) {
+        out->type = TX_MSG_STATUS;
+        rc = s_decode_status (&dec->up.data, &out->status, err, errlen);
+        if (rc != TX_WIRE_OK)
+            memset (&out->status, 0, sizeof out->status);
+    }
+    else {
+        rc = s_decode_batch (buf, len, &out->batch, dec, err, errlen);
+        if (rc != TX_WIRE_OK) {
+            out->batch.events = NULL;
+            out->batch.count = 0;
+        }
+    }
+    msgpack_unpacked_destroy (&dec->up);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
 //  Event checks (step 5), shared by the decoder and the producers
 
 //  A code: unit, type, partner or attribute name.
@@ -806,9 +939,10 @@ tx_wire_event_check (const tx_event_t *ev, char *msg, size_t msglen)
 //  ---------------------------------------------------------------------
 //  Reply decoding
 
-enum { R_V, R_T, R_BATCH, R_RESULTS, R_REJECTED, R_CODE, R_MSG, R_VERSIONS, R_DUPS, R_COUNT };
+enum { R_V, R_T, R_BATCH, R_RESULTS, R_REJECTED, R_CODE, R_MSG, R_VERSIONS, R_DUPS, R_REV,
+       R_COUNT };
 static const char *const s_reply_keys [R_COUNT] = {
-    "v", "t", "batch", "results", "rejected", "code", "msg", "versions", "dups"
+    "v", "t", "batch", "results", "rejected", "code", "msg", "versions", "dups", "rev"
 };
 
 //  A string field of a reply: str, valid UTF-8, min..max bytes.
@@ -962,6 +1096,12 @@ s_decode_ack (const msgpack_object *const *val, tx_reply_t *out,
         r->msg = f [J_MSG]->via.str.ptr;
         r->msg_len = f [J_MSG]->via.str.size;
     }
+    const msgpack_object *rev = val [R_REV];
+    if (rev && (rev->type != MSGPACK_OBJECT_POSITIVE_INTEGER || rev->via.u64 == 0)) {
+        s_fmt (err, errlen, "'rev' is not a positive int");
+        return TX_WIRE_MALFORMED;
+    }
+    out->rev = rev? rev->via.u64: 0;
     out->results = dec->results;
     out->n_results = n;
     out->rejected = dec->rejected;
@@ -973,7 +1113,7 @@ static int
 s_decode_error (const msgpack_object *const *val, tx_reply_t *out,
                 char *err, size_t errlen)
 {
-    if (val [R_RESULTS] || val [R_REJECTED] || val [R_DUPS]) {
+    if (val [R_RESULTS] || val [R_REJECTED] || val [R_DUPS] || val [R_REV]) {
         s_fmt (err, errlen, "error with ack keys");
         return TX_WIRE_MALFORMED;
     }
@@ -1302,6 +1442,19 @@ tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
                        bool with_dups, const tx_dup_t *dups, size_t n_dups,
                        char *err, size_t errlen)
 {
+    return tx_wire_pack_ack_rev (sb, batch_id, results, n, rejected, n_rejected,
+                                 with_dups? 2: 0, dups, n_dups, err, errlen);
+}
+
+int
+tx_wire_pack_ack_rev (msgpack_sbuffer *sb, uint64_t batch_id,
+                      const uint8_t *results, size_t n,
+                      const tx_rejected_t *rejected, size_t n_rejected,
+                      uint64_t rev, const tx_dup_t *dups, size_t n_dups,
+                      char *err, size_t errlen)
+{
+    bool with_dups = rev >= 2;
+    bool with_rev = rev >= 3;
     msgpack_packer pk;
     s_start (sb, &pk);
     if (batch_id == 0 || n == 0 || n > TX_WIRE_MAX_EVENTS || !results
@@ -1341,7 +1494,7 @@ tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
             s_fmt (err, errlen, "dups[%zu]: index %zu is not a result 1", i, dups [i].index);
             return -1;
         }
-    int rc = s_pack_head (&pk, with_dups? 6: 5, "ack", batch_id);
+    int rc = s_pack_head (&pk, 5 + with_dups + with_rev, "ack", batch_id);
     rc |= s_pack_lit (&pk, "results");
     rc |= msgpack_pack_array (&pk, n);
     for (size_t i = 0; i < n; i++)
@@ -1374,6 +1527,10 @@ tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
             rc |= s_pack_lit (&pk, "at");
             rc |= msgpack_pack_timestamp (&pk, &ts);
         }
+    }
+    if (with_rev) {
+        rc |= s_pack_lit (&pk, "rev");
+        rc |= msgpack_pack_uint64 (&pk, TX_WIRE_REVISION);
     }
     if (rc) {
         s_fmt (err, errlen, "out of memory packing the ack");
@@ -1635,4 +1792,46 @@ tx_wire_decode_registry_reply (const uint8_t *buf, size_t len, tx_registry_rep_t
         out->body_len = kv [at [4]].val_len;
     }
     return TX_WIRE_OK;
+}
+
+int
+tx_wire_pack_status (msgpack_sbuffer *sb, const tx_status_msg_t *st, char *err, size_t errlen)
+{
+    msgpack_packer pk;
+    s_start (sb, &pk);
+    if (st->backlog > INT64_MAX || (st->has_oldest && st->backlog == 0)
+    ||  (st->has_oldest && st->oldest_nsec >= 1000000000u)
+    ||  (st->has_verdict && st->verdict_nsec >= 1000000000u)) {
+        s_fmt (err, errlen, "bad backlog or time");
+        return -1;
+    }
+    size_t swlen = st->software? (st->software_len? st->software_len: strlen (st->software)): 0;
+    if (st->software && !s_software_ok (st->software, swlen)) {
+        s_fmt (err, errlen, "software is not 1..%d bytes of clean text", TX_WIRE_MAX_SOFTWARE);
+        return -1;
+    }
+    int rc = msgpack_pack_map (&pk, 3 + st->has_oldest + st->has_verdict + (st->software != NULL));
+    rc |= s_pack_lit (&pk, "v");
+    rc |= msgpack_pack_uint64 (&pk, TX_WIRE_VERSION);
+    rc |= s_pack_lit (&pk, "t");
+    rc |= s_pack_lit (&pk, "status");
+    rc |= s_pack_lit (&pk, "backlog");
+    rc |= msgpack_pack_uint64 (&pk, st->backlog);
+    if (st->has_oldest) {
+        rc |= s_pack_lit (&pk, "oldest");
+        rc |= s_pack_time (&pk, st->oldest_sec, st->oldest_nsec);
+    }
+    if (st->has_verdict) {
+        rc |= s_pack_lit (&pk, "verdict");
+        rc |= s_pack_time (&pk, st->verdict_sec, st->verdict_nsec);
+    }
+    if (st->software) {
+        rc |= s_pack_lit (&pk, "software");
+        rc |= s_pack_str (&pk, st->software, swlen);
+    }
+    if (rc) {
+        s_fmt (err, errlen, "out of memory packing the status");
+        return -1;
+    }
+    return 0;
 }

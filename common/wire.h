@@ -6,6 +6,8 @@
                                      "rejected":[{"i":n,"code":s,"msg":s}...]}
       error  collector -> producer  {"v":1,"t":"error","batch":id|nil,"code":s,"msg":s
                                      [,"versions":[1]]}
+      status producer -> collector  {"v":1,"t":"status","backlog":n [,"oldest":ts]
+                                     [,"verdict":ts][,"software":s]}   (revision 1.3, no reply)
       event  {"id":bin16,"unit":s,"type":s,"at":ext-1 [,"partner":s][,"attrs":{s:scalar}]
               [,"supersedes":bin16]}   (supersedes: revision 1.1)
 
@@ -84,6 +86,7 @@ extern "C" {
 #define TX_REJECT_MSG_MAX    96         //  per-event message buffer, with NUL
 #define TX_WIRE_REVISION     3          //  1.3: the newest minor revision spoken here
 #define TX_WIRE_MAX_REGISTRY_REQUEST 256    //  bytes of a registry request (revision 1.3)
+#define TX_WIRE_MAX_SOFTWARE 200        //  bytes: a status's "software" (revision 1.3)
 #define TX_WIRE_MAX_NTH      65535      //  an event's "nth" (revision 1.2)
 
 //  Return values of the decode functions
@@ -235,6 +238,8 @@ typedef struct {
     size_t code_len;                //  bytes
     const char *msg;                //  error: text, not NUL-terminated
     size_t msg_len;                 //  bytes
+    uint64_t rev;                   //  ack: the collector's "rev" (revision 1.3: its newest
+                                    //  revision, sent to batches of rev >= 3); 0 = absent
     uint32_t versions [TX_WIRE_MAX_VERSIONS];  //  error unsupported_version: supported versions
     size_t n_versions;              //  1..16 with unsupported_version, else 0
 } tx_reply_t;
@@ -254,6 +259,34 @@ typedef struct {
     const uint8_t *body;            //  the registry's canonical body (common/registry.h), or
     size_t body_len;                //  NULL: unchanged (the version the producer has)
 } tx_registry_rep_t;
+//  Revision 1.3: a producer's state ("status", producer -> collector, no
+//  reply).  {"v":1,"t":"status","backlog":n [,"oldest":ts][,"verdict":ts]
+//  [,"software":s]}.  Decoded: the checks of the codec (types, keys, UTF-8,
+//  lengths, backlog <= 2^63-1, "oldest" absent when backlog is 0, software
+//  clean text as safetext.h says); time ranges are the collector's.
+typedef struct {
+    uint64_t backlog;               //  events spooled and not yet acknowledged
+    bool has_oldest;                //  "oldest": when the oldest of them was spooled
+    int64_t oldest_sec;             //  unix seconds
+    uint32_t oldest_nsec;           //  and nanoseconds
+    bool has_verdict;               //  "verdict": when the producer last had an ack
+    int64_t verdict_sec;
+    uint32_t verdict_nsec;
+    const char *software;           //  "software" (NULL: absent); not NUL-terminated when decoded
+    size_t software_len;            //  bytes, 1..TX_WIRE_MAX_SOFTWARE
+} tx_status_msg_t;
+
+//  What a frame from a producer is (tx_wire_decode_message).
+typedef enum {
+    TX_MSG_BATCH = 1,               //  a batch (or not a status: decoded as a batch)
+    TX_MSG_STATUS                   //  "t" is "status" (revision 1.3)
+} tx_msg_type_t;
+
+typedef struct {
+    tx_msg_type_t type;             //  which member below was decoded
+    tx_batch_t batch;               //  TX_MSG_BATCH: as tx_wire_decode_batch
+    tx_status_msg_t status;         //  TX_MSG_STATUS
+} tx_message_t;
 
 typedef struct tx_wire_decoder_t tx_wire_decoder_t;   //  opaque
 
@@ -291,6 +324,14 @@ void tx_wire_decoder_destroy (tx_wire_decoder_t **self_p);
 //  reply can echo it.  err may be NULL.
 int tx_wire_decode_batch (const uint8_t *buf, size_t len, tx_batch_t *out,
                           tx_wire_decoder_t *dec, char *err, size_t errlen);
+
+//  Decodes a frame from a producer: a status (a map whose "t" is "status",
+//  revision 1.3) into out->status, anything else as tx_wire_decode_batch
+//  into out->batch; out->type says which.  Returns as tx_wire_decode_batch;
+//  a status is never answered, so for one the collector only counts a
+//  failure.
+int tx_wire_decode_message (const uint8_t *buf, size_t len, tx_message_t *out,
+                            tx_wire_decoder_t *dec, char *err, size_t errlen);
 
 //  Decodes an ack or error frame (producer side).  Same return values
 //  (never TX_WIRE_TOO_LARGE except for frames > 1 MiB).  An ack with
@@ -360,6 +401,23 @@ int tx_wire_pack_ack_dups (msgpack_sbuffer *sb, uint64_t batch_id,
                            const tx_rejected_t *rejected, size_t n_rejected,
                            bool with_dups, const tx_dup_t *dups, size_t n_dups,
                            char *err, size_t errlen);
+
+//  The same with the batch's revision (its "rev", 0 if absent): rev >= 2
+//  adds "dups" as with_dups above, rev >= 3 adds "rev": TX_WIRE_REVISION
+//  (revision 1.3: tells the producer the collector takes "status").
+int tx_wire_pack_ack_rev (msgpack_sbuffer *sb, uint64_t batch_id,
+                          const uint8_t *results, size_t n,
+                          const tx_rejected_t *rejected, size_t n_rejected,
+                          uint64_t rev, const tx_dup_t *dups, size_t n_dups,
+                          char *err, size_t errlen);
+
+//  Clears sb and packs a status (revision 1.3).  Refuses (-1, reason in
+//  err) what tx_wire_decode_message would: "oldest" with backlog 0, a
+//  backlog above 2^63-1, a software text that is empty, longer than
+//  TX_WIRE_MAX_SOFTWARE, not UTF-8 or not clean (safetext.h); nanoseconds
+//  >= 1e9.  Returns 0 or -1.
+int tx_wire_pack_status (msgpack_sbuffer *sb, const tx_status_msg_t *st,
+                         char *err, size_t errlen);
 
 //  Clears sb and packs an error.  batch_id 0 packs nil.  msg NULL packs "";
 //  invalid UTF-8 is replaced by the code string, long text is cut to 4096

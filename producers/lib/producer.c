@@ -22,6 +22,7 @@
 #include "keyfile.h"
 #include "lex.h"
 #include "regclient.h"
+#include "safetext.h"
 #include "spool.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -44,6 +45,11 @@ _Static_assert (TONGXIN_PROTOCOL_VERSION == TX_WIRE_VERSION && TONGXIN_MAX_ATTRS
 #define CLOSED_SPAN_MS  500                         //  over at least this long
 #define CLOSED_FAST_MS  1000                        //  a close this soon after connecting is
                                                     //  at our HELLO: not a slow collector
+#define STATUS_MS       60000                       //  a status at most this often when the
+                                                    //  backlog changes (1.3)
+#define STATUS_IDLE     10                          //  unchanged: every STATUS_IDLE intervals
+#define STATUS_RETRY_MS 1000                        //  not sent (no connection): try again after
+#define STATUS_LINGER_MS 200                        //  at close, for a status just sent
 
 //  ----------------------------------------------------------------- events
 
@@ -263,6 +269,7 @@ typedef struct {
     size_t frame_len;
     size_t head_len;            //  its envelope, up to the events' array header
     bool rev;                   //  the envelope carries "rev" (revision 1.2)
+    int rev_sent;               //  its value (2 or 3), 0: none
     int64_t due_ms;             //  (re)send at
     int attempts;               //  sends so far
 } slot_t;
@@ -306,7 +313,8 @@ struct tongxin_t {
     void *link_arg;
     tongxin_result_fn *on_result;
     void *result_arg;
-    atomic_int revision;        //  the revision spoken: 2, or 1 once a collector refused "rev"
+    atomic_int revision;        //  the revision spoken: 3 (or as configured), 1 once a
+                                //  collector refused "rev"
     char *key_file;             //  for messages (NULL: insecure)
 
     tx_spool_t *spool;
@@ -320,6 +328,17 @@ struct tongxin_t {
     pthread_mutex_t lock;       //  guards stats; cond signals verdicts
     pthread_cond_t cond;
     tongxin_stats_t stats;
+
+    char *software;             //  for the status (revision 1.3)
+    int status_ms;              //  a status this often; -1: never
+    //  Revision 1.3, sender thread only:
+    void *dealer;               //  the DEALER, for a status sent from a reply's handling
+    uint64_t collector_rev;     //  the revision the collectors said in their acks: a
+                                //  status goes out only when >= 3; 0: not known yet
+    int64_t status_due_ms;      //  the next status at (0: at once, whatever changed)
+    int64_t status_sent_ms;     //  the last one sent at (0: none since the last ack's "rev")
+    int64_t told_backlog;       //  the backlog it said (-1: none said)
+    int64_t verdict_us;         //  the last verdict (ack or error) came at: unix µs, 0: none
 
     slot_t *slots;              //  window slots (sender thread only)
     uint64_t next_batch_id;     //  sender thread only
@@ -429,10 +448,12 @@ s_fill (tongxin_t *self, uint64_t *after, tx_spool_rec_t *recs)
     uint64_t batch_id = self->next_batch_id++;
     if (self->next_batch_id == 0)
         self->next_batch_id = 1;
-    bool rev = atomic_load (&self->revision) >= 2;
-    tx_wire_pack_batch_head_rev (&pk, batch_id, take, rev ? TONGXIN_PROTOCOL_REVISION : 0);
+    int revision = atomic_load (&self->revision);
+    bool rev = revision >= 2;
+    tx_wire_pack_batch_head_rev (&pk, batch_id, take, rev ? (uint64_t) revision : 0);
     slot->head_len = sb.size;
     slot->rev = rev;
+    slot->rev_sent = rev ? revision : 0;
     for (size_t i = 0; i < take; i++) {
         msgpack_sbuffer_write (&sb, recs [i].data, recs [i].len);
         slot->seqs [i] = recs [i].seq;
@@ -493,6 +514,94 @@ s_send (tongxin_t *self, void *dealer, slot_t *slot)
     slot->due_ms = now + s_timeout_ms (self, slot->attempts);
 }
 
+//  ----------------------------------------------------------------- status
+
+static int64_t
+s_wall_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  Revision 1.3: sends our state, if the collectors take it.  The oldest
+//  waiting event's time is the time in its id (a UUIDv7: when it was made,
+//  which is when it was spooled unless the application chose the id).
+static void
+s_status_send (tongxin_t *self, int64_t now)
+{
+    if (!self->dealer || self->status_ms < 0 || self->collector_rev < 3
+    ||  atomic_load (&self->revision) < 3)
+        return;
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    tx_status_msg_t st = { .backlog = ss.records, .software = self->software };
+    tx_spool_rec_t rec;
+    uint8_t id [16];
+    if (st.backlog > 0 && tx_spool_read (self->spool, 0, &rec, 1) == 1
+    &&  tx_wire_payload_event_id (rec.data, rec.len, id) == 0) {
+        int64_t ms = (int64_t) tx_uuid_v7_ms (id);
+        int64_t wall_ms = s_wall_us () / 1000;
+        if (ms > wall_ms)
+            ms = wall_ms;       //  an id from a clock ahead: not in the future
+        //  Before 2000 (an id the application chose): not told.
+        st.has_oldest = ms >= INT64_C (946684800000);
+        st.oldest_sec = ms / 1000;
+        st.oldest_nsec = (uint32_t) (ms % 1000) * 1000000;
+    }
+    if (self->verdict_us > 0) {
+        st.has_verdict = true;
+        st.verdict_sec = self->verdict_us / 1000000;
+        st.verdict_nsec = (uint32_t) (self->verdict_us % 1000000) * 1000;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    if (tx_wire_pack_status (&sb, &st, NULL, 0) == 0
+    &&  zmq_send (self->dealer, sb.data, sb.size, ZMQ_DONTWAIT) == (int) sb.size) {
+        self->status_sent_ms = now;
+        self->told_backlog = (int64_t) st.backlog;
+        self->status_due_ms = now + self->status_ms;
+    }
+    else {
+        self->status_due_ms = now + STATUS_RETRY_MS;
+        self->told_backlog = -1;        //  so the retry goes, changed or not
+    }
+    msgpack_sbuffer_destroy (&sb);
+}
+
+//  A status falls due: sent if the backlog changed since the last one (at
+//  most one per status_ms, so a busy producer sends one a minute), or
+//  every STATUS_IDLE intervals if not (an idle producer, one message in 10
+//  minutes: every message costs a collector of 10,000 connections a scan
+//  of libzmq's timers, docs/scaling.md).  Right after a connection, the
+//  first ack that says 1.3, or an emptied spool, status_due_ms is 0 and
+//  it goes at once.
+static void
+s_status_tick (tongxin_t *self, int64_t now)
+{
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    if (self->status_due_ms == 0 || (int64_t) ss.records != self->told_backlog
+    ||  now - self->status_sent_ms >= (int64_t) self->status_ms * STATUS_IDLE)
+        s_status_send (self, now);
+    else
+        self->status_due_ms = now + self->status_ms;
+}
+
+//  What an ack says of the collector's revision (1.3: its "rev").  An ack
+//  to a batch of rev >= 3 without "rev" comes from an older collector: no
+//  status to it.  A collector newly known to take status gets one at once.
+static void
+s_status_learn (tongxin_t *self, const tx_reply_t *reply, int batch_rev)
+{
+    if (batch_rev < 3)
+        return;
+    uint64_t before = self->collector_rev;
+    self->collector_rev = reply->rev ? reply->rev : 2;
+    if (before < 3 && self->collector_rev >= 3)
+        self->status_due_ms = 0;
+}
+
 //  A settled slot: its verdicts counted, then the spool lets go of its
 //  events and the slot is free.
 static void
@@ -506,6 +615,13 @@ s_release (tongxin_t *self, slot_t *slot, uint64_t stored, uint64_t dup, uint64_
     self->stats.rejected += rejected;
     pthread_mutex_unlock (&self->lock);
     tx_spool_ack (self->spool, slot->seqs, slot->n);
+    self->verdict_us = s_wall_us ();
+    //  Revision 1.3: an emptied spool is told at once, before tongxin_flush
+    //  returns (a tongxin-send exits then).
+    tx_spool_stats_t ss;
+    tx_spool_stats (self->spool, &ss);
+    if (ss.records == 0 && self->told_backlog != 0)
+        s_status_send (self, tx_clock_ms ());
     pthread_mutex_lock (&self->lock);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
@@ -546,6 +662,7 @@ s_downgrade (tongxin_t *self, slot_t *slot, const char *msg)
     slot->frame_len = sb.size;
     slot->head_len = 0;
     slot->rev = false;
+    slot->rev_sent = 0;
     slot->due_ms = 0;
 }
 
@@ -568,6 +685,15 @@ s_on_error (tongxin_t *self, const tx_reply_t *reply, slot_t *slot)
             self->stats.last_error [0] = 0;
         pthread_cond_broadcast (&self->cond);
         pthread_mutex_unlock (&self->lock);
+    }
+    else
+    if (!slot && reply->batch_id == 0 && reply->error == TX_ERROR_MALFORMED
+    &&  self->status_sent_ms > 0) {
+        //  A collector older than 1.3 (another endpoint than the one whose
+        //  ack said 1.3, or one downgraded) refused our status: no more
+        //  status until an ack says 1.3 again.
+        self->collector_rev = 2;
+        self->status_sent_ms = 0;
     }
     else
     if (slot && slot->rev && reply->error == TX_ERROR_MALFORMED)
@@ -627,8 +753,10 @@ s_on_reply (tongxin_t *self, const uint8_t *data, size_t size, tx_wire_decoder_t
     if (reply.type == TX_REPLY_ERROR)
         s_on_error (self, &reply, slot);
     else
-    if (slot && reply.n_results == slot->n)
+    if (slot && reply.n_results == slot->n) {
+        s_status_learn (self, &reply, slot->rev_sent);
         s_on_ack (self, &reply, slot);
+    }
     //  else a late ack for a batch settled already
 }
 
@@ -907,6 +1035,8 @@ s_pump (tongxin_t *self, void *dealer, uint64_t *after, tx_spool_rec_t *recs, in
         for (int i = 0; i < self->window; i++)
             if (self->slots [i].used && self->slots [i].due_ms <= now)
                 s_send (self, dealer, &self->slots [i]);
+        if (self->collector_rev >= 3 && self->status_due_ms <= now)
+            s_status_tick (self, now);
     }
 }
 
@@ -917,6 +1047,8 @@ s_next_due (tongxin_t *self, int64_t until)
     for (int i = 0; i < self->window; i++)
         if (self->slots [i].used && self->slots [i].due_ms < until)
             until = self->slots [i].due_ms;
+    if (self->collector_rev >= 3 && self->status_ms >= 0 && self->status_due_ms < until)
+        until = self->status_due_ms;
     return until;
 }
 
@@ -960,6 +1092,7 @@ s_on_monitor (tongxin_t *self, void *mon, bool *lost_one)
         if (s_link_event (self, e, value, zmq_msg_data (&addr), zmq_msg_size (&addr), tx_clock_ms ()))
             *lost_one = true;
         if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            self->status_due_ms = 0;        //  a new connection hears our state (1.3)
             //  A new connection has a new routing id at the collector:
             //  replies to the old one are lost, so resend now.
             for (int i = 0; *lost_one && i < self->window; i++)
@@ -981,6 +1114,7 @@ s_sender (void *arg)
     tx_wire_decoder_t *dec = tx_wire_decoder_new ();
     tx_spool_rec_t *recs = calloc ((size_t) self->batch_events, sizeof *recs);
     uint64_t after = 0;
+    self->dealer = z.dealer;
     while (!atomic_load (&self->stop) && dec && recs) {
         int64_t now = tx_clock_ms ();
         s_pump (self, z.dealer, &after, recs, now);
@@ -1005,6 +1139,13 @@ s_sender (void *arg)
     }
     free (recs);
     tx_wire_decoder_destroy (&dec);
+    //  A status just sent (the spool emptied, then tongxin_destroy) may
+    //  still be in ZeroMQ's queue: give it a moment to leave.
+    if (self->status_sent_ms && tx_clock_ms () - self->status_sent_ms < 1000) {
+        int linger = STATUS_LINGER_MS;
+        zmq_setsockopt (z.dealer, ZMQ_LINGER, &linger, sizeof linger);
+    }
+    self->dealer = NULL;
     s_sockets_close (&z);
     return NULL;
 }
@@ -1016,6 +1157,7 @@ s_free (tongxin_t *self)
         free (self->endpoints [i]);
     free (self->unit);
     free (self->key_file);
+    free (self->software);
     if (self->slots)
         for (int i = 0; i < self->window; i++)
             free (self->slots [i].frame);
@@ -1080,6 +1222,14 @@ s_check_opts (const tongxin_opts_t *opts, char *err, size_t errlen)
         snprintf (err, errlen, _("unit, spool_dir and 1 to %d endpoints are required"), MAX_ENDPOINTS);
         return -1;
     }
+    size_t swlen = opts && opts->software ? strlen (opts->software) : 0;
+    if (opts && opts->software && (swlen == 0 || swlen > TONGXIN_MAX_SOFTWARE
+                                   || !tx_utf8_valid (opts->software, swlen)
+                                   || tx_safetext_find (opts->software, NULL, 0) >= 0)) {
+        snprintf (err, errlen, _("software must be 1 to %d bytes of printable UTF-8"),
+                  TONGXIN_MAX_SOFTWARE);
+        return -1;
+    }
     if (!opts->insecure && (!opts->key_file || !opts->server_key)) {
         snprintf (err, errlen, _("CURVE needs the unit's key file and the collector's public key "
                                "(or insecure mode)"));
@@ -1115,7 +1265,13 @@ s_new (const tongxin_opts_t *opts)
     self->link_arg = opts->link_arg;
     self->on_result = opts->on_result;
     self->result_arg = opts->result_arg;
-    atomic_init (&self->revision, opts->revision == 1 ? 1 : TONGXIN_PROTOCOL_REVISION);
+    atomic_init (&self->revision, opts->revision >= 1 && opts->revision < TONGXIN_PROTOCOL_REVISION
+                                  ? opts->revision : TONGXIN_PROTOCOL_REVISION);
+    self->status_ms = opts->status_interval_ms < 0 ? -1
+                    : opts->status_interval_ms > 0 ? opts->status_interval_ms : STATUS_MS;
+    self->told_backlog = -1;
+    ok &= (self->software = strdup (opts->software ? opts->software
+                                                   : "libtongxin " TONGXIN_VERSION)) != NULL;
     if (!opts->insecure && opts->key_file)
         ok &= (self->key_file = strdup (opts->key_file)) != NULL;
     self->slots = calloc ((size_t) self->window, sizeof (slot_t));

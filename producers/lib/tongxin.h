@@ -31,6 +31,7 @@ extern "C" {
                                   //  3: protocol revision 1.2: tongxin_event_set_nth, on_result, revision
                                   //  4: protocol revision 1.3: the registry (tongxin_registry_*),
                                   //     tongxin_event_add_text_value, TONGXIN_ENOTSUP
+                                  //     and status (software, status_interval_ms)
 
 //  Return codes: 0 success, negative failure.
 #define TONGXIN_OK          0
@@ -49,6 +50,7 @@ extern "C" {
 //  Protocol limits an application may want to know (docs/protocol.md 10).
 #define TONGXIN_PROTOCOL_VERSION 1
 #define TONGXIN_PROTOCOL_REVISION 3 //  1.3: the newest revision this library speaks
+#define TONGXIN_MAX_SOFTWARE 200    //  bytes of tongxin_opts_t.software
 #define TONGXIN_MAX_NTH     65535   //  tongxin_event_set_nth
 #define TONGXIN_MAX_ATTRS   64      //  attributes per event
 #define TONGXIN_MAX_CODE    64      //  bytes: unit, type, partner, attribute names
@@ -121,9 +123,19 @@ typedef struct {
     tongxin_result_fn *on_result;   //  may be NULL: each verdict with its details
     void *result_arg;               //  passed to on_result
     int revision;                   //  protocol revision to speak: 0 = TONGXIN_PROTOCOL_REVISION;
-                                    //  1 = 1.0/1.1 (no duplicate details).  A collector that
-                                    //  answers a 1.2 batch "malformed" is spoken to in 1.1
-                                    //  from then on, and the batch is sent again
+                                    //  1 = 1.0/1.1 (no duplicate details); 2 = 1.2 (no status).
+                                    //  A collector that answers a 1.2 batch "malformed" is
+                                    //  spoken to in 1.1 from then on, and the batch is sent again
+    //  Revision 1.3: the producer tells the collector its state (a "status":
+    //  events waiting in the spool, when the oldest was spooled, when the
+    //  last verdict came, this software), once a collector's ack said it
+    //  takes it: on every connection, when the backlog changed (at most once
+    //  per status_interval_ms), every 10 intervals when nothing changed, and
+    //  when the spool has emptied.  Not answered; one small message.
+    const char *software;           //  name and version, e.g. "tongxin-send 0.9"; at most
+                                    //  TONGXIN_MAX_SOFTWARE bytes of printable UTF-8;
+                                    //  NULL: "libtongxin VERSION"
+    int status_interval_ms;         //  0: 60000 (idle: a status every 10 minutes); -1: never
 } tongxin_opts_t;
 
 typedef struct {

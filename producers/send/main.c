@@ -147,6 +147,7 @@ s_open_producer (send_t *self)
         .server_key = args->server_key,
         .on_result = out_result,
         .result_arg = self,
+        .software = "tongxin-send " TONGXIN_VERSION,     //  told the collector (revision 1.3)
     };
     //  The library's threads start with SIGINT and SIGTERM blocked, so the
     //  signals come to this thread and interrupt its reads and waits.

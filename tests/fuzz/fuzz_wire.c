@@ -9,7 +9,7 @@
     Build and run (from the top of the tree):
       clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
           tests/fuzz/fuzz_wire.c common/prescan.c common/utf8.c common/uuid.c \
-          common/wire.c -lmsgpackc -o build/fuzz_wire
+          common/wire.c common/safetext.c -lmsgpackc -o build/fuzz_wire
       build/fuzz_wire -malloc_limit_mb=512 -max_len=65536 tests/fuzz/corpus
     Replay the corpus only:  build/fuzz_wire -runs=0 tests/fuzz/corpus
 
@@ -21,6 +21,8 @@
       - every accepted event passes tx_wire_event_check, and the accepted
         events packed again decode to the same values;
       - a decoded reply is internally consistent;
+      - a decoded status (revision 1.3) is within its bounds and packs
+        again to a status that decodes to the same values;
       - the validator returns a known code with a valid UTF-8 message (it
         goes into an ack and a text column), and the attributes of every
         event it accepts encode to JSON that parses as an object with one
@@ -248,6 +250,33 @@ s_check_registry (const uint8_t *data, size_t size)
     tx_registry_unref (&reg);
 }
 
+static void
+s_check_status (const uint8_t *data, size_t size)
+{
+    tx_message_t m;
+    int rc = tx_wire_decode_message (data, size, &m, s_dec, NULL, 0);
+    if (rc != TX_WIRE_OK || m.type != TX_MSG_STATUS)
+        return;
+    const tx_status_msg_t *st = &m.status;
+    CHECK (st->backlog <= INT64_MAX && (!st->has_oldest || st->backlog > 0));
+    CHECK (!st->has_oldest || st->oldest_nsec < 1000000000u);
+    CHECK (!st->has_verdict || st->verdict_nsec < 1000000000u);
+    CHECK (!st->software || (st->software_len >= 1 && st->software_len <= TX_WIRE_MAX_SOFTWARE
+                             && tx_utf8_valid (st->software, st->software_len)));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    CHECK (tx_wire_pack_status (&sb, st, NULL, 0) == 0);
+    tx_message_t m2;
+    CHECK (tx_wire_decode_message ((const uint8_t *) sb.data, sb.size, &m2, s_dec2, NULL, 0) == TX_WIRE_OK);
+    const tx_status_msg_t *s2 = &m2.status;
+    CHECK (m2.type == TX_MSG_STATUS && s2->backlog == st->backlog && s2->has_oldest == st->has_oldest
+        && s2->has_verdict == st->has_verdict && s2->software_len == st->software_len);
+    CHECK (!st->has_oldest || (s2->oldest_sec == st->oldest_sec && s2->oldest_nsec == st->oldest_nsec));
+    CHECK (!st->has_verdict || (s2->verdict_sec == st->verdict_sec && s2->verdict_nsec == st->verdict_nsec));
+    CHECK (!st->software || memcmp (s2->software, st->software, st->software_len) == 0);
+    msgpack_sbuffer_destroy (&sb);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -261,5 +290,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_check_batch (data, size);
     s_check_reply (data, size);
     s_check_registry (data, size);
+    s_check_status (data, size);
     return 0;
 }

@@ -2,7 +2,7 @@
     the real packers (a few batches, acks and errors).
 
       cc -std=gnu11 -D_GNU_SOURCE -Icommon tests/fuzz/gen_corpus.c \
-          common/prescan.c common/utf8.c common/uuid.c common/wire.c \
+          common/prescan.c common/utf8.c common/uuid.c common/wire.c common/safetext.c \
           -lmsgpackc -o build/gen_corpus && build/gen_corpus tests/fuzz/corpus
 */
 

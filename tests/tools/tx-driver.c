@@ -30,8 +30,11 @@
  *                   [--bad-every K] [--out FILE] [--wait SECONDS]
  *                   [--rate EVENTS_PER_S] [--cap-bytes N] [--fsync-ms N]
  *                   [--at-offset SECONDS] [--id-offset SECONDS] [--batch N]
- *                   [--retype PCT]
+ *                   [--retype PCT] [--batch-events N] [--status-ms MS]
  *  --batch N submits N events per tongxin_submit_many call (one spool sync).
+ *  --batch-events N: at most N events per batch sent; --status-ms MS: a
+ *  status (revision 1.3) every MS ms; the producer names itself
+ *  "tx-driver 1.0".
  *  Exit: 0 when every accepted event got a verdict, 3 on timeout, 4 when
  *  the spool filled, 1 otherwise.
  */
@@ -149,7 +152,7 @@ main (int argc, char **argv)
 {
     const char *endpoints [16];
     size_t n_endpoints = 0;
-    tongxin_opts_t o = { 0 };
+    tongxin_opts_t o = { .software = "tx-driver 1.0" };
     long count = 100, bad_every = 0, rate = 0, at_offset = 0, id_offset = 0, batch = 1, retype = 0;
     int wait = 60;
     const char *out = NULL;
@@ -163,6 +166,7 @@ main (int argc, char **argv)
         { "fsync-ms", required_argument, 0, 'f' }, { "at-offset", required_argument, 0, 'a' },
         { "window", required_argument, 0, 'W' }, { "batch", required_argument, 0, 'B' }, { "ack-timeout-ms", required_argument, 0, 'T' },
         { "id-offset", required_argument, 0, 'I' }, { "retype", required_argument, 0, 'R' },
+        { "batch-events", required_argument, 0, 'E' }, { "status-ms", required_argument, 0, 'P' },
         { 0, 0, 0, 0 }
     };
     int c;
@@ -187,6 +191,8 @@ main (int argc, char **argv)
             case 'T': o.ack_timeout_ms = atoi (optarg); break;
             case 'I': id_offset = atol (optarg); break;
             case 'R': retype = atol (optarg); break;
+            case 'E': o.batch_events = atoi (optarg); break;
+            case 'P': o.status_interval_ms = atoi (optarg); break;
             default: fprintf (stderr, "tx-driver: bad option\n"); return 2;
         }
     }

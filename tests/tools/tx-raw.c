@@ -7,6 +7,8 @@
  *    multipart HEX...    send ONE message whose frames are the HEX strings
  *    batch EVENT [-- EVENT]...
  *                        build a batch {"v","t","batch","events"} and send it
+ *    map NAME=VALUE...   send one map of these pairs, in order (e.g. a
+ *                        status of revision 1.3: v=u:1 t=status backlog=u:3)
  *
  *  An EVENT is a list of fields, packed in the order given into the event
  *  map; "id" (v7:now) and "at" (now-60, to the microsecond, distinct
@@ -38,10 +40,12 @@
  *    --window W          messages in flight at once (default 1)
  *    --timeout MS        wait this long for each reply (default 5000)
  *    -v, --verbose       also print reject and error messages ("#  ...")
+ *    --key F --server-key K   CURVE: the unit's secret key file F, the
+ *                        collector's public key K (Z85 text or .pub file)
  *
  *  Output, one line per reply in arrival order:
- *    ack batch=N results=0,1,2 rejected=I:CODE,...[ dups=I:ID@SEC.USEC,...]
- *                                (dups: only when the ack has the key)
+ *    ack batch=N results=0,1,2 rejected=I:CODE,...[ dups=I:ID@SEC.USEC,...][ rev=N]
+ *                                (dups, rev: only when the ack has the key)
  *    error batch=N|nil code=CODE
  *    bad-reply REASON            (undecodable, or multi-part)
  *    none                        (no reply within the timeout, per message)
@@ -57,6 +61,7 @@
 #include <zmq.h>
 
 #include "buf.h"
+#include "keyfile.h"
 #include "uuid.h"
 #include "wire.h"
 
@@ -450,6 +455,8 @@ s_print_reply (zmq_msg_t *msg, bool more, bool verbose, tx_wire_decoder_t *dec)
                     (long long) r.dups [i].at_sec, r.dups [i].at_nsec / 1000);
         }
     }
+    if (r.rev)
+        printf (" rev=%llu", (unsigned long long) r.rev);
     printf ("\n");
     for (size_t i = 0; verbose && i < r.n_rejected; i++)
         printf ("#  %zu: %.*s\n", r.rejected [i].index, (int) r.rejected [i].msg_len, r.rejected [i].msg);
@@ -478,7 +485,7 @@ s_recv_reply (void *sock, bool verbose, tx_wire_decoder_t *dec)
 int
 main (int argc, char **argv)
 {
-    const char *endpoint = NULL, *ids = NULL;
+    const char *endpoint = NULL, *ids = NULL, *key = NULL, *server_key = NULL;
     unsigned long long batch_id = 1, v = 1, rev = 0;
     long repeat = 1, window = 1;
     int timeout = 5000;
@@ -488,7 +495,8 @@ main (int argc, char **argv)
         { "v", required_argument, 0, 'V' }, { "ids", required_argument, 0, 'I' },
         { "dump", no_argument, 0, 'd' }, { "repeat", required_argument, 0, 'r' },
         { "window", required_argument, 0, 'w' }, { "timeout", required_argument, 0, 't' },
-        { "verbose", no_argument, 0, 'v' }, { "rev", required_argument, 0, 'R' }, { 0, 0, 0, 0 }
+        { "verbose", no_argument, 0, 'v' }, { "rev", required_argument, 0, 'R' },
+        { "key", required_argument, 0, 'K' }, { "server-key", required_argument, 0, 'S' }, { 0, 0, 0, 0 }
     };
     int c;
     while ((c = getopt_long (argc, argv, "+e:v", lo, NULL)) != -1) {
@@ -503,6 +511,8 @@ main (int argc, char **argv)
             case 'w': window = atol (optarg) > 0 ? atol (optarg) : 1; break;
             case 't': timeout = atoi (optarg); break;
             case 'v': verbose = true; break;
+            case 'K': key = optarg; break;
+            case 'S': server_key = optarg; break;
             default: return 2;
         }
     }
@@ -525,6 +535,25 @@ main (int argc, char **argv)
     size_t msg_frames [256];            //  frames per message
     if (strcmp (mode, "batch") == 0) {
         s_pack_batch (&frames [0], batch_id, v, rev, nargs, args);
+        msg_frames [n_msgs++] = 1;
+        n_frames = 1;
+    }
+    else
+    if (strcmp (mode, "map") == 0) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, (size_t) nargs);
+        for (int i = 0; i < nargs; i++) {
+            const char *eq = strchr (args [i], '=');
+            if (!eq)
+                s_die ("not NAME=VALUE", args [i]);
+            s_pack_name (&pk, args [i], (size_t) (eq - args [i]));
+            s_pack_value (&pk, eq + 1);
+        }
+        tx_buf_append (&frames [0], sb.data, sb.size);
+        msgpack_sbuffer_destroy (&sb);
         msg_frames [n_msgs++] = 1;
         n_frames = 1;
     }
@@ -578,6 +607,19 @@ main (int argc, char **argv)
     zmq_setsockopt (sock, ZMQ_IMMEDIATE, &one, sizeof one);
     zmq_setsockopt (sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
     zmq_setsockopt (sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (key || server_key) {
+        tx_keyfile_t k;
+        char sk [TX_Z85_KEY_LEN + 1], err [256];
+        if (!key || !server_key || tx_keyfile_read (key, true, &k, err, sizeof err) != 0
+        ||  tx_keyfile_server_key (server_key, sk, err, sizeof err) != 0) {
+            fprintf (stderr, "tx-raw: --key and --server-key: %s\n", key && server_key ? err : "both needed");
+            rc = 2;
+            goto out;
+        }
+        zmq_setsockopt (sock, ZMQ_CURVE_SERVERKEY, sk, TX_Z85_KEY_LEN);
+        zmq_setsockopt (sock, ZMQ_CURVE_PUBLICKEY, k.public_key, TX_Z85_KEY_LEN);
+        zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, k.secret_key, TX_Z85_KEY_LEN);
+    }
     if (zmq_connect (sock, endpoint) != 0) {
         fprintf (stderr, "tx-raw: connect %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
         rc = 1;

@@ -680,6 +680,289 @@ test_wrong_server_key (void **state)
     s_curve_close (&c);
 }
 
+//  ----------------------------------------------------------------- status (1.3)
+
+//  One message from the producer: a batch (into *got) or a status (into
+//  *st, software copied into sw).  0 none within ms, 1 batch, 2 status.
+static int
+s_fake_recv_any (fake_t *f, int ms, got_t *got, tx_status_msg_t *st, char *sw, size_t swlen)
+{
+    zmq_pollitem_t item = { f->router, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, ms) <= 0)
+        return 0;
+    zmq_msg_t rid, body;
+    zmq_msg_init (&rid);
+    zmq_msg_init (&body);
+    assert_true (zmq_msg_recv (&rid, f->router, 0) >= 0);
+    assert_true (zmq_msg_recv (&body, f->router, 0) >= 0);
+    got->rid_len = zmq_msg_size (&rid);
+    memcpy (got->rid, zmq_msg_data (&rid), got->rid_len);
+    tx_wire_decoder_t *dec = tx_wire_decoder_new ();
+    tx_message_t m;
+    char err [128];
+    assert_int_equal (tx_wire_decode_message (zmq_msg_data (&body), zmq_msg_size (&body), &m, dec,
+                                              err, sizeof err), TX_WIRE_OK);
+    int kind = m.type == TX_MSG_STATUS ? 2 : 1;
+    if (kind == 1) {
+        got->batch_id = m.batch.batch_id;
+        got->n = m.batch.count;
+        got->rev = m.batch.rev;
+    }
+    else {
+        got->batch_id = 0;          //  a status has none: an error to it names none
+        got->n = 0;
+        *st = m.status;
+        snprintf (sw, swlen, "%.*s", (int) st->software_len, st->software ? st->software : "");
+        st->software = NULL;
+    }
+    tx_wire_decoder_destroy (&dec);
+    zmq_msg_close (&rid);
+    zmq_msg_close (&body);
+    return kind;
+}
+
+//  Acks a batch as a collector of revision rev would (1.3: "rev" 3).
+static void
+s_fake_ack_rev (fake_t *f, const got_t *got, uint64_t rev)
+{
+    uint8_t results [TX_WIRE_MAX_EVENTS];
+    memset (results, TX_RESULT_STORED, got->n);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    uint64_t batch_rev = got->rev;
+    if (rev < 3 && batch_rev > 2)
+        batch_rev = 2;              //  a 1.2 collector: "dups", no "rev"
+    assert_int_equal (tx_wire_pack_ack_rev (&sb, got->batch_id, results, got->n, NULL, 0,
+                                            batch_rev, NULL, 0, NULL, 0), 0);
+    zmq_send (f->router, got->rid, got->rid_len, ZMQ_SNDMORE);
+    zmq_send (f->router, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static tongxin_t *
+s_status_producer (const char *endpoint, int status_ms)
+{
+    const char *eps [] = { endpoint };
+    char spool [128], err [256];
+    snprintf (spool, sizeof spool, "%s/spool", s_dir);
+    tongxin_opts_t o = { .endpoints = eps, .n_endpoints = 1, .unit = "u1", .spool_dir = spool,
+                         .insecure = true, .window = 1, .batch_events = 1,
+                         .software = "test-producer 1.0", .status_interval_ms = status_ms };
+    tongxin_t *tx = tongxin_new (&o, err, sizeof err);
+    assert_non_null (tx);
+    return tx;
+}
+
+//  Against a collector of 1.3: batches say "rev" 3; the first ack with
+//  "rev" 3 brings a status at once with the backlog, the oldest waiting
+//  event, the last verdict and the software; the emptied spool is told
+//  (backlog 0) before tongxin_flush returns.
+static void
+test_status_13 (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 60000);
+    int64_t before_ms = (int64_t) time (NULL) * 1000 - 1000;
+    s_submit (tx, 3);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    assert_int_equal (g.rev, 3);
+    s_fake_ack_rev (&c, &g, 3);
+    //  The next batch and the status, in either order.
+    int batches = 0, statuses = 0;
+    got_t next = { 0 };
+    for (int i = 0; i < 2; i++) {
+        got_t x;
+        int k = s_fake_recv_any (&c, 3000, &x, &st, sw, sizeof sw);
+        assert_true (k > 0);
+        if (k == 1) {
+            next = x;
+            batches++;
+        }
+        else
+            statuses++;
+    }
+    assert_int_equal (batches, 1);
+    assert_int_equal (statuses, 1);
+    assert_int_equal (st.backlog, 2);
+    assert_true (st.has_oldest);
+    assert_true (st.oldest_sec * 1000 >= before_ms && st.oldest_sec <= time (NULL));
+    assert_true (st.has_verdict);
+    assert_true (st.verdict_sec * 1000 >= before_ms && st.verdict_sec <= time (NULL));
+    assert_string_equal (sw, "test-producer 1.0");
+    s_fake_ack_rev (&c, &next, 3);
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &g, 3);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    tongxin_destroy (&tx);
+    //  Sent before the flush returned, so it left before the close.
+    assert_int_equal (s_fake_recv_any (&c, 2000, &g, &st, sw, sizeof sw), 2);
+    assert_int_equal (st.backlog, 0);
+    assert_false (st.has_oldest);
+    assert_int_equal (s_fake_recv_any (&c, 300, &g, &st, sw, sizeof sw), 0);
+    s_fake_close (&c);
+}
+
+//  Against a collector of 1.2 (its acks carry no "rev"): no status, ever;
+//  the batches still say "rev" 3, which 1.2 takes (any positive rev).
+static void
+test_status_old_collector (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 100);
+    s_submit (tx, 3);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+        assert_int_equal (g.rev, 3);
+        s_fake_ack_rev (&c, &g, 2);
+    }
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_fake_recv_any (&c, 500, &g, &st, sw, sizeof sw), 0);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
+//  A status refused by an older collector (another endpoint behind the
+//  same DEALER, or a downgrade) comes back "malformed" without a batch id:
+//  the producer stops sending status, and nothing else changes.
+static void
+test_status_refused (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 100);
+    s_submit (tx, 1);
+    got_t g, b;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &b, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &b, 3);
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 2);
+    s_fake_error (&c, &g, TX_ERROR_MALFORMED, "'t' is not \"batch\"");
+    //  No status in five of its intervals; batches still flow.
+    assert_int_equal (s_fake_recv_any (&c, 500, &g, &st, sw, sizeof sw), 0);
+    s_submit (tx, 1);
+    assert_int_equal (s_fake_recv_any (&c, 3000, &b, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &b, 2);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    tongxin_stats_t ts;
+    tongxin_stats (tx, &ts);
+    assert_false (ts.stopped);
+    assert_int_equal (ts.rejected, 0);
+    assert_int_equal (s_fake_recv_any (&c, 300, &g, &st, sw, sizeof sw), 0);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
+//  An idle producer (nothing waiting, nothing changed) sends a status only
+//  every 10 intervals; a backlog that changes is told within one.
+static void
+test_status_idle (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 100);
+    s_submit (tx, 1);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &g, 3);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_fake_recv_any (&c, 2000, &g, &st, sw, sizeof sw), 2);
+    assert_int_equal (st.backlog, 0);
+    int64_t t0 = tx_clock_ms ();
+    assert_int_equal (s_fake_recv_any (&c, 700, &g, &st, sw, sizeof sw), 0);
+    assert_int_equal (s_fake_recv_any (&c, 1500, &g, &st, sw, sizeof sw), 2);
+    int64_t idle = tx_clock_ms () - t0;
+    assert_true (idle >= 900 && idle <= 1600);
+    assert_int_equal (st.backlog, 0);
+    //  A change: the new event's batch, and within an interval a status
+    //  telling it (the batch stays unanswered).
+    s_submit (tx, 1);
+    int seen_status = 0;
+    for (int i = 0; i < 2; i++) {
+        int k = s_fake_recv_any (&c, 1000, &g, &st, sw, sizeof sw);
+        assert_true (k > 0);
+        if (k == 2) {
+            seen_status++;
+            assert_int_equal (st.backlog, 1);
+            assert_true (st.has_oldest);
+        }
+    }
+    assert_int_equal (seen_status, 1);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
+//  A new connection hears the producer's state: the collector restarts
+//  while two events wait; the first thing after the handshake, with the
+//  resent batch, is a status with the backlog (its state was lost with
+//  the old connection, or it is another collector).
+static void
+test_status_reconnect (void **state)
+{
+    (void) state;
+    fake_t c;
+    s_fake_open (&c, "c");
+    tongxin_t *tx = s_status_producer (c.endpoint, 60000);
+    s_submit (tx, 1);
+    got_t g;
+    tx_status_msg_t st;
+    char sw [256];
+    assert_int_equal (s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw), 1);
+    s_fake_ack_rev (&c, &g, 3);
+    assert_int_equal (tongxin_flush (tx, 5000), TONGXIN_OK);
+    assert_int_equal (s_fake_recv_any (&c, 2000, &g, &st, sw, sizeof sw), 2);
+    assert_int_equal (st.backlog, 0);
+    s_fake_close (&c);
+    s_submit (tx, 2);                   //  spooled while the collector is away
+    s_fake_open (&c, "c");
+    int statuses = 0;
+    for (int i = 0; i < 4 && !statuses; i++) {
+        int k = s_fake_recv_any (&c, 3000, &g, &st, sw, sizeof sw);
+        assert_true (k > 0);
+        if (k == 2) {
+            statuses++;
+            assert_int_equal (st.backlog, 2);
+            assert_true (st.has_oldest && st.has_verdict);
+        }
+    }
+    assert_int_equal (statuses, 1);
+    tongxin_destroy (&tx);
+    s_fake_close (&c);
+}
+
+//  The software name is checked at tongxin_new.
+static void
+test_status_software (void **state)
+{
+    (void) state;
+    const char *eps [] = { "ipc:///nonexistent/x" };
+    char spool [128], err [256], big [TONGXIN_MAX_SOFTWARE + 2];
+    snprintf (spool, sizeof spool, "%s/spool", s_dir);
+    memset (big, 'x', sizeof big - 1);
+    big [sizeof big - 1] = 0;
+    const char *bad [] = { "", "a\nb", "\xff", big };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        tongxin_opts_t o = { .endpoints = eps, .n_endpoints = 1, .unit = "u1", .spool_dir = spool,
+                             .insecure = true, .software = bad [i] };
+        assert_null (tongxin_new (&o, err, sizeof err));
+        assert_non_null (strstr (err, "software"));
+    }
+}
+
 int
 main (void)
 {
@@ -693,6 +976,12 @@ main (void)
         cmocka_unit_test (test_event_check),
         cmocka_unit_test_setup_teardown (test_key_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_server_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_13, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_old_collector, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_idle, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_reconnect, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_status_software, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

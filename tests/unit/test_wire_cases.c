@@ -9,6 +9,9 @@
                 neighbours are untouched
         batch   a whole message, tx_wire_decode_batch
         reply   a whole message, tx_wire_decode_reply
+        status  a whole message from a producer, tx_wire_decode_message
+                (revision 1.3); batch cases are decoded that way too, and
+                must come out the same
 
     FRAME, a msgpack value written as tokens (each in its smallest form):
         M3  A2            map of 3 pairs, array of 2 (headers only)
@@ -39,9 +42,13 @@
                 type=ack|error  batch=N  results=stored,duplicate,rejected
                 rejected=I:CODE,...  error=CODE  versions=1,...  msg="..."
                 dups=I:UUID@SEC.NSEC,... (empty: none) | absent (no "dups" key)
+                rev=N (0: no "rev" key)
         regreq, regrep (revision 1.3):  ok|malformed|other (not a registry
                 message) then any of  req=N  have="..."|none (regreq)
                 version="..."  body=none|BYTES (regrep)
+        status: ok|malformed|unsupported|too_large  then any of
+                type=status|batch  backlog=N  oldest=SEC.NSEC|absent
+                verdict=SEC.NSEC|absent  software="..."|absent
 
     Blank lines and lines starting with # are ignored; any other line that
     does not parse fails the run.  On a failure the case's file:line and
@@ -650,6 +657,17 @@ s_run_batch (case_t *c, frame_t *f, const tokens_t *t, int verdict)
     s_check_rc (c, rc, err, t->tok [verdict]);
     if (rc != TX_WIRE_OK && (b.events || b.count || !err [0]))
         s_fail (c, "a refused batch keeps no events and says why");
+    //  The collector's decoder (revision 1.3) takes it the same way.
+    tx_message_t m;
+    char err2 [512] = "";
+    int rc2 = tx_wire_decode_message ((const uint8_t *) f->sb.data, f->sb.size, &m, s_dec,
+                                      err2, sizeof err2);
+    if (m.type != TX_MSG_BATCH || rc2 != rc || strcmp (err, err2) != 0
+    ||  m.batch.batch_id != b.batch_id || m.batch.count != b.count || m.batch.rev != b.rev)
+        s_fail (c, "tx_wire_decode_message: type %d, %s (%s); tx_wire_decode_batch: %s (%s)",
+                (int) m.type, s_rc_name (rc2), err2, s_rc_name (rc), err);
+    rc = tx_wire_decode_batch ((const uint8_t *) f->sb.data, f->sb.size, &b, s_dec,
+                               err, sizeof err);
     for (int i = verdict + 1; i < t->n; i++)
         s_check_batch_key (c, &b, err, t->tok [i]);
 }
@@ -689,6 +707,59 @@ s_check_event_neighbours (case_t *c, const tx_batch_t *b)
     ||  b->events [2].attrs [0].value.u.i != 7)
         s_fail (c, "the neighbours were touched: rejects %d, %d",
                 b->events [0].reject, b->events [2].reject);
+}
+
+//  A time of a status, or "absent".
+static size_t
+s_status_time (char *got, size_t size, bool has, int64_t sec, uint32_t nsec)
+{
+    return (size_t) (has ? snprintf (got, size, "%lld.%09u", (long long) sec, nsec)
+                         : snprintf (got, size, "absent"));
+}
+
+//  status: decoded with tx_wire_decode_message (revision 1.3).
+static void
+s_run_status (case_t *c, frame_t *f, const tokens_t *t, int verdict)
+{
+    tx_message_t m;
+    char err [512] = "";
+    int rc = tx_wire_decode_message ((const uint8_t *) f->sb.data, f->sb.size, &m, s_dec,
+                                     err, sizeof err);
+    if (!s_check_rc (c, rc, err, t->tok [verdict]))
+        return;
+    const tx_status_msg_t *st = &m.status;
+    for (int i = verdict + 1; i < t->n; i++) {
+        char key [64], val [MAX_LINE], got [512] = "";
+        size_t n = 0;
+        if (s_keyval (t->tok [i], key, sizeof key, val, sizeof val) != '=') {
+            s_fail (c, "bad verdict '%s'", t->tok [i]);
+            return;
+        }
+        if (strcmp (key, "type") == 0)
+            n = (size_t) snprintf (got, sizeof got, "%s", m.type == TX_MSG_STATUS ? "status" : "batch");
+        else
+        if (strcmp (key, "backlog") == 0)
+            n = (size_t) snprintf (got, sizeof got, "%llu", (unsigned long long) st->backlog);
+        else
+        if (strcmp (key, "oldest") == 0)
+            n = s_status_time (got, sizeof got, st->has_oldest, st->oldest_sec, st->oldest_nsec);
+        else
+        if (strcmp (key, "verdict") == 0)
+            n = s_status_time (got, sizeof got, st->has_verdict, st->verdict_sec, st->verdict_nsec);
+        else
+        if (strcmp (key, "software") == 0) {
+            if (!st->software) {
+                s_same (c, key, "absent", 6, val);
+                continue;
+            }
+            n = (size_t) snprintf (got, sizeof got, "%.*s", (int) st->software_len, st->software);
+        }
+        else {
+            s_fail (c, "unknown verdict key '%s'", key);
+            return;
+        }
+        s_same (c, key, got, n, val);
+    }
 }
 
 //  reply: KEY=VALUE checks after the outcome.
@@ -734,6 +805,9 @@ s_check_reply_key (case_t *c, const tx_reply_t *r, const char *tok)
     else
     if (strcmp (key, "msg") == 0)
         n = (size_t) snprintf (got, sizeof got, "%.*s", (int) r->msg_len, r->msg ? r->msg : "");
+    else
+    if (strcmp (key, "rev") == 0)
+        n = (size_t) snprintf (got, sizeof got, "%llu", (unsigned long long) r->rev);
     else
     if (strcmp (key, "dups") == 0) {
         if (!r->has_dups)
@@ -855,8 +929,9 @@ s_build (case_t *c, frame_t *f, const tokens_t *t)
     }
     bool event = strcmp (t->tok [0], "event") == 0;
     if (!event && strcmp (t->tok [0], "batch") != 0 && strcmp (t->tok [0], "reply") != 0
-    &&  strcmp (t->tok [0], "regreq") != 0 && strcmp (t->tok [0], "regrep") != 0) {
-        s_fail (c, "unknown kind '%s' (event, batch, reply, regreq, regrep)", t->tok [0]);
+    &&  strcmp (t->tok [0], "regreq") != 0 && strcmp (t->tok [0], "regrep") != 0
+    &&  strcmp (t->tok [0], "status") != 0) {
+        s_fail (c, "unknown kind '%s' (event, batch, reply, regreq, regrep, status)", t->tok [0]);
         return -1;
     }
     msgpack_sbuffer_clear (&f->sb);
@@ -897,6 +972,9 @@ s_run_case (frame_t *f, const char *file, int line, const char *text)
     else
     if (verdict > 0 && strncmp (t.tok [0], "reg", 3) == 0)
         s_run_registry (&c, f, &t, verdict, strcmp (t.tok [0], "regreq") == 0);
+    else
+    if (verdict > 0 && strcmp (t.tok [0], "status") == 0)
+        s_run_status (&c, f, &t, verdict);
     else
     if (verdict > 0)
         s_run_reply (&c, f, &t, verdict);
