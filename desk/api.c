@@ -154,29 +154,35 @@ desk_api_submit (desk_t *desk, const char *lang, json_t *input, const char *toke
     json_t *empty = NULL;
     if (!json_is_object (r.attrs))
         r.attrs = empty = json_object ();
+    //  The spool first, then the journal, under the journal's lock: a
+    //  crash between the two leaves an event that is sent but not listed
+    //  (the clerk, who saw no answer, sends it again: the collector's
+    //  content idempotency answers "already stored"), never a report shown
+    //  "waiting" that no spool holds.  The lock keeps the verdict, which
+    //  the sender thread may have the moment the event is spooled, from
+    //  arriving before its report is journaled.
     char err [256];
     desk_reports_lock (desk->reports);
-    int rc = desk_reports_add (desk->reports, &r, err, sizeof err);
-    desk_reports_unlock (desk->reports);
-    json_decref (empty);
-    if (rc != 0) {
-        tx_log (TX_LOG_ERROR, "journal write failed", "err=%s", tx_log_q (err));
-        tongxin_event_destroy (&ev);
-        json_array_append_new (problems, json_pack ("{s:s, s:s}", "field", "",
-                               "message", desk_tr (desk, lang, N_("The desk cannot write its journal (disk full?); nothing was sent."))));
-        return 503;
-    }
-    rc = tongxin_submit (desk->producer, ev, NULL, err, sizeof err);
+    int rc = tongxin_submit (desk->producer, ev, NULL, err, sizeof err);
     tongxin_event_destroy (&ev);
     if (rc != TONGXIN_OK) {
-        tx_log (TX_LOG_ERROR, "submit failed", "id=%s rc=%d err=%s", r.id, rc, tx_log_q (err));
-        desk_reports_lock (desk->reports);
-        desk_reports_failed (desk->reports, r.id, err);
         desk_reports_unlock (desk->reports);
+        json_decref (empty);
+        tx_log (TX_LOG_ERROR, "submit failed", "id=%s rc=%d err=%s", r.id, rc, tx_log_q (err));
         json_array_append_new (problems, json_pack ("{s:s, s:s}", "field", "",
                                "message", desk_tr (desk, lang, rc == TONGXIN_EFULL
                                     ? N_("The desk's spool is full: reports cannot be kept until the collector is reachable again.")
                                     : N_("The report could not be written to the spool; nothing was sent."))));
+        return 503;
+    }
+    rc = desk_reports_add (desk->reports, &r, err, sizeof err);
+    desk_reports_unlock (desk->reports);
+    json_decref (empty);
+    if (rc != 0) {
+        tx_log (TX_LOG_ERROR, "journal write failed; the event is spooled", "id=%s err=%s", r.id,
+                tx_log_q (err));
+        json_array_append_new (problems, json_pack ("{s:s, s:s}", "field", "",
+                               "message", desk_tr (desk, lang, N_("The report was kept and will be sent, but the desk cannot write its journal (disk full?): it will not appear in My reports."))));
         return 503;
     }
     snprintf (id_out, 37, "%s", r.id);

@@ -283,11 +283,3 @@ desk_reports_verdict (desk_reports_t *self, const char *id, desk_state_t state,
         self->last_verdict_us = desk_now_us ();
     pthread_mutex_unlock (&self->lock);
 }
-
-void
-desk_reports_failed (desk_reports_t *self, const char *id, const char *msg)
-{
-    desk_report_t *r = s_find (self, id);
-    if (r)
-        s_record_verdict (self, r, DESK_FAILED, "", msg, "", 0);
-}

@@ -64,9 +64,6 @@ void desk_reports_verdict (desk_reports_t *self, const char *id, desk_state_t st
                            const char *code, const char *msg, const char *original,
                            int64_t original_us);
 
-//  Under the lock: a report that never reached the spool.
-void desk_reports_failed (desk_reports_t *self, const char *id, const char *msg);
-
 //  Under the lock: the time of the last verdict (0: none since start).
 int64_t desk_reports_last_verdict (desk_reports_t *self);
 

@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 75
+plan 79
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -186,6 +186,36 @@ desk_start d1 || exit 1
 desk_session
 is "$(dget /api/reports | jq -c '[.reports[] | .state] | group_by(.) | map({(.[0]): length}) | add')" "$n_before" \
    "after a restart, My reports is the same (the journal)"
+desk_stop
+
+# A crash in the middle of a submit (faultfs: SIGKILL at that very write).
+# The spool is written before the journal: killed at the spool's write, the
+# report is neither listed nor sent (the clerk saw no answer); killed at the
+# journal's write, the event is in the spool and reaches the collector once
+# the desk is back.  Never a report listed "waiting" that no spool holds.
+crash_submit() {    # crash_submit NAME PREFIX RULE PARTICIPANTS
+    export FAULTFS="$3" FAULTFS_PREFIX="$2" LD_PRELOAD="$PWD/$B/tests/faultfs.so"
+    desk_start "$1"; _rc=$?
+    unset FAULTFS FAULTFS_PREFIX LD_PRELOAD
+    [ $_rc = 0 ] || return 1
+    desk_session
+    dpost /api/reports '{"form_token":"0123456789abcdef01'"$4"'","type":"cloud_meeting","occurred_at":"2025-07-01 09:00","attrs":{"participants":"'"$4"'"}}' >/dev/null
+    wait "$dpid" 2>/dev/null
+    desk_start "$1" || return 1
+    desk_session
+}
+crash_submit d3 "$T/d3/spool/seg-" pwrite:2:KILL 71     # the startup's is the first
+sleep 2
+is "$(dget /api/reports | jq -r '[.reports[] | select(.state == "waiting")] | length')" 0 \
+   "killed at the spool's write: no report is left waiting that no spool holds"
+is "$(count "WHERE attrs->>'participants' = '71'")" 0 "...and none was sent"
+desk_stop
+crash_submit d4 "$T/d4/journal.jsonl" write:1:KILL 72
+for i in $(seq 100); do [ "$(count "WHERE attrs->>'participants' = '72'")" = 1 ] && break; sleep 0.1; done
+is "$(count "WHERE attrs->>'participants' = '72'")" 1 "killed at the journal's write: the spooled event reaches the collector after the restart"
+out=$(dpost /api/reports '{"form_token":"0123456789abcdef0199","type":"cloud_meeting","occurred_at":"2025-07-01 09:00","attrs":{"participants":"72"}}')
+rid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
+desk_wait_state "$rid" duplicate; ok $? "the clerk, who saw no answer, sends it again: already stored, counted once"
 desk_stop
 
 # A desk speaking CURVE to a collector that does not: the status says what

@@ -5,7 +5,9 @@
         N      fail the Nth matching invocation (1-based) ...
         COUNT  ... and the COUNT-1 after it (default 1; 0 = every one from
                the Nth on)
-        ERRNO  EIO, ENOSPC, EDQUOT, EROFS or a number
+        ERRNO  EIO, ENOSPC, EDQUOT, EROFS or a number; or KILL: the process
+               dies by SIGKILL at that call, before it does anything (a crash
+               at exactly that point)
     FAULTFS_PREFIX=PATH
         only calls on files (or directories) whose path starts with PATH
         count; without it every call counts.
@@ -25,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +74,7 @@ s_errno (const char *s)
     if (!strcmp (s, "ENOSPC"))  return ENOSPC;
     if (!strcmp (s, "EDQUOT"))  return EDQUOT;
     if (!strcmp (s, "EROFS"))   return EROFS;
+    if (!strcmp (s, "KILL"))    return -SIGKILL;
     int e = atoi (s);
     return e > 0 ? e : EIO;
 }
@@ -177,9 +181,11 @@ s_fail (int call, bool matches)
         if (r->call == call && k >= r->nth && (r->count == 0 || k < r->nth + r->count)) {
             char msg[96];
             int n = snprintf (msg, sizeof msg, "faultfs: %s #%ld -> %s\n",
-                              s_names[call], k, strerror (r->err));
+                              s_names[call], k, r->err < 0 ? "SIGKILL" : strerror (r->err));
             if (s_real_write (2, msg, (size_t) n) < 0)
                 (void) 0;
+            if (r->err < 0)
+                kill (getpid (), -r->err);
             errno = r->err;
             return true;
         }
