@@ -24,8 +24,9 @@ struct tx_conf_t {
     size_t n, cap;
 };
 
-//  The keys of the sections we check; [desk] is the desk's.  path: a
-//  relative value is relative to the file's directory.
+//  The keys of every section: a file shared by several programs is checked
+//  whole by each.  path: a relative value is relative to the file's
+//  directory.
 typedef struct {
     const char *key;
     bool path;
@@ -42,6 +43,10 @@ static const known_t s_known [] = {
     { "report.db", false },
     { "report.unit", false },
     { "report.lang", false },
+    { "desk.listen", false },
+    { "desk.users", true },
+    { "desk.data", true },
+    { "desk.timezone", false },
     { NULL, false }
 };
 
@@ -115,7 +120,7 @@ s_handler (void *user, const char *section, const char *name, const char *value)
         return 0;
     }
     const known_t *k = s_known_key (key);
-    if (!k && strcmp (section, "desk") != 0) {
+    if (!k) {
         snprintf (p->err, sizeof p->err, _("unknown key '%s' (see tongxin.conf(5))"), key);
         return 0;
     }

@@ -24,10 +24,10 @@
  *       for the others (TONGXIN_DESK_LISTEN); TONGXIN_DB is report.db;
  *    4. the program's flags, which the caller applies last.
  *
- *  The top section and [report] accept only the keys below (a misspelt key
- *  is an error that names its line); [desk] is the desk's to check.  A
- *  relative path (key, server_key when it is a file, spool) is relative
- *  to the directory of the file that says it.  A file that others may
+ *  Every section accepts only its keys (conf.c; a misspelt key is an error
+ *  that names its line, for every program that reads the file).  A
+ *  relative path (key, server_key when it is a file, spool, desk.users,
+ *  desk.data) is relative to the directory of the file that says it.  A file that others may
  *  write is refused: it says which key files and collector to trust.
  */
 #ifndef TX_CONF_H_INCLUDED

@@ -5,7 +5,7 @@
 # and line; a file others may write is refused; relative key paths are the
 # file's directory's.
 . tests/lib.sh
-plan 14
+plan 15
 ADMIN=$B/tongxin-admin
 SEND=$B/tongxin-send
 db=$(newdb sendconf)
@@ -58,6 +58,10 @@ printf 'unit = u1\nendpiont = tcp://x:1\n' > "$T/bad.conf"
 $SEND --config "$T/bad.conf" $(ev 6) 2>"$T/err"; rc=$?
 is "$rc" 2 "a misspelt key: usage error"
 is "$(head -1 "$T/err")" "tongxin-send: $T/bad.conf:2: unknown key 'endpiont' (see tongxin.conf(5))" "it names the file, the line and the key"
+printf 'unit = u1\n[desk]\nlisen = 127.0.0.1:8450\n' > "$T/bad3.conf"
+$SEND --config "$T/bad3.conf" $(ev 6) 2>"$T/err"
+is "$(head -1 "$T/err")" "tongxin-send: $T/bad3.conf:3: unknown key 'desk.lisen' (see tongxin.conf(5))" \
+   "a misspelt key of another program's section too: the file is shared"
 printf '[sender]\nunit = u1\n' > "$T/bad2.conf"
 $SEND --config "$T/bad2.conf" $(ev 6) 2>"$T/err"
 like "$(head -1 "$T/err")" "bad2.conf:2: unknown section \[sender\]" "an unknown section too"
