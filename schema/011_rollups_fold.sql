@@ -8,13 +8,13 @@
 -- rollup rows.  From here on:
 --
 -- 1. The delta source is a queue.  The trigger only appends each stored
---    event's key to analytics.rollup_queue (event_id, unit_code, the
---    storing transaction's start): one narrow heap row, no index, no lock
---    but the table's ROW EXCLUSIVE.  The queue row commits or rolls back
---    with its event.
+--    event to analytics.rollup_queue (its key, the storing transaction's
+--    start, and the columns the rollups read): one heap row, no index, no
+--    lock but the table's ROW EXCLUSIVE.  The queue row commits or rolls
+--    back with its event.
 -- 2. analytics.fold_rollups() claims the queue with one
---    DELETE ... RETURNING, joins the claimed keys to their events, and adds
---    them to the rollups with one GROUP BY and one upsert per rollup table,
+--    DELETE ... RETURNING and adds the claimed events to the rollups with
+--    one GROUP BY and one upsert per rollup table,
 --    all in one statement, so the cost per event falls as the fold grows.
 --    Watermark: there is none to get wrong.  A fold claims exactly the
 --    queue rows its snapshot sees, which are the rows of the transactions
@@ -59,9 +59,17 @@
 SET LOCAL ROLE tongxin_admin;
 
 CREATE TABLE analytics.rollup_queue (
-    event_id    uuid NOT NULL,
-    unit_code   text NOT NULL,
-    queued_at   timestamptz NOT NULL        -- start of the transaction that stored it
+    event_id        uuid NOT NULL,
+    unit_code       text NOT NULL,
+    queued_at       timestamptz NOT NULL,   -- start of the transaction that stored it
+    -- What the fold reads of the event, copied so that it need not look
+    -- each one up in tongxin.events (an index probe in every partition's
+    -- plan: a fifth of the fold's time).
+    type            text NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    partner_region  text,
+    attrs           jsonb NOT NULL,
+    supersedes      uuid
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000,
         autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 20000);
 
@@ -79,8 +87,10 @@ SELECT $body$
 CREATE OR REPLACE FUNCTION analytics.events_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO analytics.rollup_queue (event_id, unit_code, queued_at)
-    SELECT event_id, unit_code, now() FROM new_events;
+    INSERT INTO analytics.rollup_queue (event_id, unit_code, queued_at, type, occurred_at,
+                                        partner_region, attrs, supersedes)
+    SELECT event_id, unit_code, now(), type, occurred_at, partner_region, attrs, supersedes
+      FROM new_events;
     IF FOUND AND coalesce(current_setting('tongxin.rollups', true), '') <> 'queue' THEN
         PERFORM analytics.fold_rollups(true);
     END IF;
@@ -96,7 +106,8 @@ CREATE FUNCTION analytics.fold_rollups_sql() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
 SELECT analytics.measure_expand($body$
 CREATE OR REPLACE FUNCTION analytics.fold_rollups(wait boolean DEFAULT true) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET work_mem = '128MB' AS $$
 DECLARE
     tz   text;
     t0   timestamptz;
@@ -117,14 +128,12 @@ BEGIN
 
     -- One statement, one snapshot: the claimed rows (b) are exactly the
     -- queue rows it sees; an event it sees outside b was folded before.
-    WITH q AS (
-        DELETE FROM analytics.rollup_queue RETURNING event_id, unit_code
-    ), b AS MATERIALIZED (
-        SELECT e.event_id, e.unit_code, e.type, e.occurred_at, e.partner_region, e.attrs,
-               e.supersedes
-          FROM q CROSS JOIN LATERAL (
-                SELECT * FROM tongxin.events e
-                 WHERE e.event_id = q.event_id AND e.unit_code = q.unit_code LIMIT 1) e
+    WITH b AS (
+        DELETE FROM analytics.rollup_queue
+        RETURNING event_id, unit_code, type, occurred_at, partner_region, attrs, supersedes
+    ), s AS MATERIALIZED (
+        -- What the claimed corrections and retractions replace (few).
+        SELECT DISTINCT unit_code, supersedes FROM b WHERE supersedes IS NOT NULL
     ), sup_new AS (
         INSERT INTO analytics.supersessions (unit_code, supersedes, event_id)
         SELECT unit_code, supersedes, event_id FROM b WHERE supersedes IS NOT NULL
@@ -137,13 +146,13 @@ BEGIN
          WHERE n.type <> 'retraction'
            AND NOT EXISTS (SELECT 1 FROM analytics.supersessions f
                             WHERE f.unit_code = n.unit_code AND f.supersedes = n.event_id)
-           AND NOT EXISTS (SELECT 1 FROM b f
-                            WHERE f.unit_code = n.unit_code AND f.supersedes = n.event_id)
+           AND NOT EXISTS (SELECT 1 FROM s
+                            WHERE s.unit_code = n.unit_code AND s.supersedes = n.event_id)
         UNION ALL
         -- Folded events that claimed ones supersede and that counted until
         -- now: no folded event superseded them.
         SELECT o.unit_code, o.type, o.occurred_at, o.partner_region, o.attrs, -1
-          FROM (SELECT DISTINCT supersedes, unit_code FROM b WHERE supersedes IS NOT NULL) s
+          FROM s
           JOIN tongxin.events o ON o.event_id = s.supersedes AND o.unit_code = s.unit_code
          WHERE o.type <> 'retraction'
            AND NOT EXISTS (SELECT 1 FROM b n
@@ -217,7 +226,7 @@ BEGIN
          ORDER BY 1, 2, 3
         ON CONFLICT (unit_code, partner_region, day) DO UPDATE SET events = r.events + excluded.events
     )
-    SELECT count(*) INTO n FROM q;
+    SELECT count(*) INTO n FROM b;
 
     UPDATE analytics.rollup_state
        SET folded_through = greatest(folded_through, t0),
