@@ -167,18 +167,21 @@ BEGIN
                (c.occurred_at AT TIME ZONE tz)::date AS day, c.sign,
                {c.sign * %3$s(c.attrs, %2$L) AS %1$I}
           FROM chg c LEFT JOIN analytics.type_variants v ON v.type_code = c.type
-    ), own AS (
-        SELECT unit_code, date_trunc('month', day)::date AS month, type, variant, partner_region,
-               sum(sign)::bigint AS events,
-               {coalesce(sum(%1$I), 0)::numeric AS %1$I}
-          FROM d
-         GROUP BY 1, 2, 3, 4, 5
     ), mx AS MATERIALIZED (
-        SELECT t.ancestor COLLATE "C" AS unit_code, o.month, o.type, o.variant, o.partner_region,
-               sum(o.events)::bigint AS events,
-               {sum(o.%1$I)::numeric AS %1$I}
-          FROM own o JOIN analytics.unit_tree t ON t.descendant = o.unit_code
+        -- Expanded along the tree and grouped once: few events of a fold
+        -- share a row of their own unit, so a first grouping by unit
+        -- would cost more than it saves.
+        SELECT t.ancestor COLLATE "C" AS unit_code, date_trunc('month', d.day)::date AS month,
+               d.type, d.variant, d.partner_region,
+               sum(d.sign)::bigint AS events,
+               {coalesce(sum(d.%1$I), 0)::numeric AS %1$I}
+          FROM d JOIN analytics.unit_tree t ON t.descendant = d.unit_code
          GROUP BY 1, 2, 3, 4, 5
+    ), tot AS MATERIALIZED (
+        SELECT unit_code, type, variant, partner_region, sum(events)::bigint AS events,
+               {sum(%1$I)::numeric AS %1$I}
+          FROM mx
+         GROUP BY 1, 2, 3, 4
     ), up_month AS (
         INSERT INTO analytics.rollup_month AS r
                (unit_code, month, type, variant, partner_region, events,
@@ -191,11 +194,7 @@ BEGIN
         INSERT INTO analytics.rollup_total AS r
                (unit_code, type, variant, partner_region, events,
                 {%1$I})
-        SELECT unit_code, type, variant, partner_region, sum(events),
-               {sum(%1$I)::numeric}
-          FROM mx
-         GROUP BY 1, 2, 3, 4
-         ORDER BY 1, 2, 3, 4
+        SELECT * FROM tot ORDER BY 1, 2, 3, 4
         ON CONFLICT (unit_code, type, variant, partner_region) DO UPDATE SET
                events = r.events + excluded.events,
                {%1$I = r.%1$I + excluded.%1$I}
@@ -205,7 +204,7 @@ BEGIN
                 {%1$I})
         SELECT unit_code, type, variant, sum(events),
                {sum(%1$I)::numeric}
-          FROM mx
+          FROM tot
          GROUP BY 1, 2, 3
          ORDER BY 1, 2, 3
         ON CONFLICT (unit_code, type, variant) DO UPDATE SET
