@@ -17,6 +17,8 @@
 #define SCHEMA_VERSION_MIN 8    //  the schema this collector needs (008: event_contents)
 #define SCHEMA_VERSION_FOLD 11  //  the rollups are folded from a queue (011_rollups_fold)
 #define FOLD_LOCK_TIMEOUT "5s"  //  a fold gives up waiting for a rebuild after this
+#define FOLD_CHUNK 20000        //  most events one fold claims; it folds again at once if it took as many
+#define FOLD_CHUNK_S "20000"
 #define PG_EPOCH_UNIX_US 946684800000000LL   //  2000-01-01T00:00:00Z in unix µs
 #define STAGE_RACES_MAX 5       //  staging writes in a row that may meet another collector's id
 #define IDLE_PING_MS 2000       //  check an idle connection this often
@@ -955,20 +957,21 @@ s_thread (void *arg)
 
 //  ----------------------------------------------------------------- the fold
 
-//  One fold of the queued events into the rollups.  Another collector's
-//  fold holding the turn is no failure (-1: the next fold takes the rows);
-//  neither is a schema older than 011 (its trigger still does the work).
-static void
+//  One fold of up to FOLD_CHUNK queued events into the rollups: how many
+//  it took.  Another collector's fold holding the turn is no failure (-1:
+//  the next fold takes the rows); neither is a schema older than 011 (its
+//  trigger still does the work).
+static long long
 s_fold (tx_writer_t *self)
 {
     if (self->schema_version < SCHEMA_VERSION_FOLD && s_check_schema (self) != 0) {
         s_disconnect (self);
-        return;
+        return 0;
     }
     if (self->schema_version < SCHEMA_VERSION_FOLD)
-        return;
+        return 0;
     int64_t t0 = tx_clock_us ();
-    PGresult *r = PQexec (self->db, "SELECT tongxin.fold_rollups()");
+    PGresult *r = PQexec (self->db, "SELECT tongxin.fold_rollups(" FOLD_CHUNK_S ")");
     if (PQresultStatus (r) != PGRES_TUPLES_OK) {
         s_note_error (self, r);
         PQclear (r);
@@ -976,13 +979,14 @@ s_fold (tx_writer_t *self)
                 self->dbstate, tx_log_q (self->dberr));
         if (PQstatus (self->db) != CONNECTION_OK)
             s_disconnect (self);
-        return;
+        return 0;
     }
     long long n = atoll (PQgetvalue (r, 0, 0));
     PQclear (r);
     if (n > 0)
         tx_log (TX_LOG_DEBUG, "rollups folded", "events=%lld ms=%lld", n,
                 (long long) (tx_clock_us () - t0) / 1000);
+    return n;
 }
 
 //  The folder's thread: a fold every fold-ms, and a last one when stopping
@@ -1001,7 +1005,8 @@ s_fold_thread (void *arg)
             continue;
         }
         if (self->db || s_connect (self) == 0)
-            s_fold (self);
+            while (s_fold (self) >= FOLD_CHUNK && self->db)
+                ;               //  more were waiting: at once
         if (stop)
             break;
         next = tx_clock_ms () + (self->db ? self->cfg->fold_ms : 1000);

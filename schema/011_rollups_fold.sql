@@ -14,21 +14,23 @@
 --    back with its event.
 -- 2. analytics.fold_rollups() claims the queue with one
 --    DELETE ... RETURNING and adds the claimed events to the rollups with
---    one GROUP BY and one upsert per rollup table,
---    all in one statement, so the cost per event falls as the fold grows.
---    Watermark: there is none to get wrong.  A fold claims exactly the
---    queue rows its snapshot sees, which are the rows of the transactions
+--    one GROUP BY and one upsert per rollup table, all in one statement,
+--    so the cost per event falls as the fold grows (up to a point: the
+--    collector claims 20,000 at a time).
+--    Watermark: there is none to get wrong.  A fold claims queue rows its
+--    snapshot sees (all, or the first lim), which are rows of transactions
 --    committed before it; a transaction that commits after the fold began
 --    (however old its events' ids or times) leaves its rows in the queue
 --    for the next fold.  Nothing is skipped because it committed "late",
 --    and nothing is claimed twice: one fold at a time (an advisory lock,
 --    29817), and a claimed row is gone.  rollup_status.folded_through is
---    when the last fold took its snapshot: every event committed before it
---    is in the rollups.
+--    when the last fold that claimed everything it saw took its snapshot:
+--    every event committed before it is in the rollups.
 -- 3. Corrections and retractions subtract what they replace, as before,
 --    with "already counted" meaning "folded": an event whose row is in
 --    tongxin.events but not in the queue (in the fold's one snapshot an
---    event and its queue row are both visible or neither).  The fold adds
+--    event and its queue row are both visible or neither; the queue as
+--    that snapshot sees it, the rows being claimed included).  The fold adds
 --    a claimed event unless a folded or claimed event supersedes it; it
 --    subtracts a folded event that a claimed one supersedes and that no
 --    folded one did.  analytics.supersessions lists the folded events'
@@ -42,7 +44,8 @@
 --    lock in its trigger, so its rows land in the queue after the rebuild.
 -- 5. Who folds: each collector, every fold-ms (default 1000) on its own
 --    connection (tongxin.fold_rollups(), the one function of the rollups
---    it may run), giving up at once when another fold runs (the next one
+--    it may run; 20,000 events a fold, again at once while more wait),
+--    giving up at once when another fold runs (the next one
 --    takes its rows); `tongxin-admin rollups fold` (waits for its turn).
 --    A session that did not ask for the queue (SET tongxin.rollups =
 --    'queue', which the collector does) folds in the storing statement
@@ -100,12 +103,14 @@ $$
 $body$
 $f$;
 
--- fold_rollups(wait): adds the queued events to the rollups; the number of
--- events claimed, or -1 when another fold holds the turn and wait is false.
+-- fold_rollups(wait, lim): adds the queued events (at most lim; NULL: all)
+-- to the rollups; the number of events claimed, or -1 when another fold
+-- holds the turn and wait is false.
 CREATE FUNCTION analytics.fold_rollups_sql() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
 SELECT analytics.measure_expand($body$
-CREATE OR REPLACE FUNCTION analytics.fold_rollups(wait boolean DEFAULT true) RETURNS bigint
+CREATE OR REPLACE FUNCTION analytics.fold_rollups(wait boolean DEFAULT true, lim int DEFAULT NULL)
+RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET work_mem = '128MB' AS $$
 DECLARE
@@ -126,10 +131,14 @@ BEGIN
     SELECT timezone INTO tz FROM analytics.rollup_state;
     t0 := clock_timestamp();
 
-    -- One statement, one snapshot: the claimed rows (b) are exactly the
-    -- queue rows it sees; an event it sees outside b was folded before.
+    -- One statement, one snapshot: the claimed rows (b) are queue rows it
+    -- sees (all of them, or lim of them: a fold of tens of thousands costs
+    -- less per event than one of hundreds of thousands, whose sorts and
+    -- index writes leave the caches); an event it sees neither in b nor in
+    -- the queue was folded before.
     WITH b AS (
         DELETE FROM analytics.rollup_queue
+         WHERE ctid IN (SELECT ctid FROM analytics.rollup_queue LIMIT lim)
         RETURNING event_id, unit_code, type, occurred_at, partner_region, attrs, supersedes
     ), s AS MATERIALIZED (
         -- What the claimed corrections and retractions replace (few).
@@ -157,6 +166,8 @@ BEGIN
          WHERE o.type <> 'retraction'
            AND NOT EXISTS (SELECT 1 FROM b n
                             WHERE n.event_id = o.event_id AND n.unit_code = o.unit_code)
+           AND NOT EXISTS (SELECT 1 FROM analytics.rollup_queue w
+                            WHERE w.event_id = o.event_id AND w.unit_code = o.unit_code)
            AND NOT EXISTS (SELECT 1 FROM analytics.supersessions f
                             WHERE f.unit_code = o.unit_code AND f.supersedes = o.event_id)
     ), d AS MATERIALIZED (
@@ -228,7 +239,8 @@ BEGIN
     SELECT count(*) INTO n FROM b;
 
     UPDATE analytics.rollup_state
-       SET folded_through = greatest(folded_through, t0),
+       SET folded_through = CASE WHEN lim IS NULL OR n < lim
+                                 THEN greatest(folded_through, t0) ELSE folded_through END,
            folds = folds + (n > 0)::int, folded_events = folded_events + n;
     RETURN n;
 END
@@ -329,17 +341,17 @@ $$;
 
 REVOKE ALL ON FUNCTION analytics.fold_rollups_sql() FROM PUBLIC;
 SELECT analytics.regenerate_rollups();
-REVOKE ALL ON FUNCTION analytics.fold_rollups(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.fold_rollups(boolean, int) FROM PUBLIC;
 
 -- The collector folds (point 5) through this one function of its own
 -- schema, which never waits for the turn; it still has no privilege on
 -- schema analytics.
-CREATE FUNCTION tongxin.fold_rollups() RETURNS bigint
+CREATE FUNCTION tongxin.fold_rollups(max_events int DEFAULT 20000) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT analytics.fold_rollups(false)
+    SELECT analytics.fold_rollups(false, greatest(max_events, 1))
 $$;
-REVOKE ALL ON FUNCTION tongxin.fold_rollups() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tongxin.fold_rollups() TO tongxin_collector;
+REVOKE ALL ON FUNCTION tongxin.fold_rollups(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tongxin.fold_rollups(int) TO tongxin_collector;
 
 -- How fresh the rollups are.  lag_s: seconds since the oldest queued
 -- event's transaction began, 0 when nothing waits.

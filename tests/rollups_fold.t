@@ -5,7 +5,7 @@
 # a fold passed its events is not missed (the watermark trap); a rebuild and
 # a fold never double-count; analytics.rollup_status shows the lag.
 . tests/lib.sh
-plan 16
+plan 19
 ADMIN=$B/tongxin-admin
 db=$(newdb fold)
 $ADMIN --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -136,6 +136,17 @@ exec 5>&-
 wait $rp; wait $fp
 is "$(cat "$T/fold2.out")" 0 "a fold waiting behind a rebuild finds nothing left to count"
 same_as_rebuild "after a rebuild and a fold in either order: no event counted twice"
+
+# ---------------------------------------------------------------- folds of at most N
+# A fold that claims part of the queue (the collector's take 20,000 at a
+# time): a correction claimed while the event it corrects still waits in the
+# queue must not subtract it (it was never added).
+sql "$db" "$Q $(ev v3 41 cloud_meeting '{"participants": 21}' 40)"
+sql "$db" "$Q $(ev v3 40 cloud_meeting '{"participants": 20}')"
+is "$(sql "$db" "SELECT analytics.fold_rollups(true, 1)")" 1 "a fold of at most one event claims one"
+is "$(status "queued")" 1 "the other still waits"
+sql "$db" "SELECT analytics.fold_rollups()" >/dev/null
+same_as_rebuild "a correction folded before the event it corrects, in folds of one"
 
 # ---------------------------------------------------------------- two collectors
 # Two collectors fold on their own (fold-ms 200) while producers send to
