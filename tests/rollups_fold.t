@@ -37,7 +37,7 @@ ev() {
         "$(id "$2")" "$1" "$3" "$(( $2 % 90 ))" "$( [ "$3" = retraction ] && echo NULL || echo "'650000'")" \
         "$4" "$( [ -n "${5:-}" ] && id "$5" || echo NULL)"
 }
-id() { printf "(overlay(tongxin.uuid7_floor(now())::text placing '%012d' from 25 for 12))::uuid" "$1"; }
+id() { printf "(overlay(tongxin.uuid7_floor(date_trunc('month', now()))::text placing '%012d' from 25 for 12))::uuid" "$1"; }
 Q="SET tongxin.rollups = 'queue';"
 status() { sql "$db" "SELECT $1 FROM analytics.rollup_status"; }
 
