@@ -1004,9 +1004,10 @@ s_fold_thread (void *arg)
             nanosleep (&ts, NULL);
             continue;
         }
-        if (self->db || s_connect (self) == 0)
-            while (s_fold (self) >= FOLD_CHUNK && self->db)
-                ;               //  more were waiting: at once
+        //  (Stopping without a connection: no new one, no last fold.)
+        if (self->db || (!stop && s_connect (self) == 0))
+            while (s_fold (self) >= FOLD_CHUNK && self->db && !atomic_load (&self->main->stopping))
+                ;               //  more were waiting: at once (when stopping, one fold only)
         if (stop)
             break;
         next = tx_clock_ms () + (self->db ? self->cfg->fold_ms : 1000);
