@@ -64,4 +64,8 @@ int adm_type_show (PGconn *db, const adm_args_t *a);
 //  Content fingerprints for events stored before migration 008 (contents.c).
 int adm_contents_backfill (PGconn *db);
 
+//  The analytics rollups (rollups.c): fold the queue to empty; freshness.
+int adm_rollups_fold (PGconn *db, const adm_args_t *a);
+int adm_rollups_status (PGconn *db, const adm_args_t *a);
+
 #endif

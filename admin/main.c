@@ -207,6 +207,22 @@ static const adm_command_t s_commands [] = {
       "from their next registry refresh.\n"),
       .opts = { { "before", true }, { "detach-only", false } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = adm_retention_check, .run = adm_retention },
+    { .name = "rollups fold", .usage = N_("[--db CONNINFO]"),
+      .help =
+      N_("Fold the stored events still queued into the analytics rollups, until the\n"
+      "queue is empty: every event committed before it returns is then counted in the\n"
+      "views.  The collectors fold every fold-ms by themselves; this is for a database\n"
+      "without a running collector, or a check that must see every event counted.\n"),
+      .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
+      .needs_db = true, .check = NULL, .run = adm_rollups_fold },
+    { .name = "rollups status", .usage = N_("[--db CONNINFO]"),
+      .help =
+      N_("How fresh the analytics rollups are, tab-separated: events queued and not yet\n"
+      "counted, the oldest one's time, the time before which every committed event is\n"
+      "counted, the lag in seconds, whether a rebuild is due, the time zone, the last\n"
+      "rebuild.\n"),
+      .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
+      .needs_db = true, .check = NULL, .run = adm_rollups_status },
     { .name = "key server", .usage = N_("--out FILE"),
       .help =
       N_("Make the collector's CURVE keypair: FILE holds the secret key (mode 0600),\n"

@@ -22,6 +22,7 @@ typedef struct {
     int group_events;               //  max events per transaction
     int group_ms;                   //  max wait to fill a group
     int writers;                    //  database connections writing groups in parallel
+    int fold_ms;                    //  ms between rollup folds (0: each transaction folds)
     int queue_mb;                   //  bound on memory queued for the writer
     int peer_hwm;                   //  per-producer receive high-water mark (messages)
     int handshake_timeout;          //  seconds a handshake may take

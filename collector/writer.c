@@ -15,6 +15,10 @@
 #include "strmap.h"
 
 #define SCHEMA_VERSION_MIN 8    //  the schema this collector needs (008: event_contents)
+#define SCHEMA_VERSION_FOLD 11  //  the rollups are folded from a queue (011_rollups_fold)
+#define FOLD_LOCK_TIMEOUT "5s"  //  a fold gives up waiting for a rebuild after this
+#define FOLD_CHUNK 20000        //  most events one fold claims; it folds again at once if it took as many
+#define FOLD_CHUNK_S "20000"
 #define PG_EPOCH_UNIX_US 946684800000000LL   //  2000-01-01T00:00:00Z in unix µs
 #define STAGE_RACES_MAX 5       //  staging writes in a row that may meet another collector's id
 #define IDLE_PING_MS 2000       //  check an idle connection this often
@@ -37,6 +41,9 @@ struct tx_writer_t {
     int lane;                   //  this lane's number
     struct tx_writer_t **lanes; //  lane 0 only: every lane, lanes [0] == itself
     int n_lanes;                //  lane 0 only
+    struct tx_writer_t *folder; //  lane 0 only: the rollup fold's thread and connection, or NULL
+    bool is_folder;             //  this is that one: it writes no groups
+    int schema_version;         //  the database's, at the last check
     void *acks;                 //  PUSH, connected to the receiver; this lane's thread only
     PGconn *db;                 //  NULL while disconnected
     pthread_t thread;
@@ -168,7 +175,8 @@ s_disconnect (tx_writer_t *self)
     if (self->db) {
         PQfinish (self->db);
         self->db = NULL;
-        atomic_store (&self->m->db_up, 0);
+        if (!self->is_folder)
+            atomic_store (&self->m->db_up, 0);
     }
 }
 
@@ -218,6 +226,7 @@ s_check_schema (tx_writer_t *self)
     }
     int version = atoi (PQgetvalue (r, 0, 0));
     PQclear (r);
+    self->schema_version = version;
     atomic_store (&self->m->schema_ok, version >= SCHEMA_VERSION_MIN);
     if (version < SCHEMA_VERSION_MIN)
         tx_log (TX_LOG_ERROR, "database schema is too old: run tongxin-admin migrate",
@@ -241,11 +250,19 @@ s_connect (tx_writer_t *self)
         s_disconnect (self);
         return -1;
     }
-    if (s_setup_session (self) != 0 || s_check_schema (self) != 0) {
+    if (s_setup_session (self) != 0 || s_check_schema (self) != 0
+    //  With a fold running (fold-ms), a lane's transactions only queue
+    //  their events for it (011_rollups_fold.sql); the folder's own
+    //  session gives up on a rebuild's locks rather than hold a shutdown.
+    ||  (self->cfg->fold_ms > 0 && !self->is_folder
+         && s_exec (self, "SET tongxin.rollups = 'queue'") != 0)
+    ||  (self->is_folder && s_exec (self, "SET lock_timeout = '" FOLD_LOCK_TIMEOUT "'") != 0)) {
         tx_log (TX_LOG_WARN, "database session setup failed", "err=%s", tx_log_q (self->dberr));
         s_disconnect (self);
         return -1;
     }
+    if (self->is_folder)
+        return 0;
     atomic_store (&self->m->db_up, 1);
     tx_log (TX_LOG_INFO, "database connected", NULL);
     return 0;
@@ -938,6 +955,67 @@ s_thread (void *arg)
     return NULL;
 }
 
+//  ----------------------------------------------------------------- the fold
+
+//  One fold of up to FOLD_CHUNK queued events into the rollups: how many
+//  it took.  Another collector's fold holding the turn is no failure (-1:
+//  the next fold takes the rows); neither is a schema older than 011 (its
+//  trigger still does the work).
+static long long
+s_fold (tx_writer_t *self)
+{
+    if (self->schema_version < SCHEMA_VERSION_FOLD && s_check_schema (self) != 0) {
+        s_disconnect (self);
+        return 0;
+    }
+    if (self->schema_version < SCHEMA_VERSION_FOLD)
+        return 0;
+    int64_t t0 = tx_clock_us ();
+    PGresult *r = PQexec (self->db, "SELECT tongxin.fold_rollups(" FOLD_CHUNK_S ")");
+    if (PQresultStatus (r) != PGRES_TUPLES_OK) {
+        s_note_error (self, r);
+        PQclear (r);
+        tx_log (TX_LOG_WARN, "folding the rollups failed; the next fold retries", "sqlstate=%s err=%s",
+                self->dbstate, tx_log_q (self->dberr));
+        if (PQstatus (self->db) != CONNECTION_OK)
+            s_disconnect (self);
+        return 0;
+    }
+    long long n = atoll (PQgetvalue (r, 0, 0));
+    PQclear (r);
+    if (n > 0)
+        tx_log (TX_LOG_DEBUG, "rollups folded", "events=%lld ms=%lld", n,
+                (long long) (tx_clock_us () - t0) / 1000);
+    return n;
+}
+
+//  The folder's thread: a fold every fold-ms, and a last one when stopping
+//  (events the lanes commit after it wait for the next collector's fold,
+//  or tongxin-admin rollups fold).
+static void *
+s_fold_thread (void *arg)
+{
+    tx_writer_t *self = arg;
+    int64_t next = tx_clock_ms () + self->cfg->fold_ms;
+    for (;;) {
+        bool stop = atomic_load (&self->main->stopping);
+        if (!stop && tx_clock_ms () < next) {
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            nanosleep (&ts, NULL);
+            continue;
+        }
+        //  (Stopping without a connection: no new one, no last fold.)
+        if (self->db || (!stop && s_connect (self) == 0))
+            while (s_fold (self) >= FOLD_CHUNK && self->db && !atomic_load (&self->main->stopping))
+                ;               //  more were waiting: at once (when stopping, one fold only)
+        if (stop)
+            break;
+        next = tx_clock_ms () + (self->db ? self->cfg->fold_ms : 1000);
+    }
+    s_disconnect (self);
+    return NULL;
+}
+
 int
 tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
 {
@@ -962,6 +1040,17 @@ tx_writer_start (tx_writer_t *self, volatile sig_atomic_t *interrupted)
         snprintf (name, sizeof name, "tx-writer-%d", i % 100);
         pthread_setname_np (lane->thread, name);        //  for top, perf and bench
         lane->started = true;
+    }
+    if (self->cfg->fold_ms > 0) {
+        self->folder = s_lane_new (self->cfg, self->queue, self->registry, self->zmq_ctx,
+                                   self->ack_endpoint, self->m, self, -1);
+        if (!self->folder)
+            return -1;
+        self->folder->is_folder = true;
+        if (pthread_create (&self->folder->thread, NULL, s_fold_thread, self->folder) != 0)
+            return -1;
+        pthread_setname_np (self->folder->thread, "tx-fold");
+        self->folder->started = true;
     }
     return 0;
 }
@@ -1000,6 +1089,7 @@ tx_writer_destroy (tx_writer_t **self_p)
         tx_writer_stop (self, tx_clock_ms ());      //  not stopped (a failed start): stop now
     for (int i = 1; self->lanes && i < self->n_lanes; i++)
         s_lane_destroy (&self->lanes [i]);
+    s_lane_destroy (&self->folder);
     free (self->lanes);
     s_lane_destroy (self_p);
 }

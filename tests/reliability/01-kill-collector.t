@@ -6,7 +6,7 @@
 # on timeout); nothing they accepted may be lost and nothing stored twice.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 11
+plan 12
 rel_setup kill 5
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
 per=$((REL_EVENTS / 5))

@@ -7,7 +7,7 @@
 . tests/lib.sh
 . tests/reliability/lib.sh
 : "${TONGXIN_TEST_PGDIR:?run through tests/run}"
-plan 11
+plan 12
 rel_setup pgdown 4
 # Whatever happens to this script, the shared server comes back up.  (The
 # server must not inherit our descriptors: prove waits for their end.)

@@ -6,7 +6,7 @@
 # spools meanwhile; when the collector is back everything is delivered.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 11
+plan 12
 rel_setup away 4
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
 per=$((REL_EVENTS / 4))

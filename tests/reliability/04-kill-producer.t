@@ -9,7 +9,7 @@
 # sync, two in groups of 20.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 10
+plan 11
 rel_setup kprod 4
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
 per=$((REL_EVENTS / 4))

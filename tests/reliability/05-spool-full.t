@@ -8,7 +8,7 @@
 # is delivered; the same spools take events again in the next cycle.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 17
+plan 18
 rel_setup full 3
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
 # Events per producer per cycle; a spool record of tx-driver's events is

@@ -8,7 +8,7 @@
 # collector is down, the other must go on storing events.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 13
+plan 14
 rel_setup failover 5
 rel_collector 1 && rel_collector 2 || { echo "Bail out! the collectors did not start"; exit 1; }
 per=$((REL_EVENTS / 5))

@@ -7,7 +7,7 @@
 # must stay bounded (peak RSS under 64 MiB), and nothing may be lost.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 13
+plan 14
 rel_setup slow 6
 sql "$db" "CREATE TABLE public.rel_slow (delay float8 NOT NULL);
            INSERT INTO public.rel_slow VALUES (0);

@@ -7,7 +7,7 @@
 # every good one stored; none of the bad ones stored.
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 15
+plan 16
 rel_setup mixed 4
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
 per=$((REL_EVENTS / 4))

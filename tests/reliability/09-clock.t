@@ -16,7 +16,7 @@
 # event (T line) gets its original's verdict, "duplicate" for "stored".
 . tests/lib.sh
 . tests/reliability/lib.sh
-plan 17
+plan 18
 rel_setup clock 6
 # Partitions from last month on, so an id an hour old is inside the window
 # even in the first hour of a month.

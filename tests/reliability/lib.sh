@@ -323,8 +323,27 @@ rel_db_dump() {
         -c "COPY (SELECT event_id, unit_code FROM tongxin.events) TO STDOUT" >"$1"
 }
 
+# rel_rollups_diff: fold what is queued (011_rollups_fold), then the rollup
+# rows (of nonzero events) that differ from a rebuild's: must be 0.
+rel_rollups_diff() {
+    psql "$db" -X -q -A -t -v ON_ERROR_STOP=1 <<'SQL' | tail -n 1
+SELECT analytics.fold_rollups();
+CREATE TEMP TABLE f1 AS SELECT * FROM analytics.rollup_month WHERE events <> 0;
+CREATE TEMP TABLE f2 AS SELECT * FROM analytics.rollup_total WHERE events <> 0;
+CREATE TEMP TABLE f3 AS SELECT * FROM analytics.rollup_type WHERE events <> 0;
+CREATE TEMP TABLE f4 AS SELECT * FROM analytics.rollup_month_group WHERE events <> 0;
+CREATE TEMP TABLE f5 AS SELECT * FROM analytics.rollup_pair_day WHERE events <> 0;
+SELECT analytics.rebuild_rollups();
+SELECT (SELECT count(*) FROM ((TABLE f1 EXCEPT TABLE analytics.rollup_month) UNION ALL (TABLE analytics.rollup_month EXCEPT TABLE f1)) x)
+     + (SELECT count(*) FROM ((TABLE f2 EXCEPT TABLE analytics.rollup_total) UNION ALL (TABLE analytics.rollup_total EXCEPT TABLE f2)) x)
+     + (SELECT count(*) FROM ((TABLE f3 EXCEPT TABLE analytics.rollup_type) UNION ALL (TABLE analytics.rollup_type EXCEPT TABLE f3)) x)
+     + (SELECT count(*) FROM ((TABLE f4 EXCEPT TABLE analytics.rollup_month_group) UNION ALL (TABLE analytics.rollup_month_group EXCEPT TABLE f4)) x)
+     + (SELECT count(*) FROM ((TABLE f5 EXCEPT TABLE analytics.rollup_pair_day) UNION ALL (TABLE analytics.rollup_pair_day EXCEPT TABLE f5)) x);
+SQL
+}
+
 # check_scenario NAME [--allow-unseen] [key=value...]: compare every
-# producer's lines with the database; print the summary line; 9 TAP tests.
+# producer's lines with the database; print the summary line; 10 TAP tests.
 #   missing      accepted (S) and not rejected, or acknowledged (V stored,
 #                or duplicate for an S id), yet not in tongxin.events: must
 #                be 0.  An original whose "with" copy is stored in its
@@ -347,6 +366,8 @@ rel_db_dump() {
 #   original_wrong  of those, naming an event that is not stored, or not of
 #                the same content (the same id, or the other of a retyped
 #                pair): must be 0
+#   rollups_differ  rollup rows that differ from rebuild_rollups()'s after
+#                a fold to empty (rel_rollups_diff): must be 0
 check_scenario() {
     local name=$1 allow_unseen=0 c=$T/check extra=""
     shift
@@ -405,7 +426,7 @@ check_scenario() {
     { comm -12 "$c/Vr" "$c/dbids"; comm -12 "$c/Vr" "$c/Vok"; } | sort -u >"$c/contradicted"
 
     local submitted stored dup rej missing duplicated unexpected noverdict unseen contra rss secs
-    local retyped rdup rstored rfirst named wrong
+    local retyped rdup rstored rfirst named wrong rdiff
     submitted=$(wc -l <"$c/S")
     stored=$(comm -23 "$c/Vs" "$c/T" | wc -l)
     dup=$(comm -23 "$c/Vd" "$c/Vs" | comm -23 - "$c/T" | wc -l)
@@ -422,13 +443,14 @@ check_scenario() {
     rfirst=$(wc -l <"$c/excused")
     named=$(cat "$c/named")
     wrong=$(wc -l <"$c/original-wrong")
+    rdiff=$(rel_rollups_diff)
     rss=$(rel_peak_rss)
     secs=$(( ($(rel_ms) - REL_START_MS) / 1000 ))
     local line="scenario=$name submitted=$submitted stored=$stored duplicate=$dup rejected=$rej"
     line="$line missing=$missing duplicated=$duplicated unexpected=$unexpected collector_peak_rss_kb=$rss"
     line="$line faults=$REL_FAULTS_DONE no_verdict=$noverdict unseen=$unseen contradicted=$contra"
     line="$line retyped=$retyped retyped_duplicate=$rdup retyped_stored=$rstored retyped_first=$rfirst"
-    line="$line original_named=$named original_wrong=$wrong seconds=$secs$extra"
+    line="$line original_named=$named original_wrong=$wrong rollups_differ=$rdiff seconds=$secs$extra"
     echo "# $line"
     echo "$line" >&3
     [ -z "${RELIABILITY_LOG:-}" ] || echo "$line" >>"$RELIABILITY_LOG"
@@ -453,6 +475,7 @@ check_scenario() {
     rel_show "$c/retyped-stored" retyped-stored
     is "$wrong" 0 "$name: each duplicate verdict names the stored event of its content (original_wrong=0)"
     rel_show "$c/original-wrong" original-wrong
+    is "$rdiff" 0 "$name: the rollups, folded to empty, equal a rebuild row for row (rollups_differ=0)"
 }
 
 # todo_is GOT EXPECTED DESCRIPTION REASON: a TAP test for a known product

@@ -19,7 +19,7 @@ if ! mount -t tmpfs -o size=256k tongxin-enospc "$T/small" 2>/dev/null; then
     echo "1..0 # SKIP cannot mount a tmpfs here"
     exit 0
 fi
-plan 13
+plan 14
 at_exit "umount '$T/small'"
 rel_setup enospc 1
 rel_collector 1 || { echo "Bail out! the collector did not start"; exit 1; }
