@@ -37,6 +37,7 @@
 -- 4. analytics.activity_by_unit gains own_last_day and own_last_month: the
 --    unit's own last event; last_day and last_month stay the subtree's
 --    (docs/analysts.md, "Completeness").
+-- 5. analytics.pairing_activity_at(day): the quiet pairings as of a day.
 
 SET LOCAL ROLE tongxin_admin;
 
@@ -264,6 +265,39 @@ SELECT u.unit_code, u.name, u.kind, u.parent_code, u.depth,
   LEFT JOIN months ON months.unit_code = u.unit_code
   LEFT JOIN last ON last.unit_code = u.unit_code
   LEFT JOIN own ON own.unit_code = u.unit_code;
+
+-- ------------------------------------------------------------ 5. quiet pairings at a day
+
+-- analytics.pairing_activity as it stood at the end of p_day: the last event
+-- on or before it, quiet_days counted to it, and only the pairings that had
+-- begun by then (since).  tongxin-report measures a period's quiet pairings
+-- against the period's last day, not against today.
+CREATE FUNCTION analytics.pairing_activity_at(p_day date)
+RETURNS TABLE (unit_code text, unit_name text, path text[], region_code text, region_name text,
+               province_code text, province_name text, partner_group text, counterpart text,
+               since date, last_event_day date, quiet_days int)
+LANGUAGE sql STABLE SET jit = off AS $$
+SELECT p.unit_code, p.unit_name, p.path, p.region_code, p.region_name, p.province_code,
+       p.province_name, p.partner_group, p.counterpart, p.since,
+       l.last_event_day, p_day - coalesce(l.last_event_day, p.since)
+  FROM analytics.pairings p
+ CROSS JOIN LATERAL (SELECT analytics.region_prefix(p.region_code) COLLATE "C" AS lo,
+                            (analytics.region_prefix(p.region_code) || ':') COLLATE "C" AS hi) k
+  LEFT JOIN LATERAL (SELECT max(l1.day) AS last_event_day
+                       FROM analytics.unit_tree t
+                      CROSS JOIN LATERAL (SELECT DISTINCT r.partner_region
+                                            FROM analytics.rollup_total r
+                                           WHERE r.unit_code = t.descendant AND r.events > 0
+                                             AND r.partner_region >= k.lo
+                                             AND r.partner_region < k.hi) pr
+                      CROSS JOIN LATERAL (SELECT d.day FROM analytics.rollup_pair_day d
+                                           WHERE d.unit_code = t.descendant
+                                             AND d.partner_region = pr.partner_region AND d.events > 0
+                                             AND d.day <= p_day
+                                           ORDER BY d.day DESC LIMIT 1) l1
+                      WHERE t.ancestor = p.unit_code) l ON true
+ WHERE p.since IS NULL OR p.since <= p_day
+$$;
 
 -- ------------------------------------------------------------ privileges
 
