@@ -11,7 +11,7 @@
 #   vil1's producer has 5 reports waiting for 3 days (tongxin.producer_status,
 #   written here as the collector of protocol 1.3 would).
 . tests/lib.sh
-plan 32
+plan 37
 REPORT=$B/tongxin-report
 db=$(newdb completeness)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -120,3 +120,19 @@ is "$(sed -n '/<table class="data" id="t-silent">/,/<\/table>/p' "$T/jun.html" |
 like "$(cat "$T/jun.html")" '<div class="figure" id="complete"><b>6</b>of 7 units complete</div>' "HTML: 6 of 7 units complete"
 is "$(grep -o '<section id="[a-z_]*">' "$T/jun.html" | head -2 | tr '\n' ' ')" '<section id="completeness"> <section id="targets"> ' \
    "HTML: completeness comes first"
+
+# ---------------------------------------------------------------- through a collector
+# A real producer files vil3's nil return for June on 5 July: the collector
+# knows the type (its registry is the database's) and checks the period.
+start_collector "ipc://$T/c.sock" --db "$db" --insecure || exit 1
+nilsend() { $B/tongxin-send --unit vil3 --insecure --endpoint "ipc://$T/c.sock" --spool "$T/spool" --wait 10 \
+                --type nil_return --at 2025-07-05T09:00:00+08:00 "$@"; }
+nilsend --attr period=2025-13-01 >"$T/bad.out" 2>&1; rc=$?
+is "$rc:$(sql "$db" "SELECT count(*) FROM tongxin.events WHERE unit_code = 'vil3'")" "1:0" \
+   "a period that is no date (2025-13-01) is refused, nothing stored"
+like "$(cat "$T/bad.out")" "period" "the refusal names the attribute"
+nilsend --attr period=2025-06-01 --attr note=本月无工作 >"$T/good.out" 2>&1; ok $? "a nil return with period 2025-06-01, sent through the collector"
+is "$(status 2025-06-01)" "d:reported dept1:reported dept2:reported town1:reported vil1:reported vil2:nil_return vil3:nil_return" \
+   "June: vil3 is complete now"
+$REPORT --db "$adb" --month 2025-06 > "$T/jun2.txt"
+is "$(sed -n '/^Units silent/,/^$/p' "$T/jun2.txt" | sed -n 2p)" "  (none)" "the report: nobody silent in June"
