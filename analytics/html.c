@@ -1,10 +1,16 @@
 /*  html.c: the report as one self-contained HTML page.
  *
  *  Inline CSS and inline SVG only: no scripts, fonts, images or links to
- *  other files, so the page can be mailed or archived as it is.  Progress
- *  toward each target is a bar, the "8" provinces a row of tiles (paired
- *  or not), monthly activity a stacked bar chart; every table of the
- *  report follows.  The page speaks the language of the locale (report.h).
+ *  other files, so the page can be mailed or archived as it is.  Each
+ *  section is shown once, as a graphic or as a table, never both:
+ *  completeness as headline cards and its tables (who is silent, whose
+ *  reports are waiting, nil returns), progress toward each target as a bar,
+ *  coverage as cards and the "8" provinces as tiles, monthly activity as a
+ *  stacked bar chart with its values, outcomes as cards (large amounts the
+ *  Chinese way in Chinese: 6亿, with the exact figure under them); the
+ *  other sections as tables.  It prints on A4 (print CSS: page margins,
+ *  no row or chart cut across pages, headings kept with what follows).
+ *  The page speaks the report's language (report.h).
  */
 #include "i18n.h"
 #include "report.h"
@@ -59,6 +65,7 @@ static const char *s_style =
     "margin:2em auto;max-width:60em;padding:0 1em;color:#1f2937}"
     "h1{font-size:1.5em;margin-bottom:.2em}h1 small{color:#6b7280;font-weight:normal}"
     "h2{font-size:1.15em;border-bottom:2px solid #b91c1c;padding-bottom:.2em;margin-top:2em}"
+    "h3{font-size:1em;margin:1.2em 0 .3em}"
     ".period{color:#4b5563;margin-top:0}"
     ".warn{background:#fef3c7;border:1px solid #d97706;padding:.5em 1em}"
     ".target{margin:.8em 0}.target .label{margin-bottom:.2em}"
@@ -67,15 +74,26 @@ static const char *s_style =
     ".tile{border-radius:.3em;padding:.4em .7em;min-width:6em;text-align:center}"
     ".tile.on{background:#b91c1c;color:#fff}.tile.off{background:#f3f4f6;color:#6b7280;"
     "border:1px dashed #9ca3af}.tile small{display:block;font-size:.75em}"
-    ".figures{display:flex;flex-wrap:wrap;gap:1em;margin:.8em 0}"
-    ".figure{background:#f9fafb;border:1px solid #e5e7eb;border-radius:.3em;padding:.5em .8em}"
-    ".figure b{display:block;font-size:1.3em}"
+    ".figures{display:flex;flex-wrap:wrap;gap:.8em;margin:.8em 0}"
+    ".figure{background:#f9fafb;border:1px solid #e5e7eb;border-radius:.3em;padding:.5em .8em;"
+    "min-width:8em}"
+    ".figure b{display:block;font-size:1.3em}.figure small{display:block;color:#6b7280}"
+    ".figure.bad{border-color:#b91c1c;background:#fef2f2}.figure.ok{border-color:#15803d;"
+    "background:#f0fdf4}"
     "table{border-collapse:collapse;margin:.5em 0 1em}"
-    "th,td{border-bottom:1px solid #e5e7eb;padding:.25em .7em;text-align:left}"
+    "th,td{border-bottom:1px solid #e5e7eb;padding:.25em .7em;text-align:left;vertical-align:top}"
     "th{background:#f3f4f6}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;"
     "vertical-align:middle}"
-    "svg text{font-size:11px;fill:#374151}";
+    "svg text{font-size:12px;fill:#374151}svg text.v{font-size:10px;fill:#111827}"
+    "@page{size:A4;margin:14mm 12mm}"
+    "@media print{body{margin:0;max-width:none;padding:0;font-size:10pt}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+    "h2{margin-top:1.2em;break-after:avoid;page-break-after:avoid}"
+    "h3{break-after:avoid;page-break-after:avoid}"
+    "tr,.figure,.tile,.target,svg,.legend{break-inside:avoid;page-break-inside:avoid}"
+    "thead{display:table-header-group}"
+    "th,td{padding:.15em .5em}}";
 
 static void
 s_table (FILE *out, const rpt_table_t *t)
@@ -135,6 +153,11 @@ s_span (const char *id, const char *s)
 static void
 s_targets (FILE *out, const rpt_table_t *t)
 {
+    if (t->nrows == 0) {
+        fputs ("<p class=\"none\">", out);
+        s_esc (out, _("No target is set for this unit."));
+        fputs ("</p>\n", out);
+    }
     for (int i = 0; i < t->nrows; i++) {
         double target = atof (rpt_cell (t, i, 1));
         double reached = atof (rpt_cell (t, i, 2));
@@ -170,7 +193,8 @@ static void
 s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
 {
     fputs ("<div class=\"figures\">\n", out);
-    for (int i = 0; cov && i < cov->nrows && i < 8; i++) {
+    //  Every figure but the last (the "8" not yet paired: the tiles below).
+    for (int i = 0; cov && i < cov->nrows - 1; i++) {
         fputs ("<div class=\"figure\"><b>", out);
         s_num (out, rpt_cell (cov, i, 1));
         fputs ("</b>", out);
@@ -219,7 +243,30 @@ s_coverage (FILE *out, const rpt_table_t *cov, const rpt_table_t *prov)
     fputs ("</div>\n", out);
 }
 
-//  Monthly activity: stacked bars (with "8", with "N", no partner).
+//  A round step for an axis up to MAX with about four intervals: 1, 2 or
+//  5 times a power of ten.
+static double
+s_nice_step (double max)
+{
+    double raw = max / 4, power = 1;
+    while (power * 10 <= raw)
+        power *= 10;
+    while (power > raw && power > 1)
+        power /= 10;
+    double step = power;
+    if (raw > step * 5)
+        step *= 10;
+    else
+    if (raw > step * 2)
+        step *= 5;
+    else
+    if (raw > step)
+        step *= 2;
+    return step < 1 ? 1 : step;
+}
+
+//  Monthly activity: stacked bars (with "8", with "N", no partner), the
+//  total above each bar, a round scale on the left.
 static void
 s_months_chart (FILE *out, const rpt_table_t *t)
 {
@@ -229,13 +276,16 @@ s_months_chart (FILE *out, const rpt_table_t *t)
         fputs ("</p>\n", out);
         return;
     }
-    const int w = 760, h = 260, left = 50, right = 10, top = 10, bottom = 50;
+    const int w = 760, h = 300, left = 64, right = 10, top = 18, bottom = 56;
     double max = 0;
     for (int i = 0; i < t->nrows; i++)
         if (atof (rpt_cell (t, i, 1)) > max)
             max = atof (rpt_cell (t, i, 1));
-    if (max <= 0)
-        max = 1;
+    double step = s_nice_step (max > 0 ? max : 1);
+    int ticks = (int) ((max > 0 ? max : 1) / step + 0.999);
+    if (ticks < 1)
+        ticks = 1;
+    double scale_max = step * ticks;
     double plot_w = w - left - right, plot_h = h - top - bottom;
     double slot = plot_w / t->nrows;
     double bar = slot * 0.7;
@@ -244,16 +294,19 @@ s_months_chart (FILE *out, const rpt_table_t *t)
                   " aria-label=\"", w, h);
     s_esc (out, _("events per month"));
     fputs ("\">\n", out);
-    //  Axis and three grid lines with their values.
-    for (int g = 0; g <= 2; g++) {
-        double y = top + plot_h - plot_h * g / 2.0;
-        char v [32];
-        snprintf (v, sizeof v, "%.0f", max * g / 2.0);
-        char buf [64];
+    //  The scale: a line and its value at every step; the axis's name.
+    for (int g = 0; g <= ticks; g++) {
+        double y = top + plot_h - plot_h * g / ticks;
+        char v [32], buf [64];
+        snprintf (v, sizeof v, "%.0f", step * g);
         fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e7eb\"/>"
                       "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                  left, w - right, y, y, left - 6, y + 4, rpt_group_digits (v, buf, sizeof buf));
     }
+    fprintf (out, "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">",
+             top + plot_h / 2, top + plot_h / 2);
+    s_esc (out, rpt_text (t->cols [1]));
+    fputs ("</text>\n", out);
     int every = t->nrows > 24 ? (t->nrows + 11) / 12 : 1;
     for (int i = 0; i < t->nrows; i++) {
         double x = left + slot * i + (slot - bar) / 2;
@@ -264,12 +317,19 @@ s_months_chart (FILE *out, const rpt_table_t *t)
         s_events (out, rpt_cell (t, i, 1));
         fputs ("</title>", out);
         for (int k = 0; k < 3; k++) {
-            double hk = plot_h * atof (rpt_cell (t, i, 2 + k)) / max;
+            double hk = plot_h * atof (rpt_cell (t, i, 2 + k)) / scale_max;
             if (hk <= 0)
                 continue;
             y -= hk;
             fprintf (out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
                      x, y, bar, hk, colour [k]);
+        }
+        //  The month's total above its bar, when there is room for it.
+        if (t->nrows <= 36 && atof (rpt_cell (t, i, 1)) > 0) {
+            fprintf (out, "<text class=\"v\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+                     x + bar / 2, y - 3);
+            s_num (out, rpt_cell (t, i, 1));
+            fputs ("</text>", out);
         }
         fputs ("</g>\n", out);
         if (i % every == 0) {
@@ -279,8 +339,9 @@ s_months_chart (FILE *out, const rpt_table_t *t)
             fputs ("</text>\n", out);
         }
     }
-    fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6b7280\"/>\n</svg>\n",
-             left, w - right, top + plot_h, top + plot_h);
+    fprintf (out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#6b7280\"/>"
+                  "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%.1f\" stroke=\"#6b7280\"/>\n</svg>\n",
+             left, w - right, top + plot_h, top + plot_h, left, left, top, top + plot_h);
     //  The legend: the months table's column names.
     fputs ("<p class=\"legend\">", out);
     for (int k = 0; k < 3 && 2 + k < t->ncols; k++) {
@@ -290,11 +351,97 @@ s_months_chart (FILE *out, const rpt_table_t *t)
     fputs ("</p>\n", out);
 }
 
+//  A card: a big figure (V, written the Chinese way when ZH and large,
+//  with the exact number under it then), a label; CLASS "", "ok" or "bad".
+static void
+s_card (FILE *out, const char *id, const char *cls, const char *v, const char *label, bool zh)
+{
+    char big [128], exact [128];
+    const char *shown = zh ? rpt_cn_amount (v, big, sizeof big) : rpt_group_digits (v, big, sizeof big);
+    rpt_group_digits (v, exact, sizeof exact);
+    fprintf (out, "<div class=\"figure%s%s\"", *cls ? " " : "", cls);
+    if (id)
+        fprintf (out, " id=\"%s\"", id);
+    fputs ("><b>", out);
+    s_esc (out, shown);
+    fputs ("</b>", out);
+    s_esc (out, label);
+    if (strcmp (shown, exact) != 0) {
+        fputs ("<small>", out);
+        s_esc (out, exact);
+        fputs ("</small>", out);
+    }
+    fputs ("</div>\n", out);
+}
+
+//  Completeness: cards (complete, silent, waiting), then the roll-up by
+//  kind and the lists of silent units, waiting reports and nil returns.
+static void
+s_completeness (FILE *out, const rpt_t *self)
+{
+    const rpt_table_t *sum = rpt_table (self, "completeness");
+    const rpt_table_t *silent = rpt_table (self, "silent");
+    const rpt_table_t *waiting = rpt_table (self, "waiting");
+    const rpt_table_t *nil = rpt_table (self, "nil_returns");
+    if (!sum || !silent || !waiting || !nil)
+        return;
+    //  Row 0 of the roll-up is all units: units, reported, nil, silent, waiting.
+    long units = sum->nrows ? atol (rpt_cell (sum, 0, 1)) : 0;
+    long complete = sum->nrows ? atol (rpt_cell (sum, 0, 2)) + atol (rpt_cell (sum, 0, 3)) : 0;
+    char v [32], label [256];
+    fputs ("<div class=\"figures\">\n", out);
+    snprintf (v, sizeof v, "%ld", complete);
+    //  TRANSLATORS: under the number of complete units: "of 58 units complete".
+    snprintf (label, sizeof label, _("of %ld units complete"), units);
+    s_card (out, "complete", complete == units ? "ok" : "", v, label, false);
+    snprintf (v, sizeof v, "%d", silent->nrows);
+    s_card (out, "silent-units", silent->nrows ? "bad" : "ok", v, _("units silent"), false);
+    snprintf (v, sizeof v, "%d", waiting->nrows);
+    s_card (out, "waiting-units", waiting->nrows ? "bad" : "ok", v, _("units with reports waiting"), false);
+    if (waiting->nrows) {
+        //  The first row is the oldest.
+        const char *days = rpt_cell (waiting, 0, 4);
+        snprintf (label, sizeof label, _("days: the oldest waiting report (%s)"), rpt_cell (waiting, 0, 1));
+        s_card (out, "oldest-waiting", "bad", *days ? days : "0", label, false);
+    }
+    snprintf (v, sizeof v, "%d", nil->nrows);
+    s_card (out, "nil-units", "", v, _("units filed a nil return"), false);
+    fputs ("</div>\n", out);
+    s_table (out, sum);
+    const rpt_table_t *lists [3] = { silent, waiting, nil };
+    for (int i = 0; i < 3; i++) {
+        fputs ("<h3>", out);
+        s_esc (out, rpt_text (lists [i]->title));
+        fputs ("</h3>\n", out);
+        s_table (out, lists [i]);
+    }
+}
+
+//  Outcomes: one card per figure.
+static void
+s_outcomes (FILE *out, const rpt_table_t *t, bool zh)
+{
+    fputs ("<div class=\"figures\" id=\"outcome-cards\">\n", out);
+    for (int i = 0; i < t->nrows; i++)
+        s_card (out, NULL, "", rpt_cell (t, i, 1), rpt_text (rpt_cell (t, i, 0)), zh);
+    fputs ("</div>\n", out);
+}
+
+//  <section id="KEY"><h2>title</h2>
+static void
+s_section_start (FILE *out, const rpt_table_t *t)
+{
+    fprintf (out, "<section id=\"%s\">\n<h2>", t->key);
+    s_esc (out, rpt_text (t->title));
+    fputs ("</h2>\n", out);
+}
+
 int
 rpt_write_html (const rpt_t *self, FILE *out)
 {
-    fputs ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", out);
+    fprintf (out, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+             self->zh ? "zh-CN" : "en");
     s_esc (out, _("Tongxin report"));
     fputs (": ", out);
     s_esc (out, self->unit_name);
@@ -323,38 +470,32 @@ rpt_write_html (const rpt_t *self, FILE *out)
         fputs ("</p>\n", out);
     }
 
-    const rpt_table_t *targets = rpt_table (self, "targets");
-    const rpt_table_t *coverage = rpt_table (self, "coverage");
-    const rpt_table_t *provinces = rpt_table (self, "provinces");
-    const rpt_table_t *months = rpt_table (self, "months");
-    if (targets) {
-        fputs ("<section id=\"targets\">\n<h2>", out);
-        s_esc (out, rpt_text (targets->title));
-        fputs ("</h2>\n", out);
-        s_targets (out, targets);
-        fputs ("</section>\n", out);
-    }
-    if (coverage) {
-        fputs ("<section id=\"coverage\">\n<h2>", out);
-        s_esc (out, rpt_text (coverage->title));
-        fputs ("</h2>\n", out);
-        s_coverage (out, coverage, provinces);
-        fputs ("</section>\n", out);
-    }
-    if (months) {
-        fputs ("<section id=\"months\">\n<h2>", out);
-        s_esc (out, rpt_text (months->title));
-        fputs ("</h2>\n", out);
-        s_months_chart (out, months);
-        fputs ("</section>\n", out);
-    }
-    fputs ("<section id=\"tables\">\n", out);
+    //  Every table once, in the report's order: as its graphic where it
+    //  has one, else as a table (the completeness lists go with their cards).
     for (int i = 0; i < self->ntables; i++) {
-        fputs ("<h2>", out);
-        s_esc (out, rpt_text (self->tables [i]->title));
-        fputs ("</h2>\n", out);
-        s_table (out, self->tables [i]);
+        const rpt_table_t *t = self->tables [i];
+        if (strcmp (t->key, "silent") == 0 || strcmp (t->key, "waiting") == 0
+        ||  strcmp (t->key, "nil_returns") == 0)
+            continue;
+        s_section_start (out, t);
+        if (strcmp (t->key, "completeness") == 0)
+            s_completeness (out, self);
+        else
+        if (strcmp (t->key, "targets") == 0)
+            s_targets (out, t);
+        else
+        if (strcmp (t->key, "coverage") == 0)
+            s_coverage (out, t, rpt_table (self, "provinces"));
+        else
+        if (strcmp (t->key, "months") == 0)
+            s_months_chart (out, t);
+        else
+        if (strcmp (t->key, "outcomes") == 0)
+            s_outcomes (out, t, self->zh);
+        else
+            s_table (out, t);
+        fputs ("</section>\n", out);
     }
-    fputs ("</section>\n</body>\n</html>\n", out);
+    fputs ("</body>\n</html>\n", out);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "report.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,32 @@ rpt_group_digits (const char *s, char *buf, size_t len)
         buf [o++] = p [i];
     }
     snprintf (buf + o, len - o, "%s", p + digits);
+    return buf;
+}
+
+const char *
+rpt_cn_amount (const char *s, char *buf, size_t len)
+{
+    char *end;
+    double v = strtod (s, &end);
+    if (end == s || *end || !(fabs (v) >= 10000) || fabs (v) >= 1e20)
+        return rpt_group_digits (s, buf, len);
+    double scale = fabs (v) >= 1e8 ? 1e8 : 1e4;
+    snprintf (buf, len, "%.2f", v / scale);
+    if (scale == 1e4 && fabs (atof (buf)) >= 10000) {
+        scale = 1e8;                    //  99,999,999.9 is 1亿, not 10000万
+        snprintf (buf, len, "%.2f", v / scale);
+    }
+    char *dot = strchr (buf, '.');
+    if (dot) {
+        char *e = buf + strlen (buf) - 1;
+        while (e > dot && *e == '0')
+            *e-- = 0;
+        if (e == dot)
+            *e = 0;
+    }
+    size_t used = strlen (buf);
+    snprintf (buf + used, len - used, "%s", scale == 1e8 ? "亿" : "万");
     return buf;
 }
 
@@ -235,6 +262,12 @@ s_csv_field (FILE *out, const char *v, bool numeric)
     fputc ('"', out);
 }
 
+static const char *
+s_as_is (const char *s)
+{
+    return s;
+}
+
 //  A line "label,value" of the CSV's head.
 static void
 s_csv_pair (FILE *out, const char *label, const char *value)
@@ -262,22 +295,25 @@ rpt_write_csv (const rpt_t *self, FILE *out, bool excel_bom)
     s_csv_pair (out, "generated", self->generated);
     if (self->stale)
         fputs ("warning,rollups stale: run SELECT analytics.rebuild_rollups()\r\n", out);
+    //  Our own words stay English unless a language was asked for.
+    const char *(*own) (const char *) = self->translate ? rpt_text : s_as_is;
     for (int i = 0; i < self->ntables; i++) {
         const rpt_table_t *t = self->tables [i];
         fputs ("\r\n", out);
-        s_csv_field (out, t->title, false);
+        s_csv_field (out, own (t->title), false);
         fputs ("\r\n", out);
         for (int c = 0; c < t->ncols; c++) {
             if (c)
                 fputc (',', out);
-            s_csv_field (out, t->cols [c], false);
+            s_csv_field (out, own (t->cols [c]), false);
         }
         fputs ("\r\n", out);
         for (int row = 0; row < t->nrows; row++) {
             for (int c = 0; c < t->ncols; c++) {
                 if (c)
                     fputc (',', out);
-                s_csv_field (out, rpt_cell (t, row, c), t->numeric [c]);
+                const char *v = rpt_cell (t, row, c);
+                s_csv_field (out, t->label [c] ? own (v) : v, t->numeric [c]);
             }
             fputs ("\r\n", out);
         }

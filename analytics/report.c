@@ -1,10 +1,15 @@
 /*  report.c: read the standard report from the analytics views.
  *
+ *  Completeness comes first: per unit of the subtree, whether it reported
+ *  in the period, filed a nil return for it or stayed silent
+ *  (analytics.completeness), the roll-up by kind, and the producers with
+ *  reports waiting in their spool (backlog, as the collectors last knew it).
  *  Figures for the period come from analytics.activity_monthly for the
  *  whole months inside [from, to] and from analytics.event_facts for the
  *  days of the partial months at either end, so a period need not start on
  *  the first of a month and the answer is still read from the rollups.
- *  Coverage and quiet pairings are the state of today.
+ *  Coverage is the state of today; quiet pairings are measured at the
+ *  period's last day.
  */
 #include "report.h"
 
@@ -31,10 +36,25 @@ typedef struct {
     column_t cols [8];              //  up to the first without a name
 } section_t;
 
+//  The sections, in the order of s_sections.
+enum { S_COMPLETE, S_SILENT, S_WAITING, S_NIL, S_TARGETS, S_COVERAGE, S_PROVINCES, S_MONTHS,
+       S_TYPES, S_OUTCOMES, S_PARTNERS, S_QUIET };
+
 #define TEXT(name)  { name, false, false }
 #define NUM(name)   { name, true, false }
 #define LABEL(name) { name, false, true }
 static const section_t s_sections [] = {
+    { "completeness", N_("Completeness of the period: units that reported, filed a nil return or stayed silent"),
+      { LABEL (N_("kind")), NUM (N_("units")), NUM (N_("reported")), NUM (N_("nil return")),
+        NUM (N_("silent")), NUM (N_("reports waiting")) } },
+    { "silent", N_("Units silent in the period (no event, no nil return)"),
+      { TEXT (N_("unit")), TEXT (N_("unit name")), LABEL (N_("kind")), TEXT (N_("under")),
+        LABEL (N_("last event")), NUM (N_("days silent at the period's end")) } },
+    { "waiting", N_("Units with reports waiting to be delivered (now)"),
+      { TEXT (N_("unit")), TEXT (N_("unit name")), NUM (N_("reports waiting")),
+        TEXT (N_("oldest waiting since")), NUM (N_("days waiting")), TEXT (N_("last seen")) } },
+    { "nil_returns", N_("Nil returns for the period"),
+      { TEXT (N_("unit")), TEXT (N_("unit name")), NUM (N_("nil returns")), TEXT (N_("filed")) } },
     { "targets", N_("百千万 targets: people paired across provinces"),
       { TEXT (N_("category")), NUM (N_("target")), NUM (N_("reached")),
         NUM (N_("percent")), TEXT (N_("description")) } },
@@ -47,18 +67,31 @@ static const section_t s_sections [] = {
       { TEXT (N_("month")), NUM (N_("events")), NUM (N_("with \"8\"")),
         NUM (N_("with \"N\"")), NUM (N_("no partner")) } },
     { "types", N_("Activity by type"),
-      { TEXT (N_("type")), NUM (N_("events")), TEXT (N_("description")) } },
+      { TEXT (N_("type")), NUM (N_("events")), TEXT (N_("description")), TEXT (N_("code")) } },
     { "outcomes", N_("Outcomes"),
       { LABEL (N_("figure")), NUM (N_("value")) } },
     { "partners", N_("Economic outcomes, donations and aid by partner"),
       { TEXT (N_("partner")), TEXT (N_("name")), NUM (N_("investment (yuan)")), NUM (N_("jobs")),
         NUM (N_("annual output (yuan)")), NUM (N_("donations (yuan)")),
         NUM (N_("aided students")) } },
-    { "quiet", N_("Quiet pairings (no event for the set number of days, today)"),
+    { "quiet", N_("Quiet pairings (no event for the set number of days, at the period's end)"),
       { TEXT (N_("unit")), TEXT (N_("unit name")), TEXT (N_("partner")), TEXT (N_("partner name")),
         LABEL (N_("last event")), NUM (N_("quiet days")) } },
 };
 #define NSECTIONS (int) (sizeof s_sections / sizeof s_sections [0])
+
+//  Unit kinds (tongxin.units.kind) as people name them; "" is all kinds.
+static const struct {
+    const char *kind;
+    const char *label;
+} s_kinds [] = {
+    { "", N_("all units") },
+    { "district", N_("district") }, { "department", N_("departments") },
+    { "township", N_("townships") }, { "subdistrict", N_("sub-districts") },
+    { "village", N_("villages") }, { "community", N_("communities") },
+    { "party_org", N_("party organisations") }, { "station", N_("stations") },
+    { "enterprise", N_("enterprises") }, { "school", N_("schools") },
+};
 
 //  The rows of "outcomes" and "coverage", in the order of their numbers in
 //  the queries below (1 is the first).
@@ -103,8 +136,10 @@ static const char *s_bounds_sql =
     "  FROM f";
 
 //  Every figure of the period in one pass: $1 unit, $2..$3 the whole
-//  months [from, to), $4..$5 and $6..$7 the runs of days (timestamps).
-//  Rows: section number, row number, up to seven text cells.
+//  months [from, to), $4..$5 and $6..$7 the runs of days (timestamps), $8
+//  the language of the registry's names ('zh' or 'en').  Nil returns are
+//  not activity: they are left out (the completeness section lists them).
+//  Rows: section number (S_*), row number, up to seven text cells.
 static const char *s_period_sql =
     "WITH per AS MATERIALIZED ("
     "  SELECT a.month, a.type, a.variant, a.partner_region, a.partner_province, a.partner_group,"
@@ -112,6 +147,7 @@ static const char *s_period_sql =
     "         a.workers, a.instructors, a.advisers, a.reports"
     "    FROM analytics.activity_monthly a"
     "   WHERE a.unit_code = $1 AND a.month >= $2::date AND a.month < $3::date"
+    "     AND a.type <> 'nil_return'"
     "  UNION ALL"
     "  SELECT f.month, f.type, nullif(f.variant, ''), f.partner_region, g.province_code,"
     "         g.partner_group, 1, f.people, f.amount_yuan, f.jobs, f.annual_output_yuan,"
@@ -119,8 +155,9 @@ static const char *s_period_sql =
     "    FROM analytics.event_facts f"
     "    JOIN analytics.unit_tree t ON t.descendant = f.unit_code AND t.ancestor = $1"
     "    LEFT JOIN analytics.regions g ON g.region_code = f.partner_region"
-    "   WHERE (f.occurred_at >= $4::timestamptz AND f.occurred_at < $5::timestamptz)"
-    "      OR (f.occurred_at >= $6::timestamptz AND f.occurred_at < $7::timestamptz)"
+    "   WHERE ((f.occurred_at >= $4::timestamptz AND f.occurred_at < $5::timestamptz)"
+    "      OR (f.occurred_at >= $6::timestamptz AND f.occurred_at < $7::timestamptz))"
+    "     AND f.type <> 'nil_return'"
     "), months AS ("
     "  SELECT month, sum(events) AS events,"
     "         coalesce(sum(events) FILTER (WHERE partner_group = '8'), 0) AS e8,"
@@ -148,49 +185,57 @@ static const char *s_period_sql =
     "   coalesce(sum(reports) FILTER (WHERE type = 'governance_report'), 0) AS reports"
     "   FROM per"
     ") "
-    //  0 targets
-    "SELECT 0 AS s, row_number() OVER (ORDER BY t.target, t.category) AS n, t.category,"
+    //  4 targets: those set for the unit (the root: also those set for no unit)
+    "SELECT 4 AS s, row_number() OVER (ORDER BY t.target, t.category) AS n, t.category,"
     "       t.target::text, coalesce(sum(p.people), 0)::text,"
-    "       round(100 * coalesce(sum(p.people), 0) / t.target, 1)::text, t.description,"
+    "       round(100 * coalesce(sum(p.people), 0) / t.target, 1)::text,"
+    "       CASE WHEN $8 = 'zh' THEN coalesce(t.description_zh, t.description) ELSE t.description END,"
     "       NULL, NULL"
     "  FROM analytics.targets t"
     "  LEFT JOIN per p ON p.type = 'people_paired' AND p.variant = t.category"
-    " GROUP BY t.category, t.target, t.description "
-    //  2 provinces: today's pairings, the period's events
+    " WHERE t.unit_code = $1"
+    "    OR (t.unit_code IS NULL"
+    "        AND (SELECT parent_code IS NULL FROM analytics.units WHERE unit_code = $1))"
+    " GROUP BY t.category, t.target, t.description, t.description_zh "
+    //  6 provinces: today's pairings, the period's events
     "UNION ALL "
-    "SELECT 2, row_number() OVER (ORDER BY c.partner_group, c.pairings DESC,"
+    "SELECT 6, row_number() OVER (ORDER BY c.partner_group, c.pairings DESC,"
     "                                      coalesce(ev.events, 0) DESC, c.province_code),"
     "       c.province_code, c.province_name, c.partner_group, c.pairings::text,"
     "       c.paired_units::text, coalesce(ev.events, 0)::text, NULL"
     "  FROM analytics.province_coverage c"
     "  LEFT JOIN ev ON ev.partner_province = c.province_code"
     " WHERE c.unit_code = $1 AND (c.partner_group = '8' OR c.pairings > 0 OR ev.events > 0) "
-    //  3 months, every month from the first to the last
+    //  7 months, every month from the first to the last
     "UNION ALL "
-    "SELECT 3, row_number() OVER (ORDER BY x.month), to_char(x.month, 'YYYY-MM'),"
+    "SELECT 7, row_number() OVER (ORDER BY x.month), to_char(x.month, 'YYYY-MM'),"
     "       coalesce(months.events, 0)::text, coalesce(months.e8, 0)::text,"
     "       coalesce(months.en, 0)::text, coalesce(months.e0, 0)::text, NULL, NULL"
     "  FROM (SELECT generate_series(min(month), max(month), interval '1 month')::date AS month"
     "          FROM months) x"
     "  LEFT JOIN months ON months.month = x.month "
-    //  4 types
+    //  8 types: the registry's name and description in the language
     "UNION ALL "
-    "SELECT 4, row_number() OVER (ORDER BY sum(p.events) DESC, p.type), p.type,"
-    "       sum(p.events)::text, coalesce(et.description, ''), NULL, NULL, NULL, NULL"
+    "SELECT 8, row_number() OVER (ORDER BY sum(p.events) DESC, p.type),"
+    "       CASE WHEN $8 = 'zh' THEN coalesce(et.name_zh, p.type) ELSE coalesce(et.name_en, p.type) END,"
+    "       sum(p.events)::text,"
+    "       CASE WHEN $8 = 'zh' THEN coalesce(et.description_zh, et.description, '')"
+    "            ELSE coalesce(et.description, '') END,"
+    "       p.type, NULL, NULL, NULL"
     "  FROM per p LEFT JOIN analytics.event_types et ON et.type_code = p.type"
-    " GROUP BY p.type, et.description "
-    //  5 outcomes
+    " GROUP BY p.type, et.name_zh, et.name_en, et.description, et.description_zh "
+    //  9 outcomes
     "UNION ALL "
     //  (the labels are s_outcome_labels [n - 1])
-    "SELECT 5, f.n, f.n::text, f.value::text, NULL, NULL, NULL, NULL, NULL FROM s,"
+    "SELECT 9, f.n, f.n::text, f.value::text, NULL, NULL, NULL, NULL, NULL FROM s,"
     " LATERAL (VALUES (1, s.inv), (2, s.jobs), (3, s.output), (4, s.donated), (5, s.aided),"
     "                 (6, s.instructors), (7, s.orgs), (8, s.health), (9, s.rider),"
     "                 (10, s.outdoor), (11, s.workers), (12, s.advisers), (13, s.gov),"
     "                 (14, s.reports))"
     "        AS f (n, value) "
-    //  6 partners
+    //  10 partners
     "UNION ALL "
-    "SELECT 6, row_number() OVER (ORDER BY coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'investment'), 0) DESC,"
+    "SELECT 10, row_number() OVER (ORDER BY coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'investment'), 0) DESC,"
     "                                      coalesce(sum(p.amount_yuan) FILTER (WHERE p.type = 'donation'), 0) DESC,"
     "                                      p.partner_region),"
     "       p.partner_region, coalesce(g.name, ''),"
@@ -220,13 +265,54 @@ static const char *s_coverage_sql =
     "        AS f (n, value)"
     " WHERE c.unit_code = $1 ORDER BY f.n";
 
-//  $1 unit, $2 quiet days, $3 s_never.
+//  $1 unit, $2 quiet days, $3 s_never, $4 the period's last day.
 static const char *s_quiet_sql =
     "SELECT a.unit_code, a.unit_name, a.region_code, coalesce(a.region_name, ''),"
     "       coalesce(a.last_event_day::text, $3), a.quiet_days::text"
-    "  FROM analytics.pairing_activity a"
+    "  FROM analytics.pairing_activity_at($4::date) a"
     " WHERE $1 = ANY (a.path) AND (a.quiet_days >= $2::int OR a.last_event_day IS NULL)"
     " ORDER BY a.quiet_days DESC NULLS FIRST, a.unit_code, a.region_code";
+
+//  Completeness of the days $2..$3 for the units of $1's subtree; $4
+//  s_never.  Rows: section (S_COMPLETE..S_NIL), row number, cells.  The
+//  kind cells hold kind codes ('' for all kinds): s_table_kinds names them.
+static const char *s_complete_sql =
+    "WITH c AS MATERIALIZED ("
+    "  SELECT c.* FROM analytics.completeness($2::date, $3::date) c"
+    "    JOIN analytics.unit_tree t ON t.descendant = c.unit_code AND t.ancestor = $1"
+    "), z AS (SELECT analytics.org_timezone() AS tz) "
+    "SELECT 0 AS s,"
+    "       CASE WHEN grouping(c.unit_kind) = 1 THEN 0"
+    "            ELSE coalesce(array_position(ARRAY['district', 'department', 'township',"
+    "                   'subdistrict', 'village', 'community', 'party_org', 'station',"
+    "                   'enterprise', 'school'], c.unit_kind::text), 99) END AS n,"
+    "       CASE WHEN grouping(c.unit_kind) = 1 THEN '' ELSE c.unit_kind END,"
+    "       count(*)::text, count(*) FILTER (WHERE c.status = 'reported')::text,"
+    "       count(*) FILTER (WHERE c.status = 'nil_return')::text,"
+    "       count(*) FILTER (WHERE c.status = 'silent')::text,"
+    "       count(*) FILTER (WHERE c.backlog > 0)::text, NULL"
+    "  FROM c GROUP BY ROLLUP (c.unit_kind) "
+    "UNION ALL "
+    "SELECT 1, row_number() OVER (ORDER BY c.silent_days DESC NULLS FIRST, c.unit_code),"
+    "       c.unit_code, c.unit_name, c.unit_kind, coalesce(p.name, ''),"
+    "       coalesce(to_char(c.last_event_at AT TIME ZONE z.tz, 'YYYY-MM-DD'), $4),"
+    "       coalesce(c.silent_days::text, ''), NULL"
+    "  FROM c CROSS JOIN z LEFT JOIN analytics.units p ON p.unit_code = c.parent_code"
+    " WHERE c.status = 'silent' "
+    "UNION ALL "
+    "SELECT 2, row_number() OVER (ORDER BY c.oldest_waiting_at NULLS LAST, c.unit_code),"
+    "       c.unit_code, c.unit_name, c.backlog::text,"
+    "       coalesce(to_char(c.oldest_waiting_at AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI'), ''),"
+    "       coalesce(round(extract(epoch FROM now() - c.oldest_waiting_at) / 86400, 1)::text, ''),"
+    "       coalesce(to_char(c.last_seen_at AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI'), ''), NULL"
+    "  FROM c CROSS JOIN z WHERE c.backlog > 0 "
+    "UNION ALL "
+    "SELECT 3, row_number() OVER (ORDER BY c.unit_code), c.unit_code, c.unit_name,"
+    "       c.nil_returns::text,"
+    "       coalesce(to_char(c.nil_return_filed_at AT TIME ZONE z.tz, 'YYYY-MM-DD HH24:MI'), ''),"
+    "       NULL, NULL, NULL"
+    "  FROM c CROSS JOIN z WHERE c.nil_returns > 0 "
+    "ORDER BY 1, 2";
 
 void
 rpt_error (const char *fmt, ...)
@@ -386,6 +472,38 @@ s_table_labels (rpt_table_t *t, const char **labels, int nlabels)
     }
 }
 
+//  Column COL of T holds unit kinds: puts their labels (msgids) there.
+static void
+s_table_kinds (rpt_table_t *t, int col)
+{
+    for (int i = 0; i < t->nrows; i++) {
+        char **cell = &t->cells [i * t->ncols + col];
+        for (int k = 0; k < (int) (sizeof s_kinds / sizeof s_kinds [0]); k++)
+            if (strcmp (*cell, s_kinds [k].kind) == 0) {
+                free (*cell);
+                *cell = s_strdup (s_kinds [k].label);
+                break;
+            }
+    }
+}
+
+//  Adds the rows of R (column 0 a section number, 1 a row number, cells
+//  from 2 on) to the tables of their sections.
+static void s_table_add (rpt_table_t *t, PGresult *r, int first, int last, int offset);
+static void
+s_sections_add (rpt_t *self, PGresult *r)
+{
+    for (int i = 0; i < PQntuples (r); ) {
+        int sec = atoi (PQgetvalue (r, i, 0));
+        int j = i;
+        while (j < PQntuples (r) && atoi (PQgetvalue (r, j, 0)) == sec)
+            j++;
+        if (sec >= 0 && sec < NSECTIONS)
+            s_table_add (self->tables [sec], r, i, j, 2);
+        i = j;
+    }
+}
+
 const char *
 rpt_text (const char *s)
 {
@@ -423,6 +541,8 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         return NULL;
     }
     self->quiet_days = opts->quiet_days;
+    self->zh = opts->zh;
+    self->translate = opts->translate;
     //  One snapshot for every query; no JIT (its start-up costs more than
     //  these small queries take).
     PGresult *r = s_query (db, _("starting"), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
@@ -434,6 +554,7 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         goto fail;
     PQclear (r);
 
+    //  The unit: by code, else by its exact name (which must name one).
     const char *unit = opts->unit;
     r = s_query (db, _("finding the unit"),
         "SELECT u.unit_code, u.name, s.settings_timezone, s.stale,"
@@ -442,15 +563,33 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         "       coalesce($2::date::text, ''), coalesce($3::date::text, '')"
         "  FROM analytics.units u CROSS JOIN analytics.rollup_status s"
         " WHERE u.unit_code = $1::text"
+        "    OR (u.name = $1::text"
+        "        AND NOT EXISTS (SELECT 1 FROM analytics.units c WHERE c.unit_code = $1::text))"
         "    OR ($1::text IS NULL AND u.unit_code = (SELECT unit_code FROM analytics.units"
         "                                       WHERE parent_code IS NULL"
-        "                                       ORDER BY descendants DESC, unit_code LIMIT 1))",
+        "                                       ORDER BY descendants DESC, unit_code LIMIT 1))"
+        " ORDER BY u.unit_code",
         3, (const char *[]) { unit, opts->from, opts->to });
     if (!r)
         goto fail;
     if (PQntuples (r) != 1) {
-        if (unit)
-            rpt_error (_("unknown unit '%s'"), unit);
+        if (PQntuples (r) > 1) {
+            char *name = s_dbtext (unit);
+            char codes [512] = "";
+            size_t o = 0;
+            for (int i = 0; i < PQntuples (r) && o < sizeof codes - 1; i++)
+                o += (size_t) snprintf (codes + o, sizeof codes - o, "%s%s", i ? ", " : "",
+                                        PQgetvalue (r, i, 0));
+            rpt_error (_("'%s' is the name of %d units (%s): give the code"), name,
+                       PQntuples (r), codes);
+            free (name);
+        }
+        else
+        if (unit) {
+            char *name = s_dbtext (unit);
+            rpt_error (_("unknown unit '%s'"), name);
+            free (name);
+        }
         else
             rpt_error ("%s", _("the database has no units yet"));
         PQclear (r);
@@ -469,6 +608,29 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
     for (int i = 0; i < NSECTIONS; i++)
         self->tables [self->ntables++] = s_table_new (&s_sections [i]);
 
+    //  Completeness: the days of the period (from the subtree's first month
+    //  when no start is given), to its last day.
+    const char *last_day = *self->to ? self->to : self->today;
+    r = s_query (db, _("reading the period"),
+        "SELECT coalesce($2::date, (SELECT min(month) FROM analytics.activity_by_month"
+        "                            WHERE unit_code = $1), $3::date)::text",
+        3, (const char *[]) { self->unit_code, *self->from ? self->from : NULL, last_day });
+    if (!r)
+        goto fail;
+    char first_day [64];
+    snprintf (first_day, sizeof first_day, "%s", PQgetvalue (r, 0, 0));
+    PQclear (r);
+    if (strcmp (first_day, last_day) > 0)
+        snprintf (first_day, sizeof first_day, "%s", last_day);
+    r = s_query (db, _("reading the completeness of the period"), s_complete_sql, 4,
+                 (const char *[]) { self->unit_code, first_day, last_day, s_never });
+    if (!r)
+        goto fail;
+    s_sections_add (self, r);
+    PQclear (r);
+    s_table_kinds (self->tables [S_COMPLETE], 0);
+    s_table_kinds (self->tables [S_SILENT], 2);
+
     //  The period: whole months and the days at its ends.
     r = s_query (db, _("reading the period"), s_bounds_sql, 2, (const char *[]) { opts->from, opts->to });
     if (!r)
@@ -478,37 +640,28 @@ rpt_load (PGconn *db, const rpt_opts_t *opts)
         snprintf (bounds [c], sizeof bounds [c], "%s", PQgetvalue (r, 0, c));
     PQclear (r);
     const char *params [] = { self->unit_code, bounds [0], bounds [1], bounds [2], bounds [3],
-                              bounds [4], bounds [5] };
-    r = s_query (db, _("reading the figures of the period"), s_period_sql, 7, params);
+                              bounds [4], bounds [5], self->zh ? "zh" : "en" };
+    r = s_query (db, _("reading the figures of the period"), s_period_sql, 8, params);
     if (!r)
         goto fail;
-    //  Rows come ordered by section: 0 targets, 2 provinces, 3 months, ...
-    for (int i = 0; i < PQntuples (r); ) {
-        int sec = atoi (PQgetvalue (r, i, 0));
-        int j = i;
-        while (j < PQntuples (r) && atoi (PQgetvalue (r, j, 0)) == sec)
-            j++;
-        if (sec >= 0 && sec < NSECTIONS)
-            s_table_add (self->tables [sec], r, i, j, 2);
-        i = j;
-    }
+    s_sections_add (self, r);
     PQclear (r);
 
     r = s_query (db, _("reading the coverage"), s_coverage_sql, 1, (const char *[]) { self->unit_code });
     if (!r)
         goto fail;
-    s_table_add (self->tables [1], r, 0, PQntuples (r), 0);
+    s_table_add (self->tables [S_COVERAGE], r, 0, PQntuples (r), 0);
     PQclear (r);
-    s_table_labels (self->tables [1], s_coverage_labels, NLABELS (s_coverage_labels));
-    s_table_labels (self->tables [5], s_outcome_labels, NLABELS (s_outcome_labels));
+    s_table_labels (self->tables [S_COVERAGE], s_coverage_labels, NLABELS (s_coverage_labels));
+    s_table_labels (self->tables [S_OUTCOMES], s_outcome_labels, NLABELS (s_outcome_labels));
 
     char quiet [16];
     snprintf (quiet, sizeof quiet, "%d", opts->quiet_days);
-    r = s_query (db, _("reading the quiet pairings"), s_quiet_sql, 3,
-                 (const char *[]) { self->unit_code, quiet, s_never });
+    r = s_query (db, _("reading the quiet pairings"), s_quiet_sql, 4,
+                 (const char *[]) { self->unit_code, quiet, s_never, last_day });
     if (!r)
         goto fail;
-    s_table_add (self->tables [NSECTIONS - 1], r, 0, PQntuples (r), 0);
+    s_table_add (self->tables [S_QUIET], r, 0, PQntuples (r), 0);
     PQclear (r);
     PQclear (PQexec (db, "COMMIT"));
     return self;

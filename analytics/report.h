@@ -9,9 +9,12 @@
  *  output; CSV cells are also neutralised against formulas (render.c).
  *
  *  Language: the report holds its headings, column names and its own
- *  labels in English.  The CSV writes them so in every locale (scripts
- *  read its headings); the table and the page, written for people, show
- *  them through rpt_text, in the language of the locale.
+ *  labels in English (msgids); the renderers show them through rpt_text,
+ *  in the language of the messages (the locale's, or --lang's).  The CSV
+ *  keeps them in English unless a language was asked for (translate):
+ *  scripts read its headings.  Names read from the registry (types,
+ *  attributes' enum values, targets) are read in the report's language
+ *  (lang: its labels name_zh / name_en, 009), falling back to the code.
  *
  *  Ownership: rpt_load returns a report the caller frees with
  *  rpt_destroy (safe twice).  Every const char * a function returns is
@@ -46,16 +49,20 @@ typedef struct {
     char *generated;            //  "YYYY-MM-DD HH:MM" in that zone
     bool stale;                 //  the rollups need analytics.rebuild_rollups()
     int quiet_days;             //  a pairing is quiet after this many days
+    bool zh;                    //  the report's language is Chinese (else English)
+    bool translate;             //  the CSV too speaks that language (--lang given)
     int ntables;
-    rpt_table_t *tables [16];
+    rpt_table_t *tables [24];
 } rpt_t;
 
 //  What to report.
 typedef struct {
-    const char *unit;           //  NULL: the root of the unit tree
+    const char *unit;           //  a code or an exact name; NULL: the root of the unit tree
     const char *from;           //  NULL: from the first event
     const char *to;             //  NULL: up to today
-    int quiet_days;             //  pairings quiet this long are listed
+    int quiet_days;             //  pairings quiet this long (at the period's end) are listed
+    bool zh;                    //  names from the registry in Chinese (else English)
+    bool translate;             //  the CSV's headings and labels in that language too
 } rpt_opts_t;
 
 //  Reads the report from the database.  NULL on failure, after printing a
@@ -80,6 +87,10 @@ int rpt_write_html (const rpt_t *self, FILE *out);
 int rpt_display_width (const char *s);
 //  "1234567.5" → "1,234,567.5" into buf; other text is copied.
 const char *rpt_group_digits (const char *s, char *buf, size_t len);
+//  A large amount the Chinese way, into buf: "600000000" → "6亿",
+//  "70000" → "7万", "1234567" → "123.46万" (at most two decimals, trailing
+//  zeros dropped); below 10,000 or not a number: as rpt_group_digits.
+const char *rpt_cn_amount (const char *s, char *buf, size_t len);
 //  The program's own text S (a heading, a column name, a label cell) in
 //  the language of the locale; "" stays "".  Data passes unchanged.
 const char *rpt_text (const char *s);

@@ -11,13 +11,15 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *s_usage_line =
-    N_("usage: tongxin-report [--db CONNINFO] [--unit CODE] [--from DATE] [--to DATE]\n"
-       "                      [--format table|csv|html] [--excel] [--out FILE]\n"
-       "                      [--quiet-days N]\n");
+    N_("usage: tongxin-report [--db CONNINFO] [--unit CODE|NAME] [--from DATE] [--to DATE]\n"
+       "                      [--month YYYY-MM] [--format table|csv|html] [--excel]\n"
+       "                      [--out FILE] [--quiet-days N] [--lang zh|en]\n");
 
 static void
 s_help (FILE *out)
@@ -28,22 +30,28 @@ s_help (FILE *out)
     //  (table, csv, html) as they are; align the descriptions as you like.
     fputs (_(
         "The standard report of the \"8+N\" pairing programme for a unit and everything\n"
-        "under it, over a period: progress toward the 百千万 targets, \"8+N\" coverage,\n"
-        "activity by month, type and partner province, outcomes, and quiet pairings.\n\n"
+        "under it, over a period: completeness (who reported, who filed a nil return,\n"
+        "who is silent, whose reports are waiting), progress toward the 百千万 targets,\n"
+        "\"8+N\" coverage, activity by month, type and partner province, outcomes, and\n"
+        "quiet pairings.\n\n"
         "  --db CONNINFO     libpq connection string or URI; default $TONGXIN_DB, then\n"
         "                    libpq's own defaults.  The login needs tongxin_analyst.\n"
-        "  --unit CODE       the subtree's root (default: the root of the unit tree)\n"
+        "  --unit UNIT       the subtree's root, a unit code or a unit's exact name\n"
+        "                    (default: the root of the unit tree)\n"
         "  --from DATE       first day, YYYY-MM-DD (default: the first event)\n"
         "  --to DATE         last day, YYYY-MM-DD, inclusive (default: today)\n"
+        "  --month YYYY-MM   the period is that month (instead of --from and --to)\n"
         "                    Days are those of the organisation's time zone.\n"
         "  --format FORMAT   table (aligned, for a terminal; default), csv (UTF-8) or\n"
         "                    html (one self-contained page with charts)\n"
         "  --excel           with csv: start with a byte-order mark so spreadsheet\n"
         "                    programs read the file as UTF-8\n"
         "  --out FILE        write to FILE instead of standard output\n"
-        "  --quiet-days N    list pairings without an event for N days (default 90)\n\n"
-        "Table and page are written in the language of the locale (LANG); CSV\n"
-        "keeps its headings in English in every locale, for the scripts that read it.\n\n"
+        "  --quiet-days N    list pairings without an event for N days at the period's\n"
+        "                    end (default 90)\n"
+        "  --lang LANG       zh (Chinese) or en (English), for every format; default:\n"
+        "                    the language of the locale (LANG), and English headings\n"
+        "                    in CSV, for the scripts that read it\n\n"
         "Exit status: 0 success, 1 failure, 2 usage error.\n"), out);
 }
 
@@ -59,20 +67,55 @@ s_usage_error (const char *msg, const char *arg)
     return 2;
 }
 
-enum { OPT_DB = 1000, OPT_UNIT, OPT_FROM, OPT_TO, OPT_FORMAT, OPT_EXCEL, OPT_OUT, OPT_QUIET,
-       OPT_HELP, OPT_VERSION };
+enum { OPT_DB = 1000, OPT_UNIT, OPT_FROM, OPT_TO, OPT_MONTH, OPT_FORMAT, OPT_EXCEL, OPT_OUT,
+       OPT_QUIET, OPT_LANG, OPT_HELP, OPT_VERSION };
+
+//  Messages in LANG ("zh" or "en") whatever the locale: Chinese through
+//  LANGUAGE, which GNU gettext reads unless the messages' locale is "C";
+//  English is the C locale's.  Our catalogue is read as UTF-8 whatever
+//  LC_CTYPE says (the report is UTF-8 in every format).
+static void
+s_set_language (const char *lang)
+{
+    if (strcmp (lang, "en") == 0) {
+        setlocale (LC_MESSAGES, "C");
+        return;
+    }
+    setenv ("LANGUAGE", "zh_CN", 1);
+    if (!setlocale (LC_MESSAGES, "zh_CN.UTF-8")) {
+        const char *now = setlocale (LC_MESSAGES, NULL);
+        if (!now || strcmp (now, "C") == 0 || strcmp (now, "POSIX") == 0)
+            setlocale (LC_MESSAGES, "C.UTF-8");
+    }
+}
+
+//  Is the language of the messages Chinese (the locale's, no --lang)?
+static bool
+s_locale_is_zh (void)
+{
+    const char *language = getenv ("LANGUAGE");
+    const char *messages = setlocale (LC_MESSAGES, NULL);
+    if (!messages || strcmp (messages, "C") == 0 || strcmp (messages, "POSIX") == 0)
+        return false;
+    if (language && *language)
+        return strncmp (language, "zh", 2) == 0;
+    return strncmp (messages, "zh", 2) == 0;
+}
 
 int
 main (int argc, char **argv)
 {
-    const char *db_info = NULL, *out_path = NULL, *format = "table";
-    bool excel = false;
+    const char *db_info = NULL, *out_path = NULL, *format = "table", *lang = NULL;
+    char month_from [16], month_to [16];
+    bool excel = false, month = false;
     rpt_opts_t opts = { .quiet_days = 90 };
     const struct option lo [] = {
         { "db", required_argument, NULL, OPT_DB },
         { "unit", required_argument, NULL, OPT_UNIT },
         { "from", required_argument, NULL, OPT_FROM },
         { "to", required_argument, NULL, OPT_TO },
+        { "month", required_argument, NULL, OPT_MONTH },
+        { "lang", required_argument, NULL, OPT_LANG },
         { "format", required_argument, NULL, OPT_FORMAT },
         { "excel", no_argument, NULL, OPT_EXCEL },
         { "out", required_argument, NULL, OPT_OUT },
@@ -88,9 +131,28 @@ main (int argc, char **argv)
         switch (c) {
             case OPT_DB: db_info = optarg; break;
             case OPT_UNIT:
-                if (!tx_lex_unit_code (optarg, strlen (optarg)))
-                    return s_usage_error (_("bad unit code"), optarg);
+                if (*optarg == 0 || strlen (optarg) > 200)
+                    return s_usage_error (_("--unit needs a unit code or name (at most 200 bytes)"), NULL);
                 opts.unit = optarg;
+                break;
+            case OPT_MONTH: {
+                //  YYYY-MM: its first and last day.
+                char day [16];
+                snprintf (day, sizeof day, "%.7s-01", optarg);
+                if (strlen (optarg) != 7 || !tx_lex_date (day, strlen (day)))
+                    return s_usage_error (_("--month needs a month YYYY-MM, not"), optarg);
+                int y = atoi (optarg), m = atoi (optarg + 5);
+                static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+                int last = days [m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+                snprintf (month_from, sizeof month_from, "%.7s-01", optarg);
+                snprintf (month_to, sizeof month_to, "%.7s-%02d", optarg, last);
+                month = true;
+                break;
+            }
+            case OPT_LANG:
+                if (strcmp (optarg, "zh") && strcmp (optarg, "en"))
+                    return s_usage_error (_("--lang is zh or en, not"), optarg);
+                lang = optarg;
                 break;
             case OPT_FROM:
                 if (!tx_lex_date (optarg, strlen (optarg)))
@@ -132,8 +194,23 @@ main (int argc, char **argv)
         return s_usage_error (_("unexpected argument"), argv [optind]);
     if (excel && strcmp (format, "csv") != 0)
         return s_usage_error (_("--excel goes with --format csv"), NULL);
+    if (month && (opts.from || opts.to))
+        return s_usage_error (_("--month goes without --from and --to"), NULL);
+    if (month) {
+        opts.from = month_from;
+        opts.to = month_to;
+    }
     if (opts.from && opts.to && strcmp (opts.from, opts.to) > 0)
         return s_usage_error (_("--from is after --to"), NULL);
+    //  The report's language: --lang's, else the locale's; the CSV speaks
+    //  it only when asked (its English headings are for scripts).
+    if (lang)
+        s_set_language (lang);
+    bind_textdomain_codeset (TX_TEXTDOMAIN, "UTF-8");
+    opts.zh = lang ? strcmp (lang, "zh") == 0 : s_locale_is_zh ();
+    opts.translate = lang != NULL;
+    if (strcmp (format, "csv") == 0 && !lang)
+        opts.zh = false;
 
     if (!db_info)
         db_info = getenv ("TONGXIN_DB");

@@ -11,6 +11,9 @@
 # advisers; 43 governance activities; 220 reports.  Progress toward the
 # 百千万 targets and the smaller activities are illustrative.  Every one of
 # the 34 departments and 12 townships/sub-districts reports at least once.
+# For completeness: nil returns of one village, two units silent, and the
+# reports of one village in DIR/unreachable/, which scripts/demo sends to
+# an address where no collector listens (they wait in its spool).
 set -eu
 out=${1:?usage: demo/events.sh DIR}
 mkdir -p "$out"
@@ -152,3 +155,17 @@ for u in general-office government-office congress-office discipline organisatio
     ev "$u" cloud_meeting "2023-$(printf %02d $(( (k - 1) % 12 + 1 )))-0$(( k % 9 + 1 ))" "" \
        "{\"participants\":$(( 12 + k % 20 )),\"topic\":\"“8+N”结对工作交流\"}"
 done
+
+# Nil returns (零报告) of 金星村 for November and December 2023: the month is
+# the attribute period; the return for December is filed on 3 January.
+ev gaochong-jinxing nil_return 2023-12-02 "" '{"period":"2023-11-01"}'
+ev gaochong-jinxing nil_return 2024-01-03 "" '{"period":"2023-12-01","note":"本月无结对活动"}'
+
+# 沙河村's reports of December: its PC cannot reach the collector
+# (scripts/demo sends this directory's files to an address where nothing
+# listens), so they stay in its spool, waiting.
+mkdir -p "$out/unreachable"
+rm -f "$out"/unreachable/*.jsonl
+ev qutang-shahe cloud_meeting 2023-12-12 "" '{"participants":15,"topic":"“8+N”结对工作交流"}'
+ev qutang-shahe governance_activity 2023-12-20 "" '{"participants":22}'
+mv "$out/qutang-shahe.jsonl" "$out/unreachable/"

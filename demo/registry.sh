@@ -95,3 +95,13 @@ add_pairing huoche           650000 --counterpart 新疆五家渠市军户街道
 add_pairing dongfeng         540000 --counterpart 西藏贡嘎县吉雄镇   --fields ethnic_unity      --since 2023-09-18
 add_pairing gaochong-village 530000 --counterpart 云南勐海县勐遮镇曼根村 --fields development   --since 2023-10-10
 add_pairing xiaojiang-community 450000 --counterpart 广西南宁市兴宁区民生社区 --fields ethnic_unity --since 2023-11-02
+
+# Completeness (docs/analysts.md, "Completeness"): units that take part but
+# report nothing in 2023, so that the report's first section has someone to
+# name.  Two stay silent; 金星村 files nil returns (零报告) for November and
+# December; 沙河村's PC cannot reach the collector, so its reports wait in
+# its spool (scripts/demo sends them to an address where nothing listens).
+add_unit huochezhan-dongtang --name 火车站乡东塘村     --kind village   --parent huochezhan
+add_unit qiaotou-xinqiao     --name 桥头街道新桥社区   --kind community --parent qiaotou
+add_unit gaochong-jinxing    --name 高崇山镇金星村     --kind village   --parent gaochong
+add_unit qutang-shahe        --name 渡头桥镇沙河村     --kind village   --parent qutang

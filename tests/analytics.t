@@ -5,7 +5,7 @@
 # maintained by the trigger equal a rebuild; the analyst reads every view and
 # the collector fires the trigger without rights on analytics.
 . tests/lib.sh
-plan 62
+plan 63
 db=$(newdb analytics)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
 
@@ -22,8 +22,12 @@ id() { printf "overlay(tongxin.uuid7_floor(date_trunc('month', now()))::text pla
 is "$(sql "$db" "SELECT string_agg(category || ':' || target || ':' || reached || ':' || remaining || ':' || percent, ' ' ORDER BY target) FROM analytics.target_progress WHERE unit_code = 'd'")" \
    "cadre:100:17:83:17.0 student:1000:200:800:20.0 resident:10000:3000:7000:30.0" \
    "target_progress: the district (a correction counts once, with its new value)"
-is "$(sql "$db" "SELECT string_agg(category || ':' || reached, ' ' ORDER BY target) FROM analytics.target_progress WHERE unit_code = 'town1'")" \
-   "cadre:10 student:200 resident:3000" "target_progress: a township includes its villages"
+is "$(sql "$db" "SELECT count(*) FROM analytics.target_progress WHERE unit_code = 'town1'")" 0 \
+   "target_progress: the programme's targets are the root's, not a township's (012)"
+sql "$db" "INSERT INTO tongxin.targets (unit_code, category, target, description) VALUES ('town1', 'cadre', 20, 'x')"
+is "$(sql "$db" "SELECT string_agg(category || ':' || target || ':' || reached, ' ' ORDER BY target) FROM analytics.target_progress WHERE unit_code = 'town1'")" \
+   "cadre:20:10" "target_progress: a township's own target; its figures include its villages"
+sql "$db" "DELETE FROM tongxin.targets WHERE unit_code = 'town1'"
 sql "$db" "UPDATE tongxin.targets SET target = 200 WHERE category = 'cadre'"
 is "$(sql "$db" "SELECT target || ':' || percent FROM analytics.target_progress WHERE unit_code = 'd' AND category = 'cadre'")" \
    "200:8.5" "a changed target changes the progress (no target in the views)"
@@ -160,7 +164,7 @@ for v in $(sql "$db" "SELECT viewname FROM pg_views WHERE schemaname = 'analytic
     [ "$r" = ok ] || fails="$fails $v($r)"
 done
 is "$fails" "" "the analyst reads every analytics view"
-is "$(sql "$db" "SELECT count(*) FROM pg_views WHERE schemaname = 'analytics'")" 27 "27 views in analytics"
+is "$(sql "$db" "SELECT count(*) FROM pg_views WHERE schemaname = 'analytics'")" 31 "31 views in analytics"
 like "$(sql_as tongxin_analyst "$db" "SELECT analytics.rebuild_rollups()")" "permission denied" \
    "the analyst cannot rebuild the rollups"
 like "$(sql_as tongxin_analyst "$db" "DELETE FROM analytics.rollup_total")" "permission denied" \

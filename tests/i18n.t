@@ -108,8 +108,8 @@ like "$(cat "$T/zh.txt")" '“百千万”目标：跨省结对人数' "section 
 # Column names take two terminal columns per character: still aligned.
 is "$(grep -E '^  (类别|cadre) ' "$T/zh.txt" | sed -n '1p;2p')" \
 "  类别        目标  已完成  完成率（%）  说明
-  cadre        100      17         17.0  Cadres paired across provinces (百千万: 百)" \
-   "column names in Chinese, aligned by display width; data as stored"
+  cadre        100      17         17.0  跨省结对干部（百千万工程之“百”）" \
+   "column names in Chinese, aligned by display width; the target's description from the registry's Chinese label"
 like "$(cat "$T/zh.txt")" '  预计年产值（元） +1,500,000,000' "the report's own labels in Chinese"
 loc C $REPORT --db "$db" --format csv > "$T/c.csv"
 loc zh_CN.UTF-8 $REPORT --db "$db" --format csv > "$T/zh.csv"

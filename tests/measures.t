@@ -21,7 +21,7 @@ $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate fail
 more="
 CREATE FUNCTION pg_temp.bid(n int) RETURNS uuid LANGUAGE sql AS
   \$\$ SELECT overlay(tongxin.uuid7_floor(date_trunc('month', now()))::text placing '7000-9000-' || lpad(n::text, 12, '0') from 15 for 22)::uuid \$\$;
-CREATE TEMP TABLE t AS SELECT code, row_number() OVER (ORDER BY code) AS k FROM tongxin.event_types WHERE code <> 'retraction';
+CREATE TEMP TABLE t AS SELECT code, row_number() OVER (ORDER BY code) AS k FROM tongxin.event_types WHERE code NOT IN ('retraction', 'nil_return');
 INSERT INTO tongxin.events (event_id, unit_code, type, occurred_at, partner_region, attrs, sender)
 SELECT pg_temp.bid(i), (ARRAY['d','dept1','dept2','town1','vil1','vil2'])[1 + i % 6], t.code,
        date_trunc('month', now()) + (i % 28) * interval '1 day' + (i % 24) * interval '1 hour',

@@ -5,11 +5,18 @@
 # the HTML page rendered by headless Chromium (the figures must be in the
 # rendered DOM; a screenshot is taken).
 . tests/lib.sh
-plan 54
+plan 93
 REPORT=$B/tongxin-report
+export TONGXIN_LOCALEDIR=$B/locale     # the catalogues of the build (--lang zh)
 db=$(newdb report)
 $B/tongxin-admin --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
 psql "$db" -X -q -v ON_ERROR_STOP=1 -f tests/data/analytics.sql >/dev/null 2>&1 || { echo "Bail out! data"; exit 1; }
+# The township's own targets (012: a target applies to one unit; those set
+# for no unit are the root's).
+sql "$db" "INSERT INTO tongxin.targets (unit_code, category, target, description, description_zh) VALUES
+    ('town1', 'cadre', 20, 'Cadres paired (township)', '跨省结对干部（镇）'),
+    ('town1', 'student', 400, 'Students paired (township)', '跨省结对学生（镇）'),
+    ('town1', 'resident', 5000, 'Residents paired (township)', '跨省结对居民（镇）')" >/dev/null
 
 ana=tx_rpt_$$
 pw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
@@ -72,6 +79,52 @@ $REPORT --db "$adb" --from 2025-01-01 --to 2025-12-31 > "$T/y.txt"
 is "$(grep -E '^  (investment \(|gig workers)' "$T/y.txt" | awk '{ print $NF }' | tr '\n' ' ')" "600,000,000 50 " \
    "whole months from the rollups"
 
+# ---------------------------------------------------------------- a unit's own targets
+is "$(grep -E '^  (cadre|student|resident) ' "$T/p.txt" | awk '{ print $1 ":" $2 }' | tr '\n' ' ')" \
+   "cadre:20 student:400 resident:5,000 " "a township's report shows the targets set for it, not the district's"
+$REPORT --db "$adb" --unit dept1 > "$T/dept1.txt"
+is "$(sed -n '/^百千万 targets/,/^$/p' "$T/dept1.txt" | sed -n 2p)" "  (none)" \
+   "a department without targets shows none (not the district's at 0 %)"
+is "$(sql "$db" "SELECT string_agg(unit_code || ':' || category || ':' || target, ' ' ORDER BY unit_code, target) FROM analytics.target_progress")" \
+   "d:cadre:100 d:student:1000 d:resident:10000 town1:cadre:20 town1:student:400 town1:resident:5000" \
+   "target_progress: only the targets that apply to each unit"
+
+# ---------------------------------------------------------------- --unit by name, --month
+$REPORT --db "$adb" --unit 高崇山镇 --from 2025-04-02 --to 2025-05-31 > "$T/byname.txt"; ok $? "--unit with a unit's exact name"
+is "$(sed 2d "$T/byname.txt")" "$(sed 2d "$T/p.txt")" "the same report as by its code"
+sql "$db" "INSERT INTO tongxin.units (code, name, kind, parent_code) VALUES ('vil9', '和平村', 'village', 'd')"
+out=$($REPORT --db "$adb" --unit 和平村 2>&1); rc=$?
+is "$rc:$out" "1:tongxin-report: '和平村' is the name of 2 units (vil2, vil9): give the code" "a name two units bear: give the code"
+sql "$db" "DELETE FROM tongxin.units WHERE code = 'vil9'"
+out=$($REPORT --db "$adb" --unit 'd' 2>&1 | sed -n 1p)
+is "$out" "Tongxin report: 双清区 (d)" "a code wins over a name"
+$REPORT --db "$adb" --month 2025-02 > "$T/feb.txt"
+like "$(sed -n 2p "$T/feb.txt")" "^Period: 2025-02-01 to 2025-02-28," "--month: the month's first and last day"
+$REPORT --db "$adb" --month 2024-02 --to 2024-02-10 2>/dev/null; is $? 2 "--month with --to is a usage error"
+
+# ---------------------------------------------------------------- quiet at the period's end
+$REPORT --db "$adb" --to 2025-06-30 > "$T/jun30.txt"
+like "$(sed -n '/^Quiet pairings/,/^$/p' "$T/jun30.txt")" "vil1 +高崇村 +150000 +内蒙古自治区 +2025-04-01 +90$" \
+     "quiet pairings are measured at the period's end (90 days on 30 June), not today"
+$REPORT --db "$adb" --to 2025-06-30 --quiet-days 91 > "$T/jun30b.txt"
+is "$(sed -n '/^Quiet pairings/,/^$/p' "$T/jun30b.txt" | grep -c '150000')" 0 "not quiet for 91 days then"
+
+# ---------------------------------------------------------------- --lang
+$REPORT --db "$adb" --lang zh > "$T/lzh.txt"; ok $? "--lang zh"
+like "$(sed -n 1p "$T/lzh.txt")" "^Tongxin 报表：双清区（d）$" "--lang zh under LC_MESSAGES=C: the heading in Chinese"
+like "$(cat "$T/lzh.txt")" "本期报送情况" "the completeness section in Chinese"
+like "$(cat "$T/lzh.txt")" "  cadre +100 +17 +17.0 +跨省结对干部（百千万工程之“百”）" "target descriptions from the registry's Chinese labels"
+like "$(cat "$T/lzh.txt")" "  招商引资 +1 +引进的投资项目" "type names and descriptions from the registry's Chinese labels"
+LANG=zh_CN.UTF-8 LC_MESSAGES=zh_CN.UTF-8 $REPORT --db "$adb" --lang en > "$T/len.txt"
+like "$(sed -n 1p "$T/len.txt")" "^Tongxin report: 双清区 \(d\)$" "--lang en under a Chinese locale: English"
+like "$(cat "$T/len.txt")" "  Investment attracted +1 +Investment attracted +investment" "type names in English from the registry"
+$REPORT --db "$adb" --lang zh --format csv > "$T/lzh.csv"
+grep -q "$(printf '^招商引资,1,')" "$T/lzh.csv"; ok $? "--lang zh --format csv: names in Chinese"
+grep -q "$(printf '^类别,目标,')" "$T/lzh.csv"; ok $? "--lang zh --format csv: headings in Chinese (asked for)"
+$REPORT --db "$adb" --format csv > "$T/plain.csv"
+grep -q "$(printf '^Investment attracted,1,.*,investment\r')" "$T/plain.csv"; ok $? "CSV without --lang: English names, the code in the last column"
+$REPORT --db "$adb" --lang fr 2>/dev/null; is $? 2 "--lang fr is a usage error"
+
 # ---------------------------------------------------------------- CSV
 $REPORT --db "$adb" --format csv --out "$T/r.csv"; ok $? "--format csv --out"
 is "$(head -c 5 "$T/r.csv")" "unit," "no BOM without --excel"
@@ -120,14 +173,31 @@ like "$(sed -n 1p "$T/inj.txt")" "^Tongxin report: D \(d\)$" "the heading"
 $REPORT --db "$adb2" --unit esc | sed -n 1p > "$T/esc.txt"
 is "$(cat "$T/esc.txt")" 'Tongxin report: \x1b[2J\x1b]0;pwned\x07 (esc)' "a unit's name in the heading is escaped"
 $REPORT --db "$adb2" --unit d --format html --out "$T/inj.html"
-is "$(grep -c "$(printf '\033')\|<script" "$T/inj.html"):$(grep -c '&lt;script&gt;alert(1)&lt;/script&gt;' "$T/inj.html")" "0:1" \
-   "HTML: names are escaped, control characters too"
+is "$(grep -c "$(printf '\033')\|<script" "$T/inj.html"):$(grep -c '&lt;script&gt;alert(1)&lt;/script&gt;' "$T/inj.html")" "0:2" \
+   "HTML: names are escaped, control characters too (a silent unit and a quiet pairing)"
 
 # ---------------------------------------------------------------- HTML
 $REPORT --db "$adb" --format html --out "$T/r.html"; ok $? "--format html --out"
 grep -Eiq '<script|<link|<img|src=|url\(|https?://' "$T/r.html"; is $? 1 "the page is self-contained"
+is "$(grep -o '<section id="[a-z_]*">' "$T/r.html" | tr '\n' ' ')" \
+   '<section id="completeness"> <section id="targets"> <section id="coverage"> <section id="provinces"> <section id="months"> <section id="types"> <section id="outcomes"> <section id="partners"> <section id="quiet"> ' \
+   "HTML: every section once, completeness first"
+is "$(grep -c 'id="t-targets"\|id="t-coverage"\|id="t-months"\|id="t-outcomes"' "$T/r.html")" 0 \
+   "HTML: no table repeats a graphic (targets, coverage, months, outcomes)"
+is "$(grep -o '<h2>[^<]*</h2>' "$T/r.html" | sort | uniq -d)" "" "HTML: no heading twice"
+like "$(cat "$T/r.html")" '@page\{size:A4' "HTML: print CSS for A4"
+like "$(cat "$T/r.html")" '<text class="v" x="[0-9.]+" y="[0-9.]+" text-anchor="middle">10</text>' "HTML: June 2025's total above its bar"
+$REPORT --db "$adb" --lang zh --format html --out "$T/zh.html"
+like "$(sed -n 2p "$T/zh.html")" '<html lang="zh-CN">' "--lang zh: the page says it is Chinese"
+like "$(cat "$T/zh.html")" '<div class="figure"><b>6亿</b>投资额（元）<small>600,000,000</small></div>' \
+     "cards: 6亿 the Chinese way, the exact figure under it"
+like "$(cat "$T/zh.html")" '<div class="figure"><b>7万</b>捐赠额（元）<small>70,000</small></div>' "cards: 7万"
+like "$(cat "$T/zh.html")" '<td class="n">600,000,000</td>' "tables: exact figures"
+like "$(cat "$T/r.html")" '<div class="figure"><b>600,000,000</b>investment \(yuan\)</div>' "in English: the figure grouped"
+like "$(sed -n 2p "$T/r.html")" '<html lang="en">' "the English page says so"
+
 if ! command -v chromium >/dev/null 2>&1; then
-    for i in $(seq 9); do ok 0 "# SKIP chromium is not installed (scripts/install-deps installs it)"; done
+    for i in $(seq 15); do ok 0 "# SKIP chromium is not installed (scripts/install-deps installs it)"; done
     exit 0
 fi
 chrome() {
@@ -146,3 +216,17 @@ is "$(printf '%s' "$dom" | grep -o '<g class="month">' | wc -l)" 27 "one bar per
 like "$dom" '<td class="n">600,000,000</td>' "the investment in a table"
 chrome --window-size=1100,2400 --screenshot="$T/r.png" "file://$T/r.html" >/dev/null; ok $? "a screenshot"
 is "$(od -An -tx1 -j 16 -N 8 "$T/r.png" | tr -d ' \n')" "0000044c00000960" "a PNG of 1100 x 2400"
+
+# Printed: A4 pages, rendered to PNG (pdftoppm) and looked at in the docs.
+chrome --no-pdf-header-footer --print-to-pdf="$T/zh.pdf" "file://$T/zh.html" >/dev/null; ok $? "print to PDF"
+if ! command -v pdftoppm >/dev/null 2>&1; then
+    for i in $(seq 5); do ok 0 "# SKIP poppler-utils is not installed (scripts/install-deps installs it)"; done
+    exit 0
+fi
+pages=$(pdfinfo "$T/zh.pdf" | awk '/^Pages:/ { print $2 }')
+ok "$([ "$pages" -ge 2 ] && [ "$pages" -le 6 ]; echo $?)" "a few pages ($pages)"
+like "$(pdfinfo "$T/zh.pdf" | grep '^Page size')" '59[45](\.[0-9]+)? x 84[12](\.[0-9]+)? pts \(A4\)' "A4"
+pdftoppm -r 40 -png "$T/zh.pdf" "$T/page"; ok $? "its pages rendered to PNG"
+is "$(ls "$T"/page-*.png | wc -l)" "$pages" "one PNG per page"
+pdftotext "$T/zh.pdf" - | tr -d ' ' > "$T/zh.pdf.txt"
+like "$(cat "$T/zh.pdf.txt")" '本期报送情况' "the PDF holds the Chinese text (fonts embedded, not boxes)"

@@ -29,7 +29,7 @@ is "$(sql "$db" "SELECT count(*) FROM tongxin.regions WHERE level = 'province'")
 is "$(sql "$db" "SELECT string_agg(province_code, ',' ORDER BY province_code) FROM tongxin.regions WHERE level = 'province' AND grp = '8'")" \
    "15,45,52,53,54,63,64,65" "the eight provinces are group 8"
 is "$(sql "$db" "SELECT grp FROM tongxin.regions WHERE code = '430100'")" "N" "Xiangjiang New Area is N"
-is "$(sql "$db" "SELECT count(*) FROM tongxin.event_types")" 23 "22 activity types and retraction seeded"
+is "$(sql "$db" "SELECT count(*) FROM tongxin.event_types")" 24 "22 activity types, retraction and nil_return seeded"
 is "$(sql "$db" "SELECT kind || ':' || required || ':' || min_value || ':' || min_exclusive FROM tongxin.event_type_attrs WHERE type_code = 'donation' AND name = 'amount_yuan'")" \
    "numeric:true:0:true" "donation amount is a required numeric > 0"
 is "$(sql "$db" "SELECT hi > now() + interval '2 months' AND lo < now() - interval '11 months' FROM tongxin.event_id_window")" "t" \
