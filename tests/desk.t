@@ -211,11 +211,11 @@ is "$(dget /api/reports | jq -r '[.reports[] | select(.state == "waiting")] | le
 is "$(count "WHERE attrs->>'participants' = '71'")" 0 "...and none was sent"
 desk_stop
 crash_submit d4 "$T/d4/journal.jsonl" write:1:KILL 72
-for i in $(seq 100); do [ "$(count "WHERE attrs->>'participants' = '72'")" = 1 ] && break; sleep 0.1; done
+for i in $(seq 300); do [ "$(count "WHERE attrs->>'participants' = '72'")" = 1 ] && break; sleep 0.1; done
 is "$(count "WHERE attrs->>'participants' = '72'")" 1 "killed at the journal's write: the spooled event reaches the collector after the restart"
 out=$(dpost /api/reports '{"form_token":"0123456789abcdef0199","type":"cloud_meeting","occurred_at":"2025-07-01 09:00","attrs":{"participants":"72"}}')
 rid=$(printf '%s' "$out" | head -n 1 | jq -r .id)
-desk_wait_state "$rid" duplicate; ok $? "the clerk, who saw no answer, sends it again: already stored, counted once"
+desk_wait_state "$rid" duplicate 30; ok $? "the clerk, who saw no answer, sends it again: already stored, counted once"
 desk_stop
 
 # A desk speaking CURVE to a collector that does not: the status says what
