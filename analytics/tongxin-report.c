@@ -5,6 +5,7 @@
  *  (report.c) and writes it in the chosen format (render.c, html.c).
  *  Exit status: 0 success, 1 failure, 2 usage error.
  */
+#include "conf.h"
 #include "i18n.h"
 #include "lex.h"
 #include "report.h"
@@ -35,7 +36,8 @@ s_help (FILE *out)
         "\"8+N\" coverage, activity by month, type and partner province, outcomes, and\n"
         "quiet pairings.\n\n"
         "  --db CONNINFO     libpq connection string or URI; default $TONGXIN_DB, then\n"
-        "                    libpq's own defaults.  The login needs tongxin_analyst.\n"
+        "                    db in tongxin.conf's [report], then libpq's own defaults.\n"
+        "                    The login needs tongxin_analyst.\n"
         "  --unit UNIT       the subtree's root, a unit code or a unit's exact name\n"
         "                    (default: the root of the unit tree)\n"
         "  --from DATE       first day, YYYY-MM-DD (default: the first event)\n"
@@ -51,7 +53,10 @@ s_help (FILE *out)
         "                    end (default 90)\n"
         "  --lang LANG       zh (Chinese) or en (English), for every format; default:\n"
         "                    the language of the locale (LANG), and English headings\n"
-        "                    in CSV, for the scripts that read it\n\n"
+        "                    in CSV, for the scripts that read it\n"
+        "  --config FILE     read [report] (db, unit, lang) from FILE only, instead of\n"
+        "                    /etc/tongxin/tongxin.conf and ~/.config/tongxin/tongxin.conf\n"
+        "                    (see tongxin.conf(5)); the options win\n\n"
         "Exit status: 0 success, 1 failure, 2 usage error.\n"), out);
 }
 
@@ -68,7 +73,7 @@ s_usage_error (const char *msg, const char *arg)
 }
 
 enum { OPT_DB = 1000, OPT_UNIT, OPT_FROM, OPT_TO, OPT_MONTH, OPT_FORMAT, OPT_EXCEL, OPT_OUT,
-       OPT_QUIET, OPT_LANG, OPT_HELP, OPT_VERSION };
+       OPT_QUIET, OPT_LANG, OPT_HELP, OPT_VERSION, OPT_CONFIG };
 
 //  Messages in LANG ("zh" or "en") whatever the locale: Chinese through
 //  LANGUAGE, which GNU gettext reads unless the messages' locale is "C";
@@ -105,7 +110,7 @@ s_locale_is_zh (void)
 int
 main (int argc, char **argv)
 {
-    const char *db_info = NULL, *out_path = NULL, *format = "table", *lang = NULL;
+    const char *db_info = NULL, *out_path = NULL, *format = "table", *lang = NULL, *config = NULL;
     char month_from [16], month_to [16];
     bool excel = false, month = false;
     rpt_opts_t opts = { .quiet_days = 90 };
@@ -122,6 +127,7 @@ main (int argc, char **argv)
         { "quiet-days", required_argument, NULL, OPT_QUIET },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
+        { "config", required_argument, NULL, OPT_CONFIG },
         { 0 }
     };
     tx_i18n_init ();
@@ -130,6 +136,7 @@ main (int argc, char **argv)
     while ((c = getopt_long (argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
             case OPT_DB: db_info = optarg; break;
+            case OPT_CONFIG: config = optarg; break;
             case OPT_UNIT:
                 if (*optarg == 0 || strlen (optarg) > 200)
                     return s_usage_error (_("--unit needs a unit code or name (at most 200 bytes)"), NULL);
@@ -202,6 +209,20 @@ main (int argc, char **argv)
     }
     if (opts.from && opts.to && strcmp (opts.from, opts.to) > 0)
         return s_usage_error (_("--from is after --to"), NULL);
+    //  What the options left unset, from tongxin.conf's [report] (conf.h):
+    //  db (TONGXIN_DB wins over the files), unit, lang.
+    static tx_conf_t *conf;     //  its strings live as long as the program
+    char cerr [600];
+    if (tx_conf_load (&conf, config, cerr, sizeof cerr) != 0)
+        return s_usage_error (cerr, NULL);
+    if (!db_info)
+        db_info = tx_conf_get (conf, "report.db");
+    if (!opts.unit)
+        opts.unit = tx_conf_get (conf, "report.unit");
+    if (!lang && (lang = tx_conf_get (conf, "report.lang")) && strcmp (lang, "zh") && strcmp (lang, "en")) {
+        snprintf (cerr, sizeof cerr, _("lang in %s is zh or en, not"), tx_conf_origin (conf, "report.lang"));
+        return s_usage_error (cerr, lang);
+    }
     //  The report's language: --lang's, else the locale's; the CSV speaks
     //  it only when asked (its English headings are for scripts).
     if (lang)
@@ -212,8 +233,6 @@ main (int argc, char **argv)
     if (strcmp (format, "csv") == 0 && !lang)
         opts.zh = false;
 
-    if (!db_info)
-        db_info = getenv ("TONGXIN_DB");
     PGconn *db = PQconnectdb (db_info ? db_info : "");
     if (!db || PQstatus (db) != CONNECTION_OK) {
         const char *msg = db ? PQerrorMessage (db) : _("out of memory");

@@ -5,7 +5,7 @@
 # the HTML page rendered by headless Chromium (the figures must be in the
 # rendered DOM; a screenshot is taken).
 . tests/lib.sh
-plan 93
+plan 97
 REPORT=$B/tongxin-report
 export TONGXIN_LOCALEDIR=$B/locale     # the catalogues of the build (--lang zh)
 db=$(newdb report)
@@ -75,6 +75,17 @@ is "$(grep -E '^  (cadre|student) ' "$T/d.txt" | awk '{ print $1 ":" $3 }' | tr 
 is "$(grep -E '^  20' "$T/p.txt" | awk '{ print $1 ":" $2 }' | tr '\n' ' ')" "2025-04:2 2025-05:1 " \
    "the months of the period"
 like "$(sed -n 1p "$T/p.txt")" "高崇山镇 \(town1\)" "a subtree"
+# tongxin.conf's [report]: the database, the unit and the language once, for
+# every run; the options and TONGXIN_DB win.
+printf '[report]\ndb = %s\nunit = town1\nlang = zh\n' "$adb" > "$T/tongxin.conf"
+$REPORT --config "$T/tongxin.conf" --from 2025-04-02 --to 2025-05-31 > "$T/conf.txt" 2>&1
+like "$(sed -n 1p "$T/conf.txt")" "^Tongxin 报表：高崇山镇（town1）" "[report] db, unit and lang from tongxin.conf"
+$REPORT --config "$T/tongxin.conf" --unit d --lang en --from 2025-04-02 --to 2025-05-31 > "$T/conf2.txt" 2>&1
+like "$(sed -n 1p "$T/conf2.txt")" "^Tongxin report: .*\(d\)" "--unit and --lang win over the file"
+TONGXIN_DB="dbname=nosuch_$$ host=/nonexistent" $REPORT --config "$T/tongxin.conf" > "$T/conf3.txt" 2>&1; rc=$?
+is "$rc" 1 "TONGXIN_DB wins over the file's db (it names a database that is not there)"
+printf '[report]\nlang = fr\n' > "$T/bad.conf"
+like "$($REPORT --config "$T/bad.conf" 2>&1 | head -n 1)" "lang in $T/bad.conf is zh or en, not: fr" "a bad lang in the file is named with the file"
 $REPORT --db "$adb" --from 2025-01-01 --to 2025-12-31 > "$T/y.txt"
 is "$(grep -E '^  (investment \(|gig workers)' "$T/y.txt" | awk '{ print $NF }' | tr '\n' ' ')" "600,000,000 50 " \
    "whole months from the rollups"
