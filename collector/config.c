@@ -371,5 +371,6 @@ tx_config_free (tx_config_t *cfg)
     free (cfg->metrics);
     free (cfg->log_level);
     free (cfg->zap_domain);
+    free (cfg->name);
     memset (cfg, 0, sizeof *cfg);
 }
