@@ -199,7 +199,9 @@ desk_auth_passwd (const char *path, const char *user, const char *password, char
     char tmp [4096];
     snprintf (tmp, sizeof tmp, "%s.tmp", path);
     FILE *out = NULL;
-    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    //  Made anew: never through a name someone left there (a link).
+    unlink (tmp);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0)
         out = fdopen (fd, "w");
     if (!out) {

@@ -48,10 +48,14 @@ s_decode (const char *data, size_t len, size_t *out_len)
 }
 
 //  RFC 4180 records: an array of arrays of strings.  Quotes with "" inside,
-//  CRLF or LF line ends.
+//  CRLF or LF line ends.  Stops after max_records records (the caller
+//  refuses a file that long); *open_quote: the record (1-based) whose
+//  quoted field is never closed, else 0 — then the rest of the file was
+//  one field, and no row of it may be dropped in silence.
 static json_t *
-s_parse_csv (const char *s, size_t len)
+s_parse_csv (const char *s, size_t len, size_t max_records, size_t *open_quote)
 {
+    *open_quote = 0;
     json_t *rows = json_array (), *row = json_array ();
     char *field = malloc (len + 1);
     size_t f = 0;
@@ -69,6 +73,10 @@ s_parse_csv (const char *s, size_t len)
             else
             if (i < len)
                 field [f++] = c;
+            else {
+                *open_quote = json_array_size (rows) + 1;
+                break;
+            }
             continue;
         }
         if (c == '"' && f == 0) {
@@ -88,7 +96,7 @@ s_parse_csv (const char *s, size_t len)
                 json_decref (row);
                 row = json_array ();
                 any = false;
-                if (i == len)
+                if (i == len || json_array_size (rows) > max_records)
                     break;
             }
         }
@@ -228,8 +236,17 @@ desk_import (desk_req_t *req, desk_resp_t *resp)
                          N_("The file is neither UTF-8 nor GB18030/GBK text; save it from Excel as \"CSV (comma delimited)\".")));
         return;
     }
-    json_t *rows = s_parse_csv (text, len);
+    size_t open_quote;
+    json_t *rows = s_parse_csv (text, len, DESK_IMPORT_MAX_ROWS + 1, &open_quote);
     free (text);
+    if (open_quote) {
+        char why [256];
+        snprintf (why, sizeof why, desk_tr (desk, lang, N_("Record %zu opens a quoted field (\") that is never closed: nothing after it could be read; check the quotes.")),
+                  open_quote);
+        json_decref (rows);
+        desk_resp_error (resp, 422, why);
+        return;
+    }
     if (json_array_size (rows) < 2) {
         json_decref (rows);
         desk_resp_error (resp, 422, desk_tr (desk, lang, N_("The file has no rows under its header.")));

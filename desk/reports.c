@@ -61,11 +61,17 @@ s_append (desk_reports_t *self, json_t *rec)
         return -1;
     size_t len = strlen (line);
     line [len] = '\n';      //  json_dumps' NUL becomes the newline
+    off_t end = lseek (self->fd, 0, SEEK_END);
     ssize_t w = write (self->fd, line, len + 1);
     free (line);
-    if (w != (ssize_t) (len + 1) || fdatasync (self->fd) != 0)
+    if (w != (ssize_t) (len + 1)) {
+        //  A short write (a full disk) must not leave half a line for the
+        //  next record to be glued to: cut it off.
+        if (w > 0 && end >= 0 && ftruncate (self->fd, end) != 0)
+            (void) 0;
         return -1;
-    return 0;
+    }
+    return fdatasync (self->fd) != 0 ? -1 : 0;
 }
 
 static int

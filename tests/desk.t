@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 79
+plan 82
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -176,6 +176,14 @@ for i in $(printf '%s' "$out" | jq -r '.ids[]'); do desk_wait_state "$i" stored 
 is "$(count "WHERE type = 'visit'")" 4 "corrected, the GBK file's row is stored"
 { printf '%s\r\n' "$hdr"; seq 5001 | sed 's/.*/2025-06-03 10:00,540522,5,来访,/'; } > "$T/long.csv"
 like "$(imp "$T/long.csv" 0 | jq -r .error)" '5000' "a file of more than 5000 rows is refused, saying the limit"
+# A quote never closed would swallow the rest of the file into one field:
+# refused, naming the record, never a preview short of rows.
+{ printf '%s\r\n' "$hdr"; printf '2025-06-03 10:00,540522,5,来访,\r\n'; printf '2025-06-04 10:00,540522,6,"来访,\r\n'
+  printf '2025-06-05 10:00,540522,7,来访,\r\n'; } > "$T/quote.csv"
+out=$(curl -s -w '\n%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: text/csv' -H 'X-Desk-Lang: zh-CN' \
+      --data-binary "@$T/quote.csv" "$durl/api/import?type=visit&name=quote.csv&commit=0")
+is "$(printf '%s' "$out" | tail -n 1)" 422 "a quote never closed: the file is refused"
+like "$(printf '%s' "$out" | head -n 1 | jq -r .error)" '第 3 条记录中的引号' "...naming the record where it opens, in Chinese"
 head -c $((9 * 1024 * 1024)) /dev/zero | tr '\0' 'x' > "$T/big.csv"
 is "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: text/csv' \
       --data-binary "@$T/big.csv" "$durl/api/import?type=visit")" 413 "a request over the size cap is refused"
@@ -242,7 +250,9 @@ TONGXIN_LOCALEDIR=$B/locale $B/tongxin-desk --unit u1 --insecure --endpoint "$en
     --listen 0.0.0.0:0 >"$T/d2.err" 2>&1
 is "$?" 1 "a non-loopback address without users: the desk refuses to start"
 like "$(cat "$T/d2.err")" 'passwd' "and says how to add a user"
+echo precious > "$T/victim"; ln -s "$T/victim" "$T/d2/users.tmp"
 printf 'secret pass\n' | $B/tongxin-desk --data "$T/d2" passwd clerk 2>/dev/null
+is "$(cat "$T/victim")" precious "passwd never writes through a link left at users.tmp"
 like "$(cat "$T/d2/users")" '^clerk:\$argon2id\$' "passwd stores an Argon2id hash"
 rm -f "$T/jar"
 desk_start d2 --listen 0.0.0.0:0 || exit 1

@@ -9,7 +9,7 @@
 # replies leave the producer without a registry and nothing broken.
 . tests/lib.sh
 . tests/collector.sh
-plan 27
+plan 30
 ADMIN=$B/tongxin-admin
 SEND=$B/tongxin-send
 FAKE=$B/tests/tools/tx-fakecoll
@@ -36,6 +36,17 @@ is "$(stat -c %a "$T/s1/registry.cache")" 644 "cached next to the spool, mode 06
 ok $([ ! -e "$T/s1/registry.cache.tmp" ]; echo $?) "no temporary file left"
 is "$(rsend s1 --registry-refresh 2>&1)" "registry $version: unchanged" "asked again: unchanged"
 is "$(metric full)/$(metric unchanged)" "1/1" "the collector counts one whole registry and one unchanged"
+# The cache's names in the spool are never followed: a link left at the
+# temporary name is not written through, and a FIFO at the cache's name is
+# neither read nor waited on (the fetch replaces it).
+echo precious > "$T/victim"
+ln -s "$T/victim" "$T/s1/registry.cache.tmp"
+rsend s1 --registry-refresh >/dev/null 2>&1
+is "$(cat "$T/victim")" precious "a link at registry.cache.tmp: its target is untouched"
+rm -f "$T/s1/registry.cache"; mkfifo "$T/s1/registry.cache"
+timeout 20 sh -c "$(command -v "$SEND") --unit u1 --key '$T/u1.key' --server-key '$T/server.key.pub' --endpoint '$ep' --spool '$T/s1' --wait 10 --registry-refresh" >/dev/null 2>&1; rc=$?
+is "$rc" 0 "a FIFO at registry.cache: not waited on (exit $rc)"
+ok $([ -f "$T/s1/registry.cache" ] && [ ! -p "$T/s1/registry.cache" ]; echo $?) "...and replaced by the fetched registry"
 
 # A label changes the version; the cache follows.
 psql "$db" -Xqc "UPDATE tongxin.event_type_attrs SET label_zh = '参会人数（人）' WHERE type_code = 'cloud_meeting' AND name = 'participants'"

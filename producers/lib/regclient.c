@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "i18n.h"
+#include "spool_internal.h"
 #include "keyfile.h"
 #include "uuid.h"
 #include "wire.h"
@@ -87,9 +88,32 @@ tongxin_registry_load (const char *spool_dir, tongxin_registry_t **reg_p, char *
         snprintf (err, errlen, _("no spool directory"));
         return TONGXIN_EINVAL;
     }
-    FILE *f = fopen (path, "rb");
+    //  Under the spool's rules: the directory is the caller's own and no
+    //  one else may write it (tx_spool_trust_dir), the file is read
+    //  through no symbolic link and must be a regular file (a FIFO would
+    //  block the read for good).
+    char why0 [512];
+    int dfd = tx_spool_trust_dir (spool_dir, why0, sizeof why0);
+    if (dfd < 0) {
+        snprintf (err, errlen, "%s", why0);
+        return TONGXIN_EINVAL;
+    }
+    int fd = openat (dfd, TX_REGCLIENT_CACHE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int open_errno = errno;
+    close (dfd);
+    struct stat st;
+    if (fd >= 0 && (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))) {
+        close (fd);
+        fd = -1;
+        open_errno = EINVAL;
+    }
+    FILE *f = fd >= 0 ? fdopen (fd, "rb") : NULL;
     if (!f) {
-        snprintf (err, errlen, _("no cached registry in %.3000s: %s"), spool_dir, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        snprintf (err, errlen, _("no cached registry in %.3000s: %s"), spool_dir,
+                  open_errno == ELOOP ? _("it is a symbolic link, which is never followed")
+                  : open_errno == EINVAL ? _("it is not a regular file") : strerror (open_errno));
         return TONGXIN_EINVAL;
     }
     uint8_t *buf = malloc (TX_WIRE_MAX_FRAME + 1);
@@ -121,17 +145,23 @@ tongxin_registry_load (const char *spool_dir, tongxin_registry_t **reg_p, char *
 static int
 s_cache_write (const char *spool_dir, const uint8_t *body, size_t len, char *err, size_t errlen)
 {
-    char path [4096], tmp [4200];
+    char path [4096], tmp [256];
     if (s_cache_path (spool_dir, path, sizeof path) != 0)
         return -1;
-    snprintf (tmp, sizeof tmp, "%s.tmp", path);
-    if (mkdir (spool_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf (err, errlen, _("cannot create %.300s: %s"), spool_dir, strerror (errno));
+    snprintf (tmp, sizeof tmp, "%s.tmp", TX_REGCLIENT_CACHE);
+    //  In the trusted directory, by its fd: the temporary file is made
+    //  anew (never through a name someone placed there), then renamed.
+    char why [512];
+    int dfd = tx_spool_trust_dir (spool_dir, why, sizeof why);
+    if (dfd < 0) {
+        snprintf (err, errlen, "%s", why);
         return -1;
     }
-    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    unlinkat (dfd, tmp, 0);
+    int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf (err, errlen, _("cannot write %.300s: %s"), tmp, strerror (errno));
+        snprintf (err, errlen, _("cannot write %.300s/%s: %s"), spool_dir, tmp, strerror (errno));
+        close (dfd);
         return -1;
     }
     size_t done = 0;
@@ -145,16 +175,14 @@ s_cache_write (const char *spool_dir, const uint8_t *body, size_t len, char *err
     }
     bool ok = done == len && fsync (fd) == 0;
     ok = close (fd) == 0 && ok;
-    if (!ok || rename (tmp, path) != 0) {
+    if (!ok || renameat (dfd, tmp, dfd, TX_REGCLIENT_CACHE) != 0) {
         snprintf (err, errlen, _("cannot write %.300s: %s"), path, strerror (errno));
-        unlink (tmp);
+        unlinkat (dfd, tmp, 0);
+        close (dfd);
         return -1;
     }
-    int dfd = open (spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync (dfd);
-        close (dfd);
-    }
+    fsync (dfd);
+    close (dfd);
     return 0;
 }
 

@@ -186,7 +186,7 @@ s_registry (send_t *self, bool alone)
     struct stat st;
     snprintf (path, sizeof path, "%s/registry.cache", self->spool);
     snprintf (none, sizeof none, "%s/registry.unsupported", self->spool);
-    bool fresh = stat (path, &st) == 0 && time (NULL) - st.st_mtime < REGISTRY_FRESH_S;
+    bool fresh = lstat (path, &st) == 0 && S_ISREG (st.st_mode) && time (NULL) - st.st_mtime < REGISTRY_FRESH_S;
     if (fresh && !args->registry_refresh) {
         //  A damaged cache: none (the collector decides).
         tongxin_registry_load (self->spool, &self->registry, err, sizeof err);
@@ -204,7 +204,7 @@ s_registry (send_t *self, bool alone)
     int rc = tongxin_registry_fetch (&opts, REGISTRY_TIMEOUT_MS, &self->registry, err, sizeof err);
     bool old = rc == TONGXIN_ENOTSUP || (rc == TONGXIN_REGISTRY_CACHED && strstr (err, "older than"));
     if (old) {
-        int fd = open (none, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = open (none, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
         if (fd >= 0)
             close (fd);
     }
