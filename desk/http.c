@@ -167,6 +167,70 @@ s_static (const char *path, desk_resp_t *resp)
     return false;
 }
 
+//  The login throttle (s_handler): failures a minute per client address
+//  (a table of LOGIN_ADDRS, the oldest entry reused) and in all.  The desk
+//  serves on one thread: no lock.
+#define LOGIN_ADDRS         256
+#define LOGIN_PER_ADDR      10
+#define LOGIN_PER_MINUTE    60
+
+typedef struct {
+    char addr [64];
+    int64_t window_us;
+    int failures;
+} login_slot_t;
+
+static login_slot_t s_login_slots [LOGIN_ADDRS];
+static int64_t s_login_window_us;  //  the minute of s_login_failures
+static int s_login_failures;       //  from every address
+
+//  True if con's address (or everyone) is over its failures this minute;
+//  else *slot_p is its entry, for s_login_failed.
+static bool
+s_login_throttled (struct MHD_Connection *con, int64_t now, login_slot_t **slot_p)
+{
+    login_slot_t *slots = s_login_slots;
+    if (now - s_login_window_us > 60 * 1000000LL) {
+        s_login_window_us = now;
+        s_login_failures = 0;
+    }
+    char addr [64] = "?";
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info (con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, addr, sizeof addr);
+        else
+        if (sa->sa_family == AF_INET6)
+            inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, addr, sizeof addr);
+    }
+    login_slot_t *slot = NULL, *oldest = &slots [0];
+    for (int i = 0; i < LOGIN_ADDRS && !slot; i++) {
+        if (strcmp (slots [i].addr, addr) == 0)
+            slot = &slots [i];
+        else
+        if (slots [i].window_us < oldest->window_us)
+            oldest = &slots [i];
+    }
+    if (!slot || now - slot->window_us > 60 * 1000000LL) {
+        if (!slot) {
+            slot = oldest;
+            snprintf (slot->addr, sizeof slot->addr, "%s", addr);
+        }
+        slot->window_us = now;
+        slot->failures = 0;
+    }
+    *slot_p = slot;
+    return slot->failures >= LOGIN_PER_ADDR || s_login_failures >= LOGIN_PER_MINUTE;
+}
+
+static void
+s_login_failed (login_slot_t *slot)
+{
+    slot->failures++;
+    s_login_failures++;
+}
+
 static enum MHD_Result
 s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -262,17 +326,14 @@ s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *m
         goto send;
     }
     if (post && strcmp (url, "/api/login") == 0) {
-        //  Guessing is slowed for everyone: each try costs an Argon2id
-        //  hash on the desk's one thread, so past 10 failures a minute the
-        //  desk answers 429 without hashing until the minute is over.
-        static int64_t window_us;
-        static int failures;
+        //  Guessing is slowed per client address: past 10 failures a
+        //  minute from one address it answers 429 without hashing, so one
+        //  guesser does not lock the other clerks out.  Each try costs an
+        //  Argon2id hash on the desk's one thread: past 60 failures a
+        //  minute from all addresses together, every address waits.
         int64_t now = desk_now_us ();
-        if (now - window_us > 60 * 1000000LL) {
-            window_us = now;
-            failures = 0;
-        }
-        if (failures >= 10) {
+        login_slot_t *slot = NULL;
+        if (s_login_throttled (con, now, &slot)) {
             desk_resp_error (&resp, 429, desk_tr (desk, req.lang, N_("Too many wrong passwords; wait a minute and try again.")));
             goto send;
         }
@@ -288,7 +349,7 @@ s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *m
             tx_log (TX_LOG_INFO, "login", "user=%s", tx_log_q (user));
         }
         else {
-            failures++;
+            s_login_failed (slot);
             desk_resp_error (&resp, 401, desk_tr (desk, req.lang, N_("Wrong user name or password.")));
             tx_log (TX_LOG_WARN, "login refused", "user=%s", tx_log_q (user ? user : ""));
         }

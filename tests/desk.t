@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 82
+plan 83
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -267,4 +267,9 @@ is "$(dget /api/reports -o /dev/null -w '%{http_code}')" 200 "and the API answer
 for i in $(seq 10); do dpost /api/login '{"user":"clerk","password":"guess'$i'"}' >/dev/null; done
 is "$(dpost /api/login '{"user":"clerk","password":"secret pass"}' | tail -n 1)" 429 \
    "after 10 wrong passwords in a minute, logins wait (429), even the right one"
+# ...from that address only: a guesser does not lock out the other clerks.
+csrf2=$(curl -s --interface 127.0.0.2 -c "$T/jar2" "$durl/api/session" | jq -r .csrf)
+is "$(curl -s --interface 127.0.0.2 -o /dev/null -w '%{http_code}' -b "$T/jar2" -c "$T/jar2" -H "X-CSRF-Token: $csrf2" \
+      -H 'Content-Type: application/json' --data-binary '{"user":"clerk","password":"secret pass"}' \
+      "$durl/api/login")" 200 "a clerk at another address still logs in"
 desk_stop
