@@ -242,7 +242,17 @@ s_handler (void *cls, struct MHD_Connection *con, const char *url, const char *m
         s_upload_t *up = calloc (1, sizeof *up);
         if (!up)
             return MHD_NO;
-        up->max = strcmp (url, "/api/import") == 0 ? DESK_MAX_IMPORT : DESK_MAX_BODY;
+        //  A spreadsheet's larger cap only for a session that may import
+        //  (its CSRF token; its login where one is required): anyone
+        //  else's body is cut at DESK_MAX_BODY, not held in memory first.
+        up->max = DESK_MAX_BODY;
+        if (post && strcmp (url, "/api/import") == 0) {
+            char user [65], csrf [65];
+            const char *c = MHD_lookup_connection_value (con, MHD_COOKIE_KIND, COOKIE);
+            if (c && desk_auth_session (desk->auth, c, user, sizeof user, csrf) && s_csrf_ok (con, csrf)
+            &&  (!desk->login || *user))
+                up->max = DESK_MAX_IMPORT;
+        }
         //  A declared length over the cap is refused before it is read.
         const char *cl = MHD_lookup_connection_value (con, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull (cl, NULL, 10) > up->max)

@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/collector.sh
 . tests/desk.sh
-plan 83
+plan 84
 
 db=$(collector_db desk) || { echo "Bail out! no database"; exit 1; }
 collector_start c1 || exit 1
@@ -176,6 +176,11 @@ for i in $(printf '%s' "$out" | jq -r '.ids[]'); do desk_wait_state "$i" stored 
 is "$(count "WHERE type = 'visit'")" 4 "corrected, the GBK file's row is stored"
 { printf '%s\r\n' "$hdr"; seq 5001 | sed 's/.*/2025-06-03 10:00,540522,5,来访,/'; } > "$T/long.csv"
 like "$(imp "$T/long.csv" 0 | jq -r .error)" '5000' "a file of more than 5000 rows is refused, saying the limit"
+# The spreadsheet's 8 MiB only for the desk's own session (cookie and CSRF
+# token): a stranger's 1 MiB is refused at the form's 64 KiB, not held first.
+head -c $((1024 * 1024)) /dev/zero | tr '\0' 'x' > "$T/mib.csv"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/csv' --data-binary "@$T/mib.csv" \
+      "$durl/api/import?type=visit")" 413 "a spreadsheet without the session's token: refused past 64 KiB (413)"
 # A quote never closed would swallow the rest of the file into one field:
 # refused, naming the record, never a preview short of rows.
 { printf '%s\r\n' "$hdr"; printf '2025-06-03 10:00,540522,5,来访,\r\n'; printf '2025-06-04 10:00,540522,6,"来访,\r\n'
