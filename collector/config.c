@@ -58,7 +58,7 @@ static const option_t s_options [] = {
     { "writers", T_INT, OFF (writers), "2", 1, 16,
       N_("database connections writing groups in parallel (one commits while another writes)") },
     { "fold-ms", T_INT, OFF (fold_ms), "1000", 0, 600000,
-      N_("ms between folds of stored events into the analytics rollups, on a connection of its own; 0: each transaction folds its own events (writers take turns)") },
+      N_("ms between folds of stored events into the analytics rollup tables, on a connection of its own (the views count unfolded events all the same); 0: this collector does not fold") },
     { "queue-mb", T_INT, OFF (queue_mb), "16", 1, 4096,
       N_("memory (MiB) of received batches waiting for the writer; past it, reading stops") },
     { "peer-hwm", T_INT, OFF (peer_hwm), "16", 1, 100000,

@@ -106,6 +106,11 @@ s_render (tx_metrics_t *m, tx_buf_t *b)
     s_counter (b, "tongxin_events_duplicate_content_total",
                "Of those, events whose content their unit had stored under another id (a report sent again).",
                m->events_duplicate_content);
+    s_counter (b, "tongxin_rollup_folds_total", "Folds that moved events into the folded rollup tables.", m->folds);
+    s_counter (b, "tongxin_rollup_events_folded_total", "Events those folds moved (the views count them either way).",
+               m->events_folded);
+    s_counter (b, "tongxin_rollup_folds_yielded_total", "Folds put off while the writers were busy.",
+               m->folds_yielded);
     s_printf (b, "# HELP tongxin_events_rejected_total Events rejected, by reason code.\n"
                  "# TYPE tongxin_events_rejected_total counter\n");
     for (int i = 1; i < TX_REJECT_COUNT_; i++)

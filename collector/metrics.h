@@ -49,6 +49,12 @@ typedef struct {
     atomic_ullong transactions;
     atomic_ullong fast_path_misses;             //  direct COPY aborted by a duplicate, redone staged
     atomic_ullong db_errors;
+    atomic_ullong folds;                        //  rollup folds that took events
+    atomic_ullong events_folded;                //  events they took
+    atomic_ullong folds_yielded;                //  folds put off while the writers were busy
+    atomic_ullong write_busy_us;                //  time the lanes spent writing groups (for the folder)
+    atomic_ullong writes_open;                  //  group writes under way
+    atomic_ullong writes_open_since_us;         //  the sum of their start times
     atomic_ullong refusals_not_kept;            //  refusals answered but not written (sender over budget)
     atomic_ullong refusals_not_kept_bytes;      //  their bytes
     atomic_ullong refusal_bytes_cut;            //  bytes of refused messages past the kept prefix

@@ -17,8 +17,8 @@
 #define SCHEMA_VERSION_MIN 8    //  the schema this collector needs (008: event_contents)
 #define SCHEMA_VERSION_FOLD 11  //  the rollups are folded from a queue (011_rollups_fold)
 #define FOLD_LOCK_TIMEOUT "5s"  //  a fold gives up waiting for a rebuild after this
-#define FOLD_CHUNK 20000        //  most events one fold claims; it folds again at once if it took as many
-#define FOLD_CHUNK_S "20000"
+#define FOLD_YIELD_MAX 30       //  fold periods in a row the fold may wait for busy writers
+#define FOLD_RECENT_MS 200      //  the recent window of the writers' business
 #define PG_EPOCH_UNIX_US 946684800000000LL   //  2000-01-01T00:00:00Z in unix µs
 #define STAGE_RACES_MAX 5       //  staging writes in a row that may meet another collector's id
 #define IDLE_PING_MS 2000       //  check an idle connection this often
@@ -877,8 +877,24 @@ s_gather (tx_writer_t *self, tx_job_t *job, tx_job_t **jobs, size_t *bytes, size
 }
 
 //  Writes a group; WR_OK, or WR_RETRY when giving up at the drain deadline.
+static wrc_t s_write_group_timed (tx_writer_t *self, tx_job_t **jobs, size_t n);
+
 static wrc_t
 s_write_group (tx_writer_t *self, tx_job_t **jobs, size_t n)
+{
+    //  How long the lanes write, for the folder (s_fold_busy_us).
+    int64_t t0 = tx_clock_us ();
+    atomic_fetch_add (&self->m->writes_open, 1);
+    atomic_fetch_add (&self->m->writes_open_since_us, (unsigned long long) t0);
+    wrc_t rc = s_write_group_timed (self, jobs, n);
+    atomic_fetch_add (&self->m->write_busy_us, (unsigned long long) (tx_clock_us () - t0));
+    atomic_fetch_sub (&self->m->writes_open_since_us, (unsigned long long) t0);
+    atomic_fetch_sub (&self->m->writes_open, 1);
+    return rc;
+}
+
+static wrc_t
+s_write_group_timed (tx_writer_t *self, tx_job_t **jobs, size_t n)
 {
     part_t p = { jobs, n, -1, false };
     wrc_t rc = s_write_retry (self, &p);
@@ -957,10 +973,10 @@ s_thread (void *arg)
 
 //  ----------------------------------------------------------------- the fold
 
-//  One fold of up to FOLD_CHUNK queued events into the rollups: how many
-//  it took.  Another collector's fold holding the turn is no failure (-1:
-//  the next fold takes the rows); neither is a schema older than 011 (its
-//  trigger still does the work).
+//  One fold of the events committed since the last into the folded rollup
+//  tables: how many it took.  Another collector's fold holding the turn is
+//  no failure (-1: the next fold takes the rows); neither is a schema older
+//  than 011 (its trigger still does the work).
 static long long
 s_fold (tx_writer_t *self)
 {
@@ -971,7 +987,7 @@ s_fold (tx_writer_t *self)
     if (self->schema_version < SCHEMA_VERSION_FOLD)
         return 0;
     int64_t t0 = tx_clock_us ();
-    PGresult *r = PQexec (self->db, "SELECT tongxin.fold_rollups(" FOLD_CHUNK_S ")");
+    PGresult *r = PQexec (self->db, "SELECT tongxin.fold_rollups()");
     if (PQresultStatus (r) != PGRES_TUPLES_OK) {
         s_note_error (self, r);
         PQclear (r);
@@ -983,34 +999,84 @@ s_fold (tx_writer_t *self)
     }
     long long n = atoll (PQgetvalue (r, 0, 0));
     PQclear (r);
+    if (n > 0) {
+        atomic_fetch_add (&self->m->folds, 1);
+        atomic_fetch_add (&self->m->events_folded, (unsigned long long) n);
+    }
     if (n > 0)
         tx_log (TX_LOG_DEBUG, "rollups folded", "events=%lld ms=%lld", n,
                 (long long) (tx_clock_us () - t0) / 1000);
     return n;
 }
 
+//  The lanes' time spent writing until NOW (us): the writes done and the
+//  part of those under way.
+static int64_t
+s_fold_busy_us (tx_writer_t *self, int64_t now)
+{
+    int64_t done = (int64_t) atomic_load (&self->m->write_busy_us);
+    int64_t open = (int64_t) atomic_load (&self->m->writes_open);
+    int64_t since = (int64_t) atomic_load (&self->m->writes_open_since_us);
+    int64_t under_way = open * now - since;
+    return done + (under_way > 0 ? under_way : 0);
+}
+
 //  The folder's thread: a fold every fold-ms, and a last one when stopping
 //  (events the lanes commit after it wait for the next collector's fold,
-//  or tongxin-admin rollups fold).
+//  or tongxin-admin rollups fold).  The views count unfolded events too
+//  (013_rollups_live.sql), so the fold yields to the writers: it waits
+//  while the lanes spent more than half their time writing, over the last
+//  period or over its last FOLD_RECENT_MS (a burst that has just begun),
+//  at most FOLD_YIELD_MAX periods in a row.
 static void *
 s_fold_thread (void *arg)
 {
     tx_writer_t *self = arg;
+    int lanes = self->main->n_lanes;
     int64_t next = tx_clock_ms () + self->cfg->fold_ms;
+    int yielded = 0;
+    //  Samples of (time, lanes' write time) every 20 ms; the oldest of the
+    //  period and of the recent window.
+    int64_t p_t = tx_clock_us (), p_w = s_fold_busy_us (self, p_t);
+    int64_t r_t [FOLD_RECENT_MS / 20], r_w [FOLD_RECENT_MS / 20];
+    int r_n = FOLD_RECENT_MS / 20, r_i = 0;
+    for (int i = 0; i < r_n; i++) {
+        r_t [i] = p_t;
+        r_w [i] = p_w;
+    }
     for (;;) {
         bool stop = atomic_load (&self->main->stopping);
-        if (!stop && tx_clock_ms () < next) {
+        int64_t now = tx_clock_us (), w = s_fold_busy_us (self, now);
+        if (!stop && now / 1000 < next) {
+            r_t [r_i] = now;
+            r_w [r_i] = w;
+            r_i = (r_i + 1) % r_n;
             struct timespec ts = { 0, 20 * 1000 * 1000 };
             nanosleep (&ts, NULL);
             continue;
         }
-        //  (Stopping without a connection: no new one, no last fold.)
-        if (self->db || (!stop && s_connect (self) == 0))
-            while (s_fold (self) >= FOLD_CHUNK && self->db && !atomic_load (&self->main->stopping))
-                ;               //  more were waiting: at once (when stopping, one fold only)
+        //  The lanes' share of time spent writing, 0..1 (r_i: the oldest).
+        double period = now > p_t ? (double) (w - p_w) / (double) (now - p_t) / lanes : 0;
+        double recent = now > r_t [r_i] ? (double) (w - r_w [r_i]) / (double) (now - r_t [r_i]) / lanes : 0;
+        if (!stop && !self->db)
+            s_connect (self);
+        if (!stop && self->db && (period > 0.5 || recent > 0.5) && yielded < FOLD_YIELD_MAX) {
+            yielded++;
+            atomic_fetch_add (&self->m->folds_yielded, 1);
+            tx_log (TX_LOG_DEBUG, "rollup fold put off: the writers are busy", "period=%.2f recent=%.2f",
+                    period, recent);
+        }
+        else {
+            //  (Stopping without a connection: no new one, no last fold.)
+            if (self->db)
+                s_fold (self);
+            yielded = 0;
+        }
         if (stop)
             break;
-        next = tx_clock_ms () + (self->db ? self->cfg->fold_ms : 1000);
+        p_t = tx_clock_us ();
+        p_w = s_fold_busy_us (self, p_t);
+        next = p_t / 1000 + (self->db ? self->cfg->fold_ms : 1000);
     }
     s_disconnect (self);
     return NULL;

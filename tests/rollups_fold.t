@@ -1,11 +1,13 @@
 #!/bin/sh
-# The rollups folded in bulk (schema/011_rollups_fold.sql): the fold equals a
+# The rollups folded in bulk (schema/011_rollups_fold.sql, 013_rollups_live.sql):
+# the views count every committed event before any fold; the fold equals a
 # rebuild after mixed inserts, corrections and retractions written by two
 # collectors and two more writers at once; a transaction that commits after
-# a fold passed its events is not missed (the watermark trap); a rebuild and
-# a fold never double-count; analytics.rollup_status shows the lag.
+# a fold took its snapshot is not missed (the watermark trap); a correction
+# folded before its event keeps it out; a rebuild and a fold never
+# double-count; analytics.rollup_status shows the lag.
 . tests/lib.sh
-plan 19
+plan 24
 ADMIN=$B/tongxin-admin
 db=$(newdb fold)
 $ADMIN --db "$db" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
@@ -62,7 +64,11 @@ echo "COMMIT;" >&3
 exec 3>&-
 wait $late
 sleep 1.1
-is "$(status "queued || ':' || (lag_s >= 1)")" "1:true" "the late one waits in the queue; rollup_status shows its lag"
+is "$(status "queued || ':' || (lag_s >= 1)")" "1:true" "the late one waits for a fold; rollup_status shows its lag"
+is "$(sql "$db" "SELECT events || ':' || participants FROM analytics.rollup_type WHERE unit_code = 'd' AND type = 'cloud_meeting'")" \
+   "2:12" "the views count it before any fold"
+is "$(sql "$db" "SELECT events FROM analytics.rollup_type_folded WHERE unit_code = 'd' AND type = 'cloud_meeting'")" \
+   "1" "the folded table does not yet"
 sql "$db" "SELECT analytics.fold_rollups()" >/dev/null
 is "$(sql "$db" "SELECT events || ':' || participants FROM analytics.rollup_type WHERE unit_code = 'd' AND type = 'cloud_meeting'")" \
    "2:12" "the next fold counts it: nothing missed"
@@ -137,16 +143,20 @@ wait $rp; wait $fp
 is "$(cat "$T/fold2.out")" 0 "a fold waiting behind a rebuild finds nothing left to count"
 same_as_rebuild "after a rebuild and a fold in either order: no event counted twice"
 
-# ---------------------------------------------------------------- folds of at most N
-# A fold that claims part of the queue (the collector's take 20,000 at a
-# time): a correction claimed while the event it corrects still waits in the
-# queue must not subtract it (it was never added).
+# ---------------------------------------------------------------- a correction before its event
+# A correction folded while the event it corrects is not stored yet waits
+# in analytics.supersessions_pending: the event, stored later, is counted
+# neither by the views before the next fold nor by that fold.
+v3() { sql "$db" "SELECT coalesce(sum(events), 0) || ':' || coalesce(sum(participants), 0) FROM analytics.rollup_type WHERE unit_code = 'v3' AND type = 'cloud_meeting'"; }
+v3_facts() { sql "$db" "SELECT count(*) || ':' || coalesce(sum(participants), 0) FROM analytics.event_facts WHERE unit_code = 'v3' AND type = 'cloud_meeting'"; }
 sql "$db" "$Q $(ev v3 41 cloud_meeting '{"participants": 21}' 40)"
+is "$(sql "$db" "SELECT analytics.fold_rollups()")" 1 "a fold takes the correction of an event not stored yet"
+is "$(sql "$db" "SELECT count(*) FROM analytics.supersessions_pending")" 1 "the correction is pending"
 sql "$db" "$Q $(ev v3 40 cloud_meeting '{"participants": 20}')"
-is "$(sql "$db" "SELECT analytics.fold_rollups(true, 1)")" 1 "a fold of at most one event claims one"
-is "$(status "queued")" 1 "the other still waits"
-sql "$db" "SELECT analytics.fold_rollups()" >/dev/null
-same_as_rebuild "a correction folded before the event it corrects, in folds of one"
+is "$(v3)" "$(v3_facts)" "the views do not count, unfolded, an event a folded correction replaced"
+is "$(sql "$db" "SELECT analytics.fold_rollups()")" 1 "the next fold takes the event"
+is "$(sql "$db" "SELECT count(*) FROM analytics.supersessions_pending")" 0 "the correction is pending no longer"
+same_as_rebuild "a correction folded before the event it corrects"
 
 # ---------------------------------------------------------------- two collectors
 # Two collectors fold on their own (fold-ms 200) while producers send to
