@@ -73,9 +73,34 @@ CREATE INDEX events_stored_xid_idx ON tongxin.events (stored_xid) WHERE stored_x
 CREATE INDEX events_stored_xid_corr_idx ON tongxin.events (stored_xid)
     WHERE stored_xid IS NOT NULL AND supersedes IS NOT NULL;
 
-ALTER TABLE analytics.rollup_state ADD COLUMN snapshot pg_snapshot;
-UPDATE analytics.rollup_state SET snapshot = pg_current_snapshot(), folded_through = now();
+-- The snapshot, and the cluster whose transaction ids it and stored_xid
+-- count: a database restored from a dump into another cluster counts
+-- them anew, and neither means anything there (see folded_snapshot()).
+ALTER TABLE analytics.rollup_state ADD COLUMN snapshot pg_snapshot, ADD COLUMN sysid bigint;
+UPDATE analytics.rollup_state
+   SET snapshot = pg_current_snapshot(), folded_through = now(),
+       sysid = (SELECT system_identifier FROM pg_control_system());
 ALTER TABLE analytics.rollup_state ALTER COLUMN snapshot SET NOT NULL;
+
+-- The last fold's snapshot, for the views; an error when it was taken in
+-- another cluster (a logical restore: its transaction ids, and those of
+-- the restored events, are not this cluster's, so the views could count
+-- an event twice or never).  A standby (pg_basebackup) is the same
+-- cluster.  rebuild_rollups() makes them this cluster's again.
+CREATE FUNCTION analytics.folded_snapshot() RETURNS pg_snapshot
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    snap pg_snapshot;
+    id   bigint;
+BEGIN
+    SELECT snapshot, sysid INTO snap, id FROM analytics.rollup_state;
+    IF id IS DISTINCT FROM (SELECT system_identifier FROM pg_control_system()) THEN
+        RAISE EXCEPTION 'the rollups were folded in another PostgreSQL cluster (a restored dump?)'
+              USING HINT = 'Run SELECT analytics.rebuild_rollups() as tongxin_admin.';
+    END IF;
+    RETURN snap;
+END
+$$;
 
 -- The folded corrections and retractions whose event was not folded by
 -- then (it may come later, or never): the only folded ones the views and
@@ -233,7 +258,7 @@ $f$;
 CREATE FUNCTION analytics.live_views_sql() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
 SELECT 'CREATE OR REPLACE VIEW analytics.unfolded_facts AS WITH'
-    || analytics.facts_sql('(SELECT snapshot FROM analytics.rollup_state)', NULL,
+    || analytics.facts_sql('(SELECT analytics.folded_snapshot())', NULL,
                            '(SELECT timezone FROM analytics.rollup_state)')
     || E'\nSELECT * FROM d;' || analytics.measure_expand($body$
 
@@ -309,7 +334,8 @@ BEGIN
     ELSIF NOT pg_try_advisory_xact_lock(29817) THEN
         RETURN -1;
     END IF;
-    SELECT timezone, snapshot INTO tz, prev FROM analytics.rollup_state;
+    SELECT timezone INTO tz FROM analytics.rollup_state;
+    prev := analytics.folded_snapshot();        -- this cluster's, or an error
     -- Every transaction visible in snap committed before this statement
     -- began, so the next statement sees all of their events.
     t0 := clock_timestamp();
@@ -428,8 +454,15 @@ BEGIN
     TRUNCATE analytics.supersessions, analytics.supersessions_pending, analytics.rollup_month_folded,
              analytics.rollup_total_folded, analytics.rollup_type_folded,
              analytics.rollup_month_group_folded, analytics.rollup_pair_day_folded;
+    -- Restored from another cluster: the stored transaction ids are not
+    -- this cluster's; every event is folded by this rebuild (NULL).
+    IF (SELECT sysid FROM analytics.rollup_state)
+       IS DISTINCT FROM (SELECT system_identifier FROM pg_control_system()) THEN
+        UPDATE tongxin.events SET stored_xid = NULL WHERE stored_xid IS NOT NULL;
+    END IF;
     -- Events are held still: everything this snapshot sees is rebuilt.
-    UPDATE analytics.rollup_state SET snapshot = pg_current_snapshot();
+    UPDATE analytics.rollup_state
+       SET snapshot = pg_current_snapshot(), sysid = (SELECT system_identifier FROM pg_control_system());
     INSERT INTO analytics.supersessions (unit_code, supersedes, event_id)
     SELECT unit_code, supersedes, event_id FROM tongxin.events WHERE supersedes IS NOT NULL;
     INSERT INTO analytics.supersessions_pending
@@ -550,7 +583,8 @@ $$;
 -- oldest of them was received, 0 when none.
 CREATE OR REPLACE VIEW analytics.rollup_status AS
 SELECT s.timezone, analytics.org_timezone() AS settings_timezone,
-       (s.stale OR s.timezone <> analytics.org_timezone()) AS stale,
+       (s.stale OR s.timezone <> analytics.org_timezone()
+        OR s.sysid IS DISTINCT FROM (SELECT system_identifier FROM pg_control_system())) AS stale,
        s.rebuilt_at,
        q.queued, q.oldest_queued_at, s.folded_through,
        coalesce(round(extract(epoch FROM now() - q.oldest_queued_at)::numeric, 3), 0) AS lag_s
