@@ -15,21 +15,37 @@
 #   realistic_eps             events / seconds from launching the 40
 #                             tongxin-send until every one has exited (every
 #                             event acknowledged) and the views count all of
-#                             them (analytics.rollup_type of the district)
+#                             them (analytics.rollup_type of the district,
+#                             which adds the events not folded yet: 013)
 #   realistic_2c_eps          the same with two collectors (producers split
 #                             between them; both fold, one at a time)
 #   realistic_copy_eps        the very same rows (exported from the run)
 #                             by COPY into an empty tongxin.events, 1,000 a
 #                             committed transaction, one connection, same key
-#                             and indexes, the rollup trigger disabled
-#   realistic_ratio_vs_copy   realistic_eps / realistic_copy_eps
+#                             and indexes (there is no rollup trigger)
+#   realistic_ratio_vs_copy   realistic_eps / realistic_copy_eps, both the
+#                             median of three runs (a run of the mix, then
+#                             COPY, three times: this machine's disk moves
+#                             one run by a third either way)
+#   realistic_ratio_runs      each run of the mix against the COPY after it
+#   realistic_folded_eps      events / seconds from launch until the
+#                             collector's folds have moved every event into
+#                             the folded tables (the whole work, fold included)
 #   realistic_cpu_us_per_event_postgres   PostgreSQL's CPU time (every
 #                             backend, the folds included) per event, from
-#                             launch until the views count all
+#                             launch until everything is folded
 #   realistic_fold_events_max the largest fold of the run (events)
-#   views_lag_p50_s, views_lag_p99_s   analytics.rollup_status.lag_s sampled
-#                             every 100 ms while the 40 producers send at 20 %
-#                             of realistic_eps for REALISTIC_LAG_SECONDS (20)
+#   realistic_folds_yielded   folds the collector put off while its writers
+#                             were busy
+#   views_lag_p50_s, views_lag_p99_s   sampled every 100 ms while the 40
+#                             producers send at 20 % of realistic_eps for
+#                             REALISTIC_LAG_SECONDS (20): the age of the oldest
+#                             stored event the views do not count (0 when
+#                             they count every one: events minus the
+#                             district's rollup_type, in one statement)
+#   fold_lag_p50_s, fold_lag_p99_s   the same samples of
+#                             analytics.rollup_status.lag_s: how long the
+#                             oldest event not folded yet has waited
 #   realistic_rollups_equal_rebuild    1 when, after each run and a fold to
 #                             empty, every rollup row equals rebuild_rollups()'s
 # Progress on stderr.  Environment: B, REALISTIC_EVENTS, REALISTIC_LAG_SECONDS.
@@ -196,43 +212,66 @@ SQL
 run() {
     empty
     collectors "$2"
+    f0=$(q "SELECT folded_events FROM analytics.rollup_state")
     pg0=$(pg_ticks)
     t0=$(ms)
     send_all cat
     t_ack=$(ms)
     while [ "$(counted)" -lt "$N" ]; do sleep 0.05; done
     t1=$(ms)
+    # (rollup_state.folded_events, one row: rollup_status would count the
+    # events not folded yet, a scan that would slow the fold it waits for)
+    while [ "$(q "SELECT folded_events - $f0 >= $N FROM analytics.rollup_state")" != t ]; do sleep 0.05; done
+    t_folded=$(ms)
     pg1=$(pg_ticks)
     stored=$(q "SELECT count(*) FROM tongxin.events")
     [ "$stored" = "$N" ] || die "$1: $stored events stored, $N expected"
     grep -ho 'msg="rollups folded" events=[0-9]*' "$rtmp"/c*.log | sed 's/.*=//' | sort -n | tail -n 1 >"$rtmp/$1.foldmax"
+    cat "$rtmp"/c*.log | grep -c 'msg="rollup fold put off' >"$rtmp/$1.yielded"
     stop_collectors
     awk -v n="$N" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (t / 1000) }' >"$rtmp/$1.eps"
+    awk -v n="$N" -v t="$((t_folded - t0))" 'BEGIN { printf "%.0f\n", n / (t / 1000) }' >"$rtmp/$1.folded"
     awk -v n="$N" -v p="$((pg1 - pg0))" -v hz="$HZ" 'BEGIN { printf "%.1f\n", p * 1e6 / hz / n }' >"$rtmp/$1.cpu"
-    say "$1: $(cat "$rtmp/$1.eps") events/s with $2 collector(s): acked after $((t_ack - t0)) ms, counted after $((t1 - t0)) ms; PostgreSQL $(cat "$rtmp/$1.cpu") us CPU an event"
+    say "$1: $(cat "$rtmp/$1.eps") events/s with $2 collector(s): acked after $((t_ack - t0)) ms, counted after $((t1 - t0)) ms, folded after $((t_folded - t0)) ms; PostgreSQL $(cat "$rtmp/$1.cpu") us CPU an event"
     check "$1"
 }
 
 # ------------------------------------------------------------------ runs
 
-say "realistic mix: $NP producers, $TYPES types, $REGIONS regions, 36 months, one collector"
-run r1 1
-# The very same rows, for COPY (the run's ids and receive times).
-q "COPY (SELECT * FROM tongxin.events) TO STDOUT" | split -l 1000 -a 4 - "$rtmp/rows."
+# copy_run NAME: the rows of the first run by COPY; leaves $rtmp/NAME.eps
+copy_run() {
+    empty
+    t0=$(ms)
+    psql "$DB" -X -q -v ON_ERROR_STOP=1 -f "$rtmp/copy.sql" >/dev/null || die "COPY failed"
+    t1=$(ms)
+    [ "$(q "SELECT count(*) FROM tongxin.events")" = "$N" ] || die "COPY stored the wrong count"
+    awk -v n="$N" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (t / 1000) }' >"$rtmp/$1.eps"
+    say "$1: raw COPY $(cat "$rtmp/$1.eps") rows/s"
+}
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+# This machine's disk and neighbours move one run by a third either way:
+# three runs of the mix, each followed by COPY of the same rows, and the
+# medians of each.
+say "realistic mix: $NP producers, $TYPES types, $REGIONS regions, 36 months, one collector;" \
+    "three runs, each followed by raw COPY of the same rows (1,000 a transaction, one connection)"
+for k in 1 2 3; do
+    run "r1_$k" 1
+    if [ "$k" = 1 ]; then
+        # The very same rows, for COPY (the run's ids and receive times).
+        q "COPY (SELECT * FROM tongxin.events) TO STDOUT" | split -l 1000 -a 4 - "$rtmp/rows."
+        for f in "$rtmp"/rows.*; do printf '\\copy tongxin.events FROM %s\n' "'$f'"; done >"$rtmp/copy.sql"
+    fi
+    copy_run "c_$k"
+done
+r1=$(median3 "$(cat "$rtmp/r1_1.eps")" "$(cat "$rtmp/r1_2.eps")" "$(cat "$rtmp/r1_3.eps")")
+copy_eps=$(median3 "$(cat "$rtmp/c_1.eps")" "$(cat "$rtmp/c_2.eps")" "$(cat "$rtmp/c_3.eps")")
+# The median run's other figures.
+for k in 1 2 3; do [ "$(cat "$rtmp/r1_$k.eps")" = "$r1" ] && { for x in eps folded cpu foldmax yielded; do cp "$rtmp/r1_$k.$x" "$rtmp/r1.$x"; done; break; }; done
+ratios=$(for k in 1 2 3; do awk -v a="$(cat "$rtmp/r1_$k.eps")" -v b="$(cat "$rtmp/c_$k.eps")" 'BEGIN { printf "%.2f ", a / b }'; done)
+say "realistic: medians $r1 events/s and $copy_eps rows/s (each run against its COPY: $ratios)"
 say "realistic mix: two collectors"
 run r2 2
-
-say "raw COPY of the same rows: 1,000 a transaction, one connection, no rollup trigger"
-empty
-q "ALTER TABLE tongxin.events DISABLE TRIGGER events_rollup"
-for f in "$rtmp"/rows.*; do printf '\\copy tongxin.events FROM %s\n' "'$f'"; done >"$rtmp/copy.sql"
-t0=$(ms)
-psql "$DB" -X -q -v ON_ERROR_STOP=1 -f "$rtmp/copy.sql" >/dev/null || die "COPY failed"
-t1=$(ms)
-q "ALTER TABLE tongxin.events ENABLE TRIGGER events_rollup"
-[ "$(q "SELECT count(*) FROM tongxin.events")" = "$N" ] || die "COPY stored the wrong count"
-copy_eps=$(awk -v n="$N" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f", n / (t / 1000) }')
-say "raw COPY: $copy_eps rows/s"
 
 rate=$(( $(cat "$rtmp/r1.eps") / 5 ))
 say "views lag: 40 producers at $rate events/s (20 %) for $LAG_SECONDS s"
@@ -242,25 +281,41 @@ per=$(( rate / NP / 10 )); [ "$per" -ge 1 ] || per=1
 lines=$(( rate * LAG_SECONDS / NP ))
 # shellcheck disable=SC2317
 paced() { head -n "$lines" "$1" | awk -v per="$per" '{ print; if (NR % per == 0) { fflush(); system("sleep 0.1") } }'; }
-( while :; do q "SELECT lag_s FROM analytics.rollup_status"; sleep 0.1; done ) >"$rtmp/lag" 2>/dev/null &
+# views lag: the age of the oldest stored event the views do not count
+# (0 when they count all); fold lag: rollup_status.lag_s.
+( while :; do
+      q "SELECT CASE WHEN (SELECT count(*) FROM tongxin.events)
+                          = (SELECT coalesce(sum(events), 0) FROM analytics.rollup_type WHERE unit_code = 'rd')
+                     THEN 0 ELSE round(extract(epoch FROM now() - (SELECT min(received_at) FROM tongxin.events)), 3) END
+                || ' ' || lag_s FROM analytics.rollup_status"
+      sleep 0.1
+  done ) >"$rtmp/lag" 2>/dev/null &
 sampler=$!
 send_all paced
 kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
 stop_collectors
 check lag
-sort -n "$rtmp/lag" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %d\n", v[int(NR * 0.50 + 0.999999)], v[int(NR * 0.99 + 0.999999)], NR }' >"$rtmp/lagq"
+pctl() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %d\n", v[int(NR * 0.50 + 0.999999)], v[int(NR * 0.99 + 0.999999)], NR }'; }
+awk '{ print $1 }' "$rtmp/lag" | pctl >"$rtmp/lagq"
+awk '{ print $2 }' "$rtmp/lag" | pctl >"$rtmp/foldq"
 read -r lag50 lag99 nlag <"$rtmp/lagq"
-say "views lag over $nlag samples: p50 $lag50 s, p99 $lag99 s"
+read -r fold50 fold99 _n <"$rtmp/foldq"
+say "views lag over $nlag samples: p50 $lag50 s, p99 $lag99 s; fold lag p50 $fold50 s, p99 $fold99 s"
 
 echo "realistic_events: $N"
 echo "realistic_eps: $(cat "$rtmp/r1.eps")"
 echo "realistic_2c_eps: $(cat "$rtmp/r2.eps")"
 echo "realistic_copy_eps: $copy_eps"
 echo "realistic_ratio_vs_copy: $(awk -v a="$(cat "$rtmp/r1.eps")" -v b="$copy_eps" 'BEGIN { printf "%.2f", a / b }')"
+echo "realistic_ratio_runs: $ratios"
 echo "realistic_2c_ratio_vs_copy: $(awk -v a="$(cat "$rtmp/r2.eps")" -v b="$copy_eps" 'BEGIN { printf "%.2f", a / b }')"
+echo "realistic_folded_eps: $(cat "$rtmp/r1.folded")"
 echo "realistic_cpu_us_per_event_postgres: $(cat "$rtmp/r1.cpu")"
 echo "realistic_fold_events_max: $(cat "$rtmp/r1.foldmax")"
+echo "realistic_folds_yielded: $(cat "$rtmp/r1.yielded")"
 echo "views_lag_rate_eps: $rate"
 echo "views_lag_p50_s: $lag50"
 echo "views_lag_p99_s: $lag99"
+echo "fold_lag_p50_s: $fold50"
+echo "fold_lag_p99_s: $fold99"
 echo "realistic_rollups_equal_rebuild: $EQUAL"

@@ -94,7 +94,7 @@ LANGUAGE sql AS $$
              WHEN 'governance_activity' THEN jsonb_build_object('participants', x.r % 40)
              ELSE jsonb_build_object('reports', 1 + x.r % 6)
            END,
-           'bench', NULL::uuid
+           'bench', NULL::uuid, NULL::bytea, pg_current_xact_id()
       FROM (SELECT i, r, b.units[ui] AS unit, b.types[1 + r % 21] AS type,
                    b.anchor - interval '1 hour' - (i % b.spread_days) * interval '1 day'
                        - ((r >> 8) % 86400) * interval '1 second' AS at,
@@ -114,7 +114,7 @@ LANGUAGE sql AS $$
            e.occurred_at, e.received_at + interval '1 day',
            CASE WHEN n % 1000 = 0 THEN NULL ELSE e.partner_region END,
            CASE WHEN n % 1000 = 0 THEN '{}' ELSE e.attrs END,
-           'bench', e.event_id
+           'bench', e.event_id, NULL::bytea, e.stored_xid
       FROM public.bench_events(lo + (100 - lo % 100) % 100, hi, 100) e,
            LATERAL (SELECT ('x' || right(e.event_id::text, 12))::bit(48)::bigint AS n) k
 $$;

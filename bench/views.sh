@@ -14,10 +14,9 @@
 # retractions of them, and times each view.  The database is dropped at the
 # end unless KEEP=1.
 #
-#   LOAD=trigger  (default) the rollup trigger runs on every statement, as
-#                 with the collector
-#   LOAD=rebuild  the trigger is disabled during the load and the rollups
-#                 are built once with analytics.rebuild_rollups()
+#   LOAD=fold     (default) one analytics.fold_rollups() after the load,
+#                 as a collector's folder would do (in steps)
+#   LOAD=rebuild  the rollups are built once with analytics.rebuild_rollups()
 #
 # Output: key: value lines; one "view_<name>_ms: N" per view, the median of
 # three runs of EXPLAIN ANALYZE SELECT * FROM analytics.<name> (planning +
@@ -29,7 +28,7 @@ cd "$(dirname "$0")/.."
 B=${B:-build}
 EVENTS=${EVENTS:-10000000}
 CHUNK=${CHUNK:-500000}
-LOAD=${LOAD:-trigger}
+LOAD=${LOAD:-fold}
 KEEP=${KEEP:-0}
 
 tmp=$(mktemp -d /tmp/tongxin-bench.XXXXXX)
@@ -73,7 +72,6 @@ if [ -z "$TIME_ONLY" ]; then
 
     echo "events: $EVENTS"
     echo "load: $LOAD"
-    [ "$LOAD" = trigger ] || q "ALTER TABLE tongxin.events DISABLE TRIGGER events_rollup"
     t0=$(now)
     lo=1
     while [ "$lo" -le "$EVENTS" ]; do
@@ -89,9 +87,11 @@ if [ -z "$TIME_ONLY" ]; then
     q "INSERT INTO tongxin.events SELECT * FROM bench_corrections(1, $EVENTS)" >/dev/null
     echo "corrections: $(q "SELECT count(*) FROM tongxin.events WHERE supersedes IS NOT NULL")"
     echo "load_corrections_s: $(since "$t0")"
-    if [ "$LOAD" != trigger ]; then
-        q "ALTER TABLE tongxin.events ENABLE TRIGGER events_rollup"
-        t0=$(now)
+    t0=$(now)
+    if [ "$LOAD" = fold ]; then
+        q "SELECT analytics.fold_rollups()" >/dev/null
+        echo "fold_rollups_s: $(since "$t0")"
+    else
         q "SELECT analytics.rebuild_rollups()" >/dev/null
         echo "rebuild_rollups_s: $(since "$t0")"
     fi
