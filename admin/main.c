@@ -209,18 +209,18 @@ static const adm_command_t s_commands [] = {
       .needs_db = true, .check = adm_retention_check, .run = adm_retention },
     { .name = "rollups fold", .usage = N_("[--db CONNINFO]"),
       .help =
-      N_("Fold the stored events still queued into the analytics rollups, until the\n"
-      "queue is empty: every event committed before it returns is then counted in the\n"
-      "views.  The collectors fold every fold-ms by themselves; this is for a database\n"
-      "without a running collector, or a check that must see every event counted.\n"),
+      N_("Move every event committed before it into the folded rollup tables (the\n"
+      "views count all committed events either way; folded ones cost them less to\n"
+      "read).  Waits for a fold in progress.  The collectors fold every fold-ms by\n"
+      "themselves; this is for a database without a running collector, or after a load.\n"),
       .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = adm_rollups_fold },
     { .name = "rollups status", .usage = N_("[--db CONNINFO]"),
       .help =
-      N_("How fresh the analytics rollups are, tab-separated: events queued and not yet\n"
-      "counted, the oldest one's time, the time before which every committed event is\n"
-      "counted, the lag in seconds, whether a rebuild is due, the time zone, the last\n"
-      "rebuild.\n"),
+      N_("How far the fold is, tab-separated: events not folded yet (the views count\n"
+      "them all the same), the oldest one's time, the time before which every committed\n"
+      "event is folded, the fold's lag in seconds, whether a rebuild is due, the time\n"
+      "zone, the last rebuild.\n"),
       .opts = { { 0 } }, .operands = 0, .operands_error = NULL,
       .needs_db = true, .check = NULL, .run = adm_rollups_status },
     { .name = "key server", .usage = N_("--out FILE"),

@@ -1,8 +1,8 @@
-/*  rollups.c: tongxin-admin rollups fold | rollups status: the analytics
- *  rollups, folded from the queue of stored events (schema 011), and how
- *  fresh they are.  The collectors fold every fold-ms by themselves; this
- *  is for a database without a running collector, a cron job, or a check
- *  that must see every committed event counted.
+/*  rollups.c: tongxin-admin rollups fold | rollups status: the events
+ *  committed since the last fold moved into the folded rollup tables
+ *  (schema 013; the views count them either way), and how far the fold is.
+ *  The collectors fold every fold-ms by themselves; this is for a database
+ *  without a running collector, a cron job, or after a load.
  */
 #include "admin.h"
 #include "i18n.h"
@@ -10,25 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-//  Folds until the queue is empty: every event committed before the call
-//  returns is then in the rollups.  Waits for a fold in progress (its turn).
+//  One fold: every event committed before the call is then folded.  Waits
+//  for a fold in progress (its turn).
 int
 adm_rollups_fold (PGconn *db, const adm_args_t *a)
 {
     (void) a;
-    long long total = 0;
-    for (;;) {
-        PGresult *r = adm_exec (db, _("folding the rollups"),
-                                "SELECT analytics.fold_rollups(true)", 0, NULL);
-        if (!r)
-            return 1;
-        long long n = atoll (PQgetvalue (r, 0, 0));
-        PQclear (r);
-        if (n <= 0)
-            break;
-        total += n;
-    }
-    printf (_("%lld events folded into the rollups\n"), total);
+    PGresult *r = adm_exec (db, _("folding the rollups"), "SELECT analytics.fold_rollups(true)", 0, NULL);
+    if (!r)
+        return 1;
+    long long n = atoll (PQgetvalue (r, 0, 0));
+    PQclear (r);
+    printf (_("%lld events folded into the rollups\n"), n);
     return 0;
 }
 

@@ -15,10 +15,11 @@
 #include "strmap.h"
 
 #define SCHEMA_VERSION_MIN 8    //  the schema this collector needs (008: event_contents)
-#define SCHEMA_VERSION_FOLD 11  //  the rollups are folded from a queue (011_rollups_fold)
+#define SCHEMA_VERSION_FOLD 11  //  the rollups are folded (011: from a queue; 013: by snapshot)
 #define FOLD_LOCK_TIMEOUT "5s"  //  a fold gives up waiting for a rebuild after this
 #define FOLD_YIELD_MAX 30       //  fold periods in a row the fold may wait for busy writers
 #define FOLD_RECENT_MS 200      //  the recent window of the writers' business
+#define FOLD_SAMPLE_US 20000    //  the folder samples the writers this often
 #define PG_EPOCH_UNIX_US 946684800000000LL   //  2000-01-01T00:00:00Z in unix µs
 #define STAGE_RACES_MAX 5       //  staging writes in a row that may meet another collector's id
 #define IDLE_PING_MS 2000       //  check an idle connection this often
@@ -251,9 +252,10 @@ s_connect (tx_writer_t *self)
         return -1;
     }
     if (s_setup_session (self) != 0 || s_check_schema (self) != 0
-    //  With a fold running (fold-ms), a lane's transactions only queue
-    //  their events for it (011_rollups_fold.sql); the folder's own
-    //  session gives up on a rebuild's locks rather than hold a shutdown.
+    //  The folder's own session gives up on a rebuild's locks rather
+    //  than hold a shutdown.  (Against a schema 011 or 012, a lane's
+    //  transactions only queue their events for it: 011_rollups_fold.sql;
+    //  from 013 on nothing reads the setting.)
     ||  (self->cfg->fold_ms > 0 && !self->is_folder
          && s_exec (self, "SET tongxin.rollups = 'queue'") != 0)
     ||  (self->is_folder && s_exec (self, "SET lock_timeout = '" FOLD_LOCK_TIMEOUT "'") != 0)) {
@@ -884,12 +886,14 @@ s_write_group (tx_writer_t *self, tx_job_t **jobs, size_t n)
 {
     //  How long the lanes write, for the folder (s_fold_busy_us).
     int64_t t0 = tx_clock_us ();
-    atomic_fetch_add (&self->m->writes_open, 1);
+    //  (The start is added before the count and taken away after it, so
+    //  that a reader, who reads the count first, can only undercount.)
     atomic_fetch_add (&self->m->writes_open_since_us, (unsigned long long) t0);
+    atomic_fetch_add (&self->m->writes_open, 1);
     wrc_t rc = s_write_group_timed (self, jobs, n);
+    atomic_fetch_sub (&self->m->writes_open, 1);
     atomic_fetch_add (&self->m->write_busy_us, (unsigned long long) (tx_clock_us () - t0));
     atomic_fetch_sub (&self->m->writes_open_since_us, (unsigned long long) t0);
-    atomic_fetch_sub (&self->m->writes_open, 1);
     return rc;
 }
 
@@ -1014,9 +1018,12 @@ s_fold (tx_writer_t *self)
 static int64_t
 s_fold_busy_us (tx_writer_t *self, int64_t now)
 {
-    int64_t done = (int64_t) atomic_load (&self->m->write_busy_us);
     int64_t open = (int64_t) atomic_load (&self->m->writes_open);
     int64_t since = (int64_t) atomic_load (&self->m->writes_open_since_us);
+    int64_t done = (int64_t) atomic_load (&self->m->write_busy_us);
+    //  (The count read first: a write that begins or ends between the
+    //  reads has its start in since and not in open, never the reverse,
+    //  so under_way can only come out short, or below 0.)
     int64_t under_way = open * now - since;
     return done + (under_way > 0 ? under_way : 0);
 }
@@ -1038,8 +1045,8 @@ s_fold_thread (void *arg)
     //  Samples of (time, lanes' write time) every 20 ms; the oldest of the
     //  period and of the recent window.
     int64_t p_t = tx_clock_us (), p_w = s_fold_busy_us (self, p_t);
-    int64_t r_t [FOLD_RECENT_MS / 20], r_w [FOLD_RECENT_MS / 20];
-    int r_n = FOLD_RECENT_MS / 20, r_i = 0;
+    int64_t r_t [FOLD_RECENT_MS * 1000 / FOLD_SAMPLE_US], r_w [FOLD_RECENT_MS * 1000 / FOLD_SAMPLE_US];
+    int r_n = FOLD_RECENT_MS * 1000 / FOLD_SAMPLE_US, r_i = 0;
     for (int i = 0; i < r_n; i++) {
         r_t [i] = p_t;
         r_w [i] = p_w;
@@ -1051,7 +1058,7 @@ s_fold_thread (void *arg)
             r_t [r_i] = now;
             r_w [r_i] = w;
             r_i = (r_i + 1) % r_n;
-            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            struct timespec ts = { 0, FOLD_SAMPLE_US * 1000 };
             nanosleep (&ts, NULL);
             continue;
         }

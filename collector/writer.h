@@ -18,11 +18,12 @@
  *  group is split, down to single events, so that one bad event is rejected
  *  (and recorded) and the good ones are stored.
  *
- *  With fold-ms > 0 (the default) a lane's transactions only queue their
- *  events for the analytics rollups (SET tongxin.rollups = 'queue'), and
- *  one more thread, the folder, with a connection of its own, runs
- *  tongxin.fold_rollups() every fold-ms (schema 011): it gives up
- *  its turn when another collector's fold runs.  No lane ever waits for it.
+ *  With fold-ms > 0 (the default) one more thread, the folder, with a
+ *  connection of its own, runs tongxin.fold_rollups() every fold-ms: it
+ *  moves the events committed since the last fold into the folded rollup
+ *  tables (schema 013; the views count them either way), gives up its turn
+ *  when another collector's fold runs, and waits while the lanes are busy
+ *  writing.  No lane ever waits for it.
  *
  *  Lane 0 also lends its connection, between groups, to the registry
  *  holder when a load is due (regholder.h), and makes the coming months'
