@@ -581,6 +581,89 @@ BEGIN
 END
 $$;
 
+-- The views that looked up a last day unit by unit, or pair by pair
+-- (ORDER BY day DESC LIMIT 1 in a lateral subquery), now read each
+-- rollup once: every lookup into a rollup view would count the unfolded
+-- events again (37 s for activity_by_unit on 300,000 events).  The same
+-- columns and figures: a subtree's last day is the latest of its units'
+-- own last days.
+CREATE OR REPLACE VIEW analytics.activity_by_unit AS
+WITH months AS (
+    SELECT unit_code, min(month) AS first_month, max(month) AS last_month
+      FROM analytics.rollup_month_group WHERE events > 0 GROUP BY 1
+), own AS (
+    SELECT d.unit_code, max(d.day) AS last_day
+      FROM analytics.rollup_pair_day d WHERE d.events > 0 GROUP BY 1
+), last AS (
+    SELECT t.ancestor AS unit_code, max(o.last_day) AS last_day
+      FROM analytics.unit_tree t JOIN own o ON o.unit_code = t.descendant
+     GROUP BY 1
+)
+SELECT u.unit_code, u.name, u.kind, u.parent_code, u.depth,
+       e.events, e.own_events, months.first_month, months.last_month, last.last_day,
+       own.last_day AS own_last_day,
+       date_trunc('month', own.last_day)::date AS own_last_month
+  FROM analytics.units u
+  JOIN analytics.unit_events e ON e.unit_code = u.unit_code
+  LEFT JOIN months ON months.unit_code = u.unit_code
+  LEFT JOIN last ON last.unit_code = u.unit_code
+  LEFT JOIN own ON own.unit_code = u.unit_code;
+
+-- The last day with events of each unit and partner region on or before
+-- p_day (NULL: any day).
+CREATE FUNCTION analytics.pair_last_days(p_day date)
+RETURNS TABLE (unit_code text, partner_region text, last_day date)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT d.unit_code, d.partner_region, max(d.day)
+      FROM analytics.rollup_pair_day d
+     WHERE d.events > 0 AND d.partner_region <> '' AND (p_day IS NULL OR d.day <= p_day)
+     GROUP BY 1, 2
+$$;
+
+CREATE OR REPLACE FUNCTION analytics.pairing_activity_at(p_day date)
+RETURNS TABLE (unit_code text, unit_name text, path text[], region_code text, region_name text,
+               province_code text, province_name text, partner_group text, counterpart text,
+               since date, last_event_day date, quiet_days int)
+LANGUAGE sql STABLE SET jit = off AS $$
+WITH pd AS MATERIALIZED (SELECT * FROM analytics.pair_last_days(p_day))
+SELECT p.unit_code, p.unit_name, p.path, p.region_code, p.region_name, p.province_code,
+       p.province_name, p.partner_group, p.counterpart, p.since,
+       l.last_event_day, p_day - coalesce(l.last_event_day, p.since)
+  FROM analytics.pairings p
+ CROSS JOIN LATERAL (SELECT analytics.region_prefix(p.region_code) COLLATE "C" AS lo,
+                            (analytics.region_prefix(p.region_code) || ':') COLLATE "C" AS hi) k
+  LEFT JOIN LATERAL (SELECT max(pd.last_day) AS last_event_day
+                       FROM analytics.unit_tree t JOIN pd ON pd.unit_code = t.descendant
+                      WHERE t.ancestor = p.unit_code
+                        AND pd.partner_region >= k.lo AND pd.partner_region < k.hi) l ON true
+ WHERE p.since IS NULL OR p.since <= p_day
+$$;
+
+CREATE OR REPLACE FUNCTION analytics.pairing_activity_rows()
+RETURNS TABLE (unit_code text, unit_name text, path text[], region_code text, region_name text,
+               province_code text, province_name text, partner_group text, counterpart text,
+               since date, events bigint, last_event_day date, quiet_days int)
+LANGUAGE sql STABLE SET jit = off AS $$
+WITH pd AS MATERIALIZED (SELECT * FROM analytics.pair_last_days(NULL)),
+     tot AS MATERIALIZED (SELECT r.unit_code, r.partner_region, sum(r.events)::bigint AS events
+                            FROM analytics.rollup_total r WHERE r.partner_region <> '' GROUP BY 1, 2)
+SELECT p.unit_code, p.unit_name, p.path, p.region_code, p.region_name, p.province_code,
+       p.province_name, p.partner_group, p.counterpart, p.since,
+       coalesce(e.events, 0), l.last_event_day,
+       (now() AT TIME ZONE analytics.org_timezone())::date - coalesce(l.last_event_day, p.since)
+  FROM analytics.pairings p
+ CROSS JOIN LATERAL (SELECT analytics.region_prefix(p.region_code) COLLATE "C" AS lo,
+                            (analytics.region_prefix(p.region_code) || ':') COLLATE "C" AS hi) k
+  LEFT JOIN LATERAL (SELECT sum(tot.events)::bigint AS events
+                       FROM tot
+                      WHERE tot.unit_code = p.unit_code
+                        AND tot.partner_region >= k.lo AND tot.partner_region < k.hi) e ON true
+  LEFT JOIN LATERAL (SELECT max(pd.last_day) AS last_event_day
+                       FROM analytics.unit_tree t JOIN pd ON pd.unit_code = t.descendant
+                      WHERE t.ancestor = p.unit_code
+                        AND pd.partner_region >= k.lo AND pd.partner_region < k.hi) l ON true
+$$;
+
 -- How fresh the folded tables are (the views count every committed event
 -- either way).  queued: events not folded yet; lag_s: seconds since the
 -- oldest of them was received, 0 when none.
